@@ -1,6 +1,49 @@
+// `lipar`: the command-line client of the engine.
 #include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace {
+
+struct Command {
+    const char* name;
+    const char* summary;
+    int (*run)(const lipar::cli::CommandArgs&);
+};
+
+const Command kCommands[] = {
+    {"tensor", "run one model component on tensors from a safetensors file (parity checks)",
+     lipar::cli::cmd_tensor},
+};
+
+void print_usage() {
+    std::cout << "usage: lipar COMMAND [options]   (lipar COMMAND --help for details)\n\ncommands:\n";
+    for (const auto& c : kCommands) std::cout << "  " << c.name << "\n      " << c.summary << "\n";
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-    std::cerr << "lipar: no commands yet\n";
-    return 1;
+    if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+        print_usage();
+        return argc < 2 ? 2 : 0;
+    }
+    const std::string name = argv[1];
+    const std::vector<std::string> rest(argv + 2, argv + argc);
+    for (const auto& c : kCommands) {
+        if (name != c.name) continue;
+        try {
+            return c.run(rest);
+        } catch (...) {
+            const lipar::Status s = lipar::status_from_current_exception();
+            std::cerr << "lipar " << name << ": " << s.message << "\n";
+            return 1;
+        }
+    }
+    std::cerr << "lipar: unknown command '" << name << "' (see lipar --help)\n";
+    return 2;
 }

@@ -1,0 +1,14 @@
+#pragma once
+// Every `lipar` sub-command: takes the arguments after its name, returns the process exit code.
+// Commands may throw lipar::Error; main() turns it into a one-line message and exit code 1.
+
+#include <string>
+#include <vector>
+
+namespace lipar::cli {
+
+using CommandArgs = std::vector<std::string>;
+
+int cmd_tensor(const CommandArgs& args);  // cmd_tensor.cpp: one component on safetensors I/O
+
+}  // namespace lipar::cli

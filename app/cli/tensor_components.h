@@ -1,0 +1,28 @@
+#pragma once
+// Components runnable by `lipar tensor`. Each lives in a tensor_*.cpp file: declare_options adds
+// its own options; run reads ctx.args.get("in"), computes, and writes ctx.args.get("out").
+
+#include <torch/torch.h>
+
+#include "args.h"
+
+namespace lipar::cli {
+
+struct TensorRunContext {
+    Args& args;
+    torch::Device device;
+    torch::Dtype dtype;
+};
+
+struct TensorComponent {
+    const char* name;
+    const char* summary;
+    void (*declare_options)(Args& args);
+    void (*run)(TensorRunContext& ctx);
+};
+
+void declare_dit_options(Args& args);
+void run_tensor_dit(TensorRunContext& ctx);
+void run_tensor_dit_causal(TensorRunContext& ctx);
+
+}  // namespace lipar::cli
