@@ -14,7 +14,7 @@ build() {
     prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/summary.txt"
     cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
-        -DLIPAR_WITH_QT=OFF -DLIPAR_GTEST_SOURCE_DIR="$PWD/.gpu/googletest" \
+        -DLIPAR_WITH_QT=OFF -DLIPAR_WITH_SPDLOG=OFF -DLIPAR_GTEST_SOURCE_DIR="$PWD/.gpu/googletest" \
         -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -30 "$OUT/cmake.log"; return 1; }
     grep -E "^-- +(LibTorch|FFmpeg|OpenCV|spdlog|Qt)" "$OUT/cmake.log" | tee -a "$OUT/summary.txt"
     local t0=$SECONDS
