@@ -38,6 +38,10 @@ for step in "$@"; do
             ./build-gpu/app/lipar bench-dit --config wan-1.3b --device cuda --dtype bf16 --size 832x480 \
                 --iters 10 2>&1 | tee "$OUT/bench_dit.txt"
             ;;
+        parity-dit)
+            log "DiT parity with the official Wan2.1 model.py (carried in .gpu/wan_ref)"
+            python3 tests/gpu/wan_dit_parity.py .gpu/wan_ref/model.py build-gpu/app/lipar "$OUT/parity" 2>&1 | tee "$OUT/parity_dit.txt" | grep -E "PASS|FAIL|Error|error" | tail -5
+            ;;
         *) echo "unknown step $step"; exit 2 ;;
     esac
 done

@@ -238,8 +238,18 @@ CrossAttnCache WanDitImpl::encode_context(const torch::Tensor& context) {
 }
 
 torch::Tensor WanDitImpl::embed_patches(const torch::Tensor& x) {
-    auto y = patch_embedding->forward(x.to(device(), dtype()));  // [B, dim, f, h, w]
-    return y.flatten(2).transpose(1, 2).to(torch::kFloat32);
+    // The stride == kernel Conv3d as one matrix product over flattened (c, p, q, r) patches: the
+    // same arithmetic, no cuDNN algorithm choice (so no TF32 in float32), and it can embed any
+    // subset of patches.
+    const auto& c = m_config;
+    const auto grid = token_grid(c, x.sizes());
+    const int64_t b = x.size(0);
+    auto p = x.to(device(), dtype())
+                 .view({b, c.in_channels, grid[0], c.patch[0], grid[1], c.patch[1], grid[2], c.patch[2]})
+                 .permute({0, 2, 4, 6, 1, 3, 5, 7})
+                 .reshape({b, grid[0] * grid[1] * grid[2], c.in_channels * c.patch_volume()});
+    const auto& w = patch_embedding->weight;
+    return F::linear(p, w.view({w.size(0), -1}), patch_embedding->bias).to(torch::kFloat32);
 }
 
 torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
