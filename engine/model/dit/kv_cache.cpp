@@ -38,20 +38,29 @@ void KvCache::ensure_capacity(int64_t batch, int64_t tokens) {
     m_capacity = capacity;
 }
 
-std::pair<torch::Tensor, torch::Tensor> KvCache::stage(int64_t layer, const torch::Tensor& k,
-                                                       const torch::Tensor& v) {
-    const int64_t n = k.size(1);
+std::pair<torch::Tensor, torch::Tensor> KvCache::staging(int64_t layer, int64_t batch, int64_t n) {
     if (layer == 0) {
         m_staged = n;
-        ensure_capacity(k.size(0), m_committed + n);
+        ensure_capacity(batch, m_committed + n);
     }
     LIPAR_CHECK(n == m_staged && layer >= 0 && layer < m_layers, StatusCode::Internal,
                 "KV cache: layer ", layer, " staged ", n, " tokens, layer 0 staged ", m_staged);
-    auto& kb = m_k[static_cast<size_t>(layer)];
-    auto& vb = m_v[static_cast<size_t>(layer)];
-    kb.narrow(1, m_committed, n).copy_(k);
-    vb.narrow(1, m_committed, n).copy_(v);
-    return {kb.narrow(1, 0, m_committed + n), vb.narrow(1, 0, m_committed + n)};
+    return {m_k[static_cast<size_t>(layer)].narrow(1, m_committed, n),
+            m_v[static_cast<size_t>(layer)].narrow(1, m_committed, n)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> KvCache::staged_keys_values(int64_t layer) const {
+    const int64_t len = m_committed + m_staged;
+    return {m_k[static_cast<size_t>(layer)].narrow(1, 0, len),
+            m_v[static_cast<size_t>(layer)].narrow(1, 0, len)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> KvCache::stage(int64_t layer, const torch::Tensor& k,
+                                                       const torch::Tensor& v) {
+    auto [ks, vs] = staging(layer, k.size(0), k.size(1));
+    ks.copy_(k);
+    vs.copy_(v);
+    return staged_keys_values(layer);
 }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::keys_values(int64_t layer, const torch::Tensor&,

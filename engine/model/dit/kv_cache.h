@@ -40,6 +40,10 @@ public:
     // Stages explicitly (used by providers that assemble a block's K/V themselves).
     std::pair<torch::Tensor, torch::Tensor> stage(int64_t layer, const torch::Tensor& k,
                                                   const torch::Tensor& v);
+    // Reserves n staged tokens of a layer ([B, n, H, D] views to fill in place, no extra copy);
+    // then attend to staged_keys_values(layer).
+    std::pair<torch::Tensor, torch::Tensor> staging(int64_t layer, int64_t batch, int64_t n);
+    std::pair<torch::Tensor, torch::Tensor> staged_keys_values(int64_t layer) const;
 
     // The staged tokens become frames (in staged order; token counts must add up), then eviction.
     void commit(const std::vector<CachedFrame>& frames);
