@@ -49,8 +49,14 @@ int cmd_convert(const CommandArgs& argv) {
     const std::string out = args.get("OUT");
     const std::string dtype_name = args.get("dtype");
     std::optional<torch::Dtype> dtype;
-    if (dtype_name != "keep")
-        dtype = parse_dtype(dtype_name);
+    if (dtype_name != "keep") {
+        try {
+            dtype = parse_dtype(dtype_name);
+        } catch (const Error&) {
+            fail(StatusCode::InvalidArgument, "--dtype expects keep, f32, bf16 or f16, got '",
+                 dtype_name, "'");
+        }
+    }
 
     io::TensorMap tensors = io::load_checkpoint(in);
     if (args.has("select")) {
