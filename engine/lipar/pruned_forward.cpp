@@ -18,15 +18,30 @@ torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor&
                 StatusCode::ShapeMismatch, "prune plan is for a ", plan.frames, "x", plan.grid_h,
                 "x", plan.grid_w, " token grid, the block has ", grid[0], "x", grid[1], "x",
                 grid[2]);
-    LIPAR_CHECK(plan.kept() > 0, StatusCode::InvalidArgument,
-                "a prune plan must keep at least one token");
+    const bool commit = write == model::CacheWrite::Commit;
+    const int64_t out_dim = dit.config().out_channels * dit.config().patch_volume();
+    if (plan.kept() == 0) {
+        // Nothing changed anywhere in the block: every token is restored; the cache pass only
+        // stages the recovered K/V (Lipar) or nothing (Naive).
+        if (commit) {
+            PrunedKvProvider kv(cache, reference, plan, mode, false);
+            const int64_t per_frame = kv.stage_without_kept_tokens(dit.config().num_layers, x.size(0));
+            std::vector<model::CachedFrame> frames;
+            for (int64_t f = 0; f < plan.frames; ++f) {
+                frames.push_back({plan.start_frame + f, 0, per_frame});
+            }
+            cache.commit(frames);
+        }
+        auto zero = torch::zeros({x.size(0), plan.total(), out_dim},
+                                 x.options().dtype(torch::kFloat32));
+        return dit.unpatchify(zero, grid[0], grid[1], grid[2]);
+    }
     auto time = dit.time_conditioning(t);
     model::DitTokens tokens;
     tokens.x = dit.embed_patches(x).index_select(1, plan.kept_index);
     tokens.rope = plan.rope_kept;
     if (time.frames() > 1) tokens.frame_of_token = plan.frame_of_kept;
 
-    const bool commit = write == model::CacheWrite::Commit;
     PrunedKvProvider kv(cache, reference, plan, mode, commit);
     torch::Tensor out_kept;
     try {

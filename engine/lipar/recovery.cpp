@@ -75,6 +75,18 @@ PrunedKvProvider::PrunedKvProvider(model::KvCache& cache, ReferenceKv& reference
                 "PrunedKvProvider needs mode naive or lipar");
 }
 
+int64_t PrunedKvProvider::stage_without_kept_tokens(int64_t layers, int64_t batch) {
+    if (!m_recover) return 0;
+    for (int64_t layer = 0; layer < layers; ++layer) {
+        auto [ks, vs] = m_cache.staging(layer, batch, m_plan.total());
+        auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
+        ks.index_copy_(1, m_plan.pruned_index, model::apply_rope(ref_k, m_plan.rope_pruned));
+        vs.index_copy_(1, m_plan.pruned_index,
+                       m_reference.values(layer).index_select(1, m_plan.pruned_loc));
+    }
+    return m_plan.tokens_per_frame();
+}
+
 std::pair<torch::Tensor, torch::Tensor> PrunedKvProvider::keys_values(int64_t layer,
                                                                       const torch::Tensor& k_pre,
                                                                       const torch::Tensor& k,

@@ -54,6 +54,9 @@ public:
                                                         const torch::Tensor& v) override;
     // True when pruned slots are recovered (full-length K/V staged).
     bool recovers() const { return m_recover; }
+    // A block that keeps no token: stages every layer's recovered K/V without running the model
+    // (Lipar with a reference), or nothing (Naive). Returns the token count staged per frame.
+    int64_t stage_without_kept_tokens(int64_t layers, int64_t batch);
 
 private:
     model::KvCache& m_cache;
