@@ -50,8 +50,8 @@ std::vector<EditedFrame> run(Editor& editor, const std::vector<Frame>& frames) {
 
 EditorSettings cpu_settings() {
     EditorSettings s;
-    s.width = 192;
-    s.height = 128;
+    s.width = 128;
+    s.height = 64;
     return s;
 }
 
@@ -76,13 +76,13 @@ TEST(Editor, edits_a_real_clip_in_every_mode_with_one_output_per_source_frame_af
         ASSERT_EQ(out.size(), 13u) << edit_mode_name(mode);
         EXPECT_EQ(out.front().index, 3);
         EXPECT_EQ(out.back().index, 15);
-        EXPECT_EQ(out[0].output.width, 192);
-        EXPECT_EQ(out[0].output.height, 128);
+        EXPECT_EQ(out[0].output.width, 128);
+        EXPECT_EQ(out[0].output.height, 64);
         EXPECT_EQ(out[0].input.index, 3);
         EXPECT_EQ(out[5].baseline.empty(), mode != EditMode::Compare);
         EXPECT_EQ(out[5].keep_mask.empty(), mode == EditMode::Off);
         if (!out[5].keep_mask.empty()) {
-            EXPECT_EQ(out[5].mask_width * out[5].mask_height, 12 * 8);
+            EXPECT_EQ(out[5].mask_width * out[5].mask_height, 8 * 4);
         }
     }
 }
