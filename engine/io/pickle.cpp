@@ -42,6 +42,30 @@ const char* kind_name(Kind kind) {
     return "?";
 }
 
+Value::~Value() {
+    std::vector<ValuePtr> pending;
+    // Children this value alone owns are detached and released one at a time, so destroying a
+    // deep chain never recurses; shared children just lose a reference.
+    auto detach_children = [&pending](Value& v) {
+        for (auto& item : v.items) {
+            if (item && item.use_count() == 1)
+                pending.push_back(std::move(item));
+        }
+        for (auto& [key, value] : v.entries) {
+            if (key && key.use_count() == 1)
+                pending.push_back(std::move(key));
+            if (value && value.use_count() == 1)
+                pending.push_back(std::move(value));
+        }
+    };
+    detach_children(*this);
+    while (!pending.empty()) {
+        ValuePtr v = std::move(pending.back());
+        pending.pop_back();
+        detach_children(*v);
+    }
+}
+
 ValuePtr Value::make(Kind kind) {
     auto v = std::make_shared<Value>();
     v->kind = kind;
