@@ -8,63 +8,6 @@
 
 namespace lipar::io::pickle {
 
-const char* kind_name(Kind kind) {
-    switch (kind) {
-        case Kind::None:
-            return "None";
-        case Kind::Bool:
-            return "bool";
-        case Kind::Int:
-            return "int";
-        case Kind::Float:
-            return "float";
-        case Kind::String:
-            return "str";
-        case Kind::Bytes:
-            return "bytes";
-        case Kind::Tuple:
-            return "tuple";
-        case Kind::List:
-            return "list";
-        case Kind::Set:
-            return "set";
-        case Kind::Dict:
-            return "dict";
-        case Kind::Global:
-            return "global";
-        case Kind::Object:
-            return "object";
-        case Kind::Storage:
-            return "storage";
-        case Kind::Tensor:
-            return "tensor";
-    }
-    return "?";
-}
-
-ValuePtr Value::make(Kind kind) {
-    auto v = std::make_shared<Value>();
-    v->kind = kind;
-    return v;
-}
-
-void Value::set_item(ValuePtr key, ValuePtr value) {
-    if (key && key->kind == Kind::String) {
-        const auto it = string_keys.find(key->text);
-        if (it != string_keys.end()) {
-            entries[it->second].second = std::move(value);
-            return;
-        }
-        string_keys.emplace(key->text, entries.size());
-    }
-    entries.emplace_back(std::move(key), std::move(value));
-}
-
-ValuePtr Value::get(const std::string& key) const {
-    const auto it = string_keys.find(key);
-    return it == string_keys.end() ? nullptr : entries[it->second].second;
-}
-
 namespace {
 
 class Machine {
@@ -301,13 +244,10 @@ class Machine {
                 push(parse_text_int(take_line()));
                 return;
             case 'G': {
-                const uint64_t bits = [&] {
-                    const char* p = take(8);
-                    uint64_t v = 0;
-                    for (int i = 0; i < 8; ++i)
-                        v = (v << 8) | static_cast<unsigned char>(p[i]);
-                    return v;
-                }();
+                const char* p = take(8);  // big-endian IEEE double
+                uint64_t bits = 0;
+                for (int i = 0; i < 8; ++i)
+                    bits = (bits << 8) | static_cast<unsigned char>(p[i]);
                 auto f = Value::make(Kind::Float);
                 std::memcpy(&f->real, &bits, 8);
                 push(f);
@@ -322,31 +262,21 @@ class Machine {
                 push(f);
                 return;
             }
-            case 'X':
-                push(make_text(Kind::String, std::string(read_sized(take_le(4)))));
-                return;
-            case 0x8c:
-                push(make_text(Kind::String, std::string(read_sized(take_le(1)))));
-                return;
+            case 'X':  // BINUNICODE
+            case 'T':  // BINSTRING
+                return push(sized_text(Kind::String, 4));
+            case 0x8c:  // SHORT_BINUNICODE
+            case 'U':   // SHORT_BINSTRING
+                return push(sized_text(Kind::String, 1));
             case 0x8d:
-                push(make_text(Kind::String, std::string(read_sized(take_le(8)))));
-                return;
-            case 'T':
-                push(make_text(Kind::String, std::string(read_sized(take_le(4)))));
-                return;
-            case 'U':
-                push(make_text(Kind::String, std::string(read_sized(take_le(1)))));
-                return;
+                return push(sized_text(Kind::String, 8));  // BINUNICODE8
             case 'B':
-                push(make_text(Kind::Bytes, std::string(read_sized(take_le(4)))));
-                return;
+                return push(sized_text(Kind::Bytes, 4));
             case 'C':
-                push(make_text(Kind::Bytes, std::string(read_sized(take_le(1)))));
-                return;
-            case 0x8e:
-            case 0x96:
-                push(make_text(Kind::Bytes, std::string(read_sized(take_le(8)))));
-                return;
+                return push(sized_text(Kind::Bytes, 1));
+            case 0x8e:  // BINBYTES8
+            case 0x96:  // BYTEARRAY8
+                return push(sized_text(Kind::Bytes, 8));
             case ')':
                 push(Value::make(Kind::Tuple));
                 return;
@@ -500,8 +430,10 @@ class Machine {
         }
     }
 
-    std::string_view read_sized(uint64_t n) {
-        return std::string_view(take(n), static_cast<size_t>(n));
+    // A length of `len_bytes` little-endian bytes, then that many bytes of content.
+    ValuePtr sized_text(Kind kind, int len_bytes) {
+        const uint64_t n = take_le(len_bytes);
+        return make_text(kind, std::string(take(n), static_cast<size_t>(n)));
     }
 
     std::string_view m_data;

@@ -53,6 +53,12 @@ struct Value {
     torch::Dtype dtype = torch::kUInt8;                   // Storage
     torch::Tensor tensor;                                 // Tensor
 
+    Value() = default;
+    Value(const Value&) = delete;
+    Value& operator=(const Value&) = delete;
+    // Iterative: a hostile pickle can nest containers millions deep.
+    ~Value();
+
     static ValuePtr make(Kind kind);
     // Dict insertion with Python semantics: a repeated string key replaces the earlier value.
     void set_item(ValuePtr key, ValuePtr value);

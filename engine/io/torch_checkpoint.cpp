@@ -215,14 +215,19 @@ class Reader {
                     size.size(), " sizes and ", stride.size(), " strides");
         torch::Tensor st = storage_tensor(storage);
 
+        // Extent and element count in 128 bits, saturated, so hostile sizes cannot overflow.
+        constexpr unsigned __int128 kCap = static_cast<unsigned __int128>(1) << 64;
         bool empty = false;
+        unsigned __int128 numel = 1;
         unsigned __int128 last = static_cast<uint64_t>(offset);
         for (size_t i = 0; i < size.size(); ++i) {
             if (size[i] == 0)
                 empty = true;
+            numel = std::min(kCap, numel * static_cast<uint64_t>(size[i]));
             if (size[i] > 0) {
-                last +=
+                const auto reach =
                     static_cast<unsigned __int128>(size[i] - 1) * static_cast<uint64_t>(stride[i]);
+                last = std::min(kCap, last + reach);
             }
         }
         auto v = Value::make(Kind::Tensor);
@@ -230,6 +235,9 @@ class Reader {
             v->tensor = torch::empty(size, torch::TensorOptions().dtype(storage.dtype));
             return v;
         }
+        LIPAR_CHECK(numel < (static_cast<unsigned __int128>(1) << 50), StatusCode::FormatError,
+                    m_path, ": a tensor of size ", shape_str(size), " in storage '", storage.text,
+                    "' is implausibly large");
         LIPAR_CHECK(last < static_cast<uint64_t>(st.numel()), StatusCode::FormatError, m_path,
                     ": a tensor of size ", shape_str(size), ", stride ", shape_str(stride),
                     " and offset ", offset, " reaches past storage '", storage.text, "' (",

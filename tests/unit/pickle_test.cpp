@@ -137,3 +137,21 @@ TEST(Pickle, malformed_programs_are_format_errors_with_offsets) {
 }
 
 }  // namespace lipar::io::pickle
+
+namespace lipar::io::pickle {
+
+TEST(Pickle, deeply_nested_lists_load_and_free_without_deep_recursion) {
+    constexpr size_t kDepth = 300000;  // far beyond what recursive frees survive
+    std::string bytes = "\x80\x02";
+    bytes.append(kDepth, ']');
+    bytes.append(kDepth - 1, 'a');
+    bytes += '.';
+    ValuePtr v = load(bytes, {}, "deep");
+    size_t depth = 1;
+    for (const Value* p = v.get(); !p->items.empty(); p = p->items[0].get())
+        ++depth;
+    EXPECT_EQ(depth, kDepth);
+    v.reset();  // must not overflow the stack
+}
+
+}  // namespace lipar::io::pickle
