@@ -120,6 +120,10 @@ class FfmpegDecoder : public VideoSource {
         }
         m_stream = index;
         AVStream* stream = fmt->streams[index];
+        if (stream->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+            fail(StatusCode::FormatError, "not a video: ", m_path,
+                 " has no video stream (only cover art)");
+        }
         m_codec.reset(avcodec_alloc_context3(decoder));
         LIPAR_CHECK(m_codec, StatusCode::OutOfMemory, "avcodec_alloc_context3 failed");
         int rc = avcodec_parameters_to_context(m_codec.get(), stream->codecpar);
