@@ -15,7 +15,7 @@
 namespace lipar::media {
 
 struct CameraInfo {
-    int index;                               // N of /dev/videoN
+    int index = -1;                          // N of /dev/videoN
     std::string name;                        // the driver's card name, e.g. "HD Webcam C615"
     std::string path;                        // /dev/videoN
     std::vector<std::pair<int, int>> sizes;  // discrete capture sizes (width, height), ascending

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "media/ffmpeg/ffmpeg_util.h"
+#include "media/ffmpeg/rgb_converter.h"
 
 namespace lipar::media {
 namespace {
@@ -13,19 +14,6 @@ namespace {
 constexpr int kMaxDecodeErrorRun = 64;
 // Longer runs of missing frame slots are treated as a timestamp jump, not filled with copies.
 constexpr double kMaxGapFillSeconds = 60.0;
-
-bool is_full_range(const AVFrame* frame) {
-    switch (frame->format) {
-        case AV_PIX_FMT_YUVJ420P:
-        case AV_PIX_FMT_YUVJ422P:
-        case AV_PIX_FMT_YUVJ444P:
-        case AV_PIX_FMT_YUVJ440P:
-        case AV_PIX_FMT_YUVJ411P:
-            return true;
-        default:
-            return frame->color_range == AVCOL_RANGE_JPEG;
-    }
-}
 
 class FfmpegDecoder : public VideoSource {
   public:
@@ -132,6 +120,10 @@ class FfmpegDecoder : public VideoSource {
         }
         m_stream = index;
         AVStream* stream = fmt->streams[index];
+        if (stream->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+            fail(StatusCode::FormatError, "not a video: ", m_path,
+                 " has no video stream (only cover art)");
+        }
         m_codec.reset(avcodec_alloc_context3(decoder));
         LIPAR_CHECK(m_codec, StatusCode::OutOfMemory, "avcodec_alloc_context3 failed");
         int rc = avcodec_parameters_to_context(m_codec.get(), stream->codecpar);
@@ -213,7 +205,6 @@ class FfmpegDecoder : public VideoSource {
     void restart() {
         m_codec.reset();
         m_fmt.reset();
-        m_sws.reset();
         open_streams();
     }
 
@@ -318,34 +309,7 @@ class FfmpegDecoder : public VideoSource {
     }
 
     void convert(const AVFrame* src, Frame& dst) {
-        const int w = m_info.width;
-        const int h = m_info.height;
-        const auto format = static_cast<AVPixelFormat>(src->format);
-        const int colorspace = ff::sws_colorspace_for(src->colorspace, src->height);
-        const bool full_range = is_full_range(src);
-        SwsContext* ctx = sws_getCachedContext(m_sws.release(), src->width, src->height, format, w,
-                                               h, AV_PIX_FMT_RGB24, SWS_BILINEAR | SWS_ACCURATE_RND,
-                                               nullptr, nullptr, nullptr);
-        m_sws.reset(ctx);
-        LIPAR_CHECK(ctx, StatusCode::Unsupported, "cannot convert pixel format ",
-                    av_get_pix_fmt_name(format), " of ", m_path, " to RGB");
-        if (ctx != m_sws_configured || colorspace != m_sws_colorspace ||
-            full_range != m_sws_full_range) {
-            sws_setColorspaceDetails(ctx, sws_getCoefficients(colorspace), full_range ? 1 : 0,
-                                     sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
-            m_sws_configured = ctx;
-            m_sws_colorspace = colorspace;
-            m_sws_full_range = full_range;
-        }
-        // swscale's SIMD paths may store a few bytes past the last row: give them room.
-        const size_t bytes = static_cast<size_t>(w) * h * 3;
-        dst.width = w;
-        dst.height = h;
-        dst.rgb.resize(bytes + 64);
-        uint8_t* planes[4] = {dst.rgb.data(), nullptr, nullptr, nullptr};
-        int strides[4] = {w * 3, 0, 0, 0};
-        sws_scale(ctx, src->data, src->linesize, 0, src->height, planes, strides);
-        dst.rgb.resize(bytes);
+        m_rgb.convert(src, m_info.width, m_info.height, dst, m_path);
     }
 
     std::string m_path;
@@ -353,10 +317,7 @@ class FfmpegDecoder : public VideoSource {
     ff::FormatInputPtr m_fmt;
     ff::CodecContextPtr m_codec;
     ff::PacketPtr m_packet;
-    ff::SwsPtr m_sws;
-    const SwsContext* m_sws_configured = nullptr;
-    int m_sws_colorspace = -1;
-    bool m_sws_full_range = false;
+    ff::RgbConverter m_rgb;
     int m_stream = -1;
     AVRational m_time_base{1, 1};
     AVRational m_rate{25, 1};

@@ -232,8 +232,7 @@ class FfmpegEncoder : public VideoSink {
         LIPAR_CHECK(rc >= 0, StatusCode::OutOfMemory,
                     "av_frame_get_buffer: ", ff::error_string(rc));
         m_sws.reset(sws_getContext(width, height, AV_PIX_FMT_RGB24, enc_w, enc_h,
-                                   AV_PIX_FMT_YUV420P, SWS_BILINEAR | SWS_ACCURATE_RND, nullptr,
-                                   nullptr, nullptr));
+                                   AV_PIX_FMT_YUV420P, SWS_BILINEAR, nullptr, nullptr, nullptr));
         LIPAR_CHECK(m_sws, StatusCode::Internal, "sws_getContext RGB24->yuv420p failed");
         const int* matrix = sws_getCoefficients(hd ? SWS_CS_ITU709 : SWS_CS_ITU601);
         sws_setColorspaceDetails(m_sws.get(), sws_getCoefficients(SWS_CS_DEFAULT), 1, matrix, 0, 0,
