@@ -21,6 +21,9 @@ torch::nn::Conv2d make_conv(int64_t n_in,
                                .padding(kernel / 2)
                                .bias(bias));
     conv->to(options.device(), options.dtype().toScalarType());
+    // Channels-last weights make the convolutions (oneDNN on CPU, cuDNN on CUDA) run and return
+    // NHWC, measured ~25% less CPU time for taef2 at 480x832. Loading copies into this layout.
+    conv->weight.set_data(conv->weight.contiguous(torch::MemoryFormat::ChannelsLast));
     return conv;
 }
 
@@ -194,6 +197,17 @@ void randomize_parameters(torch::nn::Module& module, uint64_t seed) {
         }
         param.copy_(values);
     }
+}
+
+void centre_random_image_output(TaeStack& decoder) {
+    LIPAR_CHECK(!decoder.layers().empty() && decoder.layers().back().kind == TaeLayerKind::Conv,
+                StatusCode::Internal,
+                "centre_random_image_output: the stack does not end in a conv");
+    torch::NoGradGuard no_grad;
+    auto conv = decoder.layers().back().conv;
+    conv->weight.mul_(0.25);
+    if (conv->bias.defined())
+        conv->bias.fill_(0.5);
 }
 
 io::TensorMap parameters_to_map(const torch::nn::Module& module, torch::Dtype dtype) {

@@ -100,6 +100,10 @@ torch::Tensor apply_frame_layer(const TaeLayer& layer, const torch::Tensor& x);
 // scales 1. Deterministic for a given module structure and seed.
 void randomize_parameters(torch::nn::Module& module, uint64_t seed);
 
+// For a randomized decoder stack ending in a conv to RGB: shrinks that conv's weights and sets its
+// bias to 0.5 so that the output sits inside [0, 1] (few clamped pixels; useful comparisons).
+void centre_random_image_output(TaeStack& decoder);
+
 // Every parameter by name, as contiguous CPU tensors in `dtype`.
 io::TensorMap parameters_to_map(const torch::nn::Module& module,
                                 torch::Dtype dtype = torch::kFloat32);
