@@ -71,6 +71,19 @@ TEST(VaeTaesd, config_is_detected_from_either_part_of_taef2) {
     EXPECT_FALSE(plain_config.midblock_pool);
 }
 
+TEST(VaeTaesd, pth_and_safetensors_files_give_the_same_model) {
+    auto a = TinyImageAutoencoder::load(taef2_path("encoder", "pth"), taef2_path("decoder", "pth"),
+                                        kCpuF32);
+    auto b = TinyImageAutoencoder::load(taef2_path("encoder"), taef2_path("decoder"), kCpuF32);
+    for (const auto& [x, y] :
+         {std::make_pair(parameters_to_map(*a->encoder()), parameters_to_map(*b->encoder())),
+          std::make_pair(parameters_to_map(*a->decoder()), parameters_to_map(*b->decoder()))}) {
+        ASSERT_EQ(x.size(), y.size());
+        for (const auto& [name, t] : x)
+            EXPECT_TRUE(torch::equal(t, y.at(name))) << name;
+    }
+}
+
 TEST(VaeTaesd, decoder_weights_given_as_the_encoder_are_refused_naming_a_tensor) {
     try {
         TinyImageAutoencoder::load(taef2_path("decoder"), "", kCpuF32);

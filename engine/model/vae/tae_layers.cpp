@@ -64,8 +64,17 @@ TaeBlock::TaeBlock(int64_t n_in, int64_t n_out, bool pool, const torch::TensorOp
 }
 
 torch::Tensor TaeBlock::forward(torch::Tensor x) {
-    if (m_pool)
-        x = x + m_pool->forward(x);
+    if (m_pool) {
+        // GroupNorm statistics over whole frames lose too much in 16-bit: compute them in fp32.
+        auto h = m_pool[0]->as<torch::nn::Conv2dImpl>()->forward(x);
+        auto* norm = m_pool[1]->as<torch::nn::GroupNormImpl>();
+        h = torch::group_norm(h.to(torch::kFloat32), norm->options.num_groups(),
+                              norm->weight.to(torch::kFloat32), norm->bias.to(torch::kFloat32),
+                              norm->options.eps())
+                .to(x.scalar_type())
+                .relu_();
+        x = x + m_pool[3]->as<torch::nn::Conv2dImpl>()->forward(h);
+    }
     auto y = m_conv->forward(x);
     y = m_skip ? y + m_skip->forward(x) : y + x;
     return y.relu_();
