@@ -124,6 +124,26 @@ TEST(VaeTaesd, wrong_input_shapes_give_clear_errors) {
     }
 }
 
+TEST(VaeTaesd, bf16_on_cpu_stays_close_to_fp32_and_unsupported_dtypes_are_named) {
+    auto f32 = TinyImageAutoencoder::random({4, true}, 11, kCpuF32);
+    auto bf16 =
+        TinyImageAutoencoder::random({4, true}, 11, torch::TensorOptions().dtype(torch::kBFloat16));
+    const auto x = torch::rand({1, 3, 32, 32});
+    const auto z = f32->encode(x);
+    EXPECT_EQ(bf16->encode(x).scalar_type(), torch::kBFloat16);
+    EXPECT_LT(relative_error(bf16->encode(x), z), 3e-2);
+    EXPECT_LT(relative_error(bf16->decode(z), f32->decode(z)), 3e-2);
+    // fp16 either works (newer LibTorch) or is refused by name, never a raw c10::Error.
+    try {
+        auto f16 = TinyImageAutoencoder::random({4, true}, 11,
+                                                torch::TensorOptions().dtype(torch::kFloat16));
+        EXPECT_LT(relative_error(f16->encode(x), z), 1e-2);
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::Unsupported);
+        EXPECT_NE(std::string(e.what()).find("f16"), std::string::npos) << e.what();
+    }
+}
+
 TEST(VaeTaesd, random_model_round_trip_has_the_documented_shapes_and_range) {
     auto model = TinyImageAutoencoder::random({16, false}, 3, kCpuF32);
     const auto x = torch::rand({2, 3, 32, 48});

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/device.h"
 #include "core/error.h"
 
 namespace lipar::model {
@@ -99,6 +100,20 @@ TaeTimeConv::TaeTimeConv(int64_t channels,
     const int64_t n_in = grow ? channels : channels * stride;
     const int64_t n_out = grow ? channels * stride : channels;
     conv = register_module("conv", make_conv(n_in, n_out, 1, 1, false, options));
+}
+
+TaeStack::TaeStack(const torch::TensorOptions& options) : m_options(options) {
+    const auto dtype = options.dtype().toScalarType();
+    if (dtype == torch::kFloat32 || !options.device().is_cpu())
+        return;
+    try {
+        torch::NoGradGuard no_grad;
+        const auto probe = torch::zeros({1, 2, 4, 4}, options);
+        torch::conv2d(probe, torch::zeros({2, 2, 3, 3}, options), {}, 1, 1);
+    } catch (const c10::Error&) {
+        fail(StatusCode::Unsupported, "this LibTorch build cannot run ", dtype_name(dtype),
+             " convolutions on the CPU; use f32 or bf16 there (or a CUDA device)");
+    }
 }
 
 TaeLayer& TaeStack::push(TaeLayerKind kind) {

@@ -67,7 +67,9 @@ struct TaeLayer {
 // An nn.Sequential-like container that keeps the layer kinds for the models' own forward loops.
 class TaeStack : public torch::nn::Module {
   public:
-    explicit TaeStack(const torch::TensorOptions& options) : m_options(options) {}
+    // Throws Error(Unsupported) when this LibTorch cannot convolve in options' dtype on its
+    // device (fp16 on CPU with LibTorch 1.13).
+    explicit TaeStack(const torch::TensorOptions& options);
 
     TaeStack& conv(int64_t n_in, int64_t n_out, int64_t stride = 1, bool bias = true);
     TaeStack& relu();
