@@ -9,6 +9,7 @@ namespace lipar::cli {
 
 using CommandArgs = std::vector<std::string>;
 
+int cmd_bench_dit(const CommandArgs& args);  // cmd_bench_dit.cpp: DiT block timing
 int cmd_tensor(const CommandArgs& args);  // cmd_tensor.cpp: one component on safetensors I/O
 int cmd_convert(const CommandArgs& args);  // cmd_convert.cpp: checkpoint -> safetensors
 

@@ -16,6 +16,8 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"bench-dit", "time the causal DiT on one block with random weights (matrix throughput)",
+     lipar::cli::cmd_bench_dit},
     {"tensor", "run one model component on tensors from a safetensors file (parity checks)",
      lipar::cli::cmd_tensor},
     {"convert", "convert a checkpoint (.pth or .safetensors) to safetensors, optionally one part",

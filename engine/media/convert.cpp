@@ -251,9 +251,14 @@ std::pair<int, int> model_size_for(int width, int height, int multiple, int max_
                 StatusCode::InvalidArgument, "model_size_for: bad request ", width, "x", height,
                 " multiple ", multiple, " max_pixels ", max_pixels);
     const double aspect = static_cast<double>(width) / height;
-    // Largest area within budget that does not exceed the source, then snap to the grid and pick
-    // the candidate (rounding each side down or up) whose aspect is closest.
-    double area = std::min<double>(max_pixels, static_cast<double>(width) * height);
+    // Largest area within budget that does not exceed the source (rounded up to the grid), then
+    // snap to the grid and pick the candidate (each side rounded down or up) closest in aspect.
+    const auto round_up = [multiple](int v) {
+        return static_cast<int64_t>((v + multiple - 1) / multiple) * multiple;
+    };
+    const int64_t limit = std::min<int64_t>(max_pixels, round_up(width) * round_up(height));
+    const double area =
+        std::min<double>(static_cast<double>(limit), static_cast<double>(width) * height);
     const double ideal_h = std::sqrt(area / aspect);
     const double ideal_w = ideal_h * aspect;
     std::pair<int, int> best{multiple, multiple};
@@ -264,7 +269,7 @@ std::pair<int, int> model_size_for(int width, int height, int multiple, int max_
         for (int dh = -1; dh <= 1; ++dh) {
             const int w = (base_w + dw) * multiple;
             const int h = (base_h + dh) * multiple;
-            if (w < multiple || h < multiple || static_cast<int64_t>(w) * h > max_pixels) {
+            if (w < multiple || h < multiple || static_cast<int64_t>(w) * h > limit) {
                 continue;
             }
             // Prefer the aspect match, then the larger area.

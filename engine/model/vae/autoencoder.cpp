@@ -25,6 +25,9 @@ class TaesdVideoAutoencoder : public VideoAutoencoder {
         : m_model(std::move(model)) {}
 
     AutoencoderKind kind() const override { return AutoencoderKind::Taesd; }
+    std::unique_ptr<VideoAutoencoder> new_stream() const override {
+        return make_video_autoencoder(m_model);
+    }
     int64_t latent_channels() const override { return m_model->latent_channels(); }
     int64_t temporal_ratio() const override { return 1; }
     bool can_encode() const override { return m_model->has_encoder(); }
@@ -68,6 +71,9 @@ class TaehvVideoAutoencoder : public VideoAutoencoder {
     explicit TaehvVideoAutoencoder(std::shared_ptr<Taehv> model) : m_model(std::move(model)) {}
 
     AutoencoderKind kind() const override { return AutoencoderKind::Taehv; }
+    std::unique_ptr<VideoAutoencoder> new_stream() const override {
+        return make_video_autoencoder(m_model);
+    }
     int64_t latent_channels() const override { return m_model->latent_channels(); }
     int64_t temporal_ratio() const override { return m_model->temporal_ratio(); }
     int64_t decoder_frames_to_trim() const override { return m_model->frames_to_trim(); }

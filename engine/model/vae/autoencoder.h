@@ -48,6 +48,8 @@ class VideoAutoencoder {
         reset_encoder();
         reset_decoder();
     }
+    // A second, independent stream over the same weights (compare mode decodes two streams).
+    virtual std::unique_ptr<VideoAutoencoder> new_stream() const = 0;
 
     // frames [T, 3, H, W] (T >= 0) -> the latents these frames complete, [T', C, H/8, W/8].
     virtual torch::Tensor encode_frames(const torch::Tensor& frames) = 0;

@@ -1,0 +1,127 @@
+#pragma once
+// The public face of the engine: the GUI and the CLI use only this (no Torch in these headers).
+//
+// Threads: an Engine owns a source thread (decoding a file or capturing a camera) and the engine
+// thread (the model, its caches, the CUDA stream). Every method below may be called from any one
+// controlling thread (the GUI thread); none blocks on model work except push_frame in
+// Pacing::EveryFrame mode (bounded queue, by design) and stop(). Errors never throw: methods return
+// Status and asynchronous errors (a failed load, an unreadable frame, CUDA out-of-memory) are
+// reported through take_error() and the wakeup callback, on the same path as frames.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lipar/frame.h"
+#include "lipar/params.h"
+#include "lipar/stats.h"
+#include "lipar/status.h"
+
+namespace lipar {
+
+enum class Pacing {
+    Invalid = 0,
+    Realtime,    // live semantics: latest frame wins, drops are counted (webcam, preview)
+    EveryFrame,  // export semantics: bounded blocking queue, nothing dropped
+};
+
+struct SourceSpec {
+    enum class Kind { Invalid = 0, File, Camera, External };
+    Kind kind = Kind::Invalid;
+    std::string path;          // File
+    int camera_index = 0;      // Camera
+    int camera_width = 640;
+    int camera_height = 480;
+    bool loop = false;         // File: start over at the end
+    Pacing pacing = Pacing::Realtime;
+    int64_t max_frames = -1;   // stop after this many source frames (-1: all)
+
+    static SourceSpec file(const std::string& path, bool loop = false,
+                           Pacing pacing = Pacing::Realtime);
+    static SourceSpec camera(int index, int width = 640, int height = 480);
+    // Frames come from push_frame() (tests, embedding applications).
+    static SourceSpec external(Pacing pacing);
+};
+
+struct CameraDescription {
+    int index = 0;
+    std::string name;
+    std::string path;
+    std::vector<std::pair<int, int>> sizes;
+};
+std::vector<CameraDescription> list_cameras();
+
+// One engine result.
+struct EngineOutput {
+    int64_t index = -1;       // source frame index
+    Frame input;              // the source frame at model resolution
+    Frame output;             // the edited frame (Lipar side in compare mode)
+    Frame baseline;           // compare mode: the Off side; empty otherwise
+    // Keep mask of the latent frame this output came from, one byte per token (1 = recomputed),
+    // row-major mask_width x mask_height; empty for Off.
+    std::vector<uint8_t> keep_mask;
+    int mask_width = 0;
+    int mask_height = 0;
+    double latency_ms = 0;    // arrival of the source frame -> output ready
+    EditMode mode = EditMode::Invalid;
+};
+
+enum class EngineState { Stopped = 0, Loading, Ready, Running, Finished, Failed };
+const char* engine_state_name(EngineState state);
+
+enum class RecordContent { Invalid = 0, Output, SideBySide };
+
+class Engine {
+public:
+    Engine();
+    ~Engine();  // stops everything; finishes an open recording (the file stays playable)
+    Engine(const Engine&) = delete;
+    Engine& operator=(const Engine&) = delete;
+
+    // Starts the engine thread, which loads the pack (state Loading -> Ready, or Failed with
+    // take_error()). Returns an error only for an invalid config or a second start.
+    Status start(const EngineConfig& config, const EditParams& params = {});
+    // Stops the source and the engine thread; safe at any moment and more than once.
+    void stop();
+
+    // Replaces the current source (the stream's caches reset at the next block).
+    Status open_source(const SourceSpec& source);
+    void close_source();
+    // External sources: hands one frame in. Realtime: replaces a pending frame (counted as a
+    // drop); EveryFrame: waits for room. Returns false when the engine is stopping.
+    bool push_frame(Frame frame);
+    // External sources: no more frames; the engine flushes what it holds, then state Finished.
+    void end_of_stream();
+
+    void set_params(const EditParams& params);  // applied at the next block boundary
+    EditParams params() const;
+    // Drops the stream's caches at the next block (discontinuity the engine cannot see itself).
+    void reset_stream();
+
+    // The newest result since the last call (older undelivered ones are skipped); false if none.
+    bool take_latest(EngineOutput& out);
+    // EveryFrame pacing: every result in order (for export); false if none pending.
+    bool take_next(EngineOutput& out);
+    // Called from the engine thread when a result (or an error) becomes available after the
+    // output slot was empty: one wakeup per empty->full transition, never one per frame.
+    void set_wakeup(std::function<void()> wakeup);
+
+    EngineState state() const;
+    EngineStats stats() const;
+    std::optional<Status> take_error();
+
+    // Records results to a video file (.mp4 fragmented / .mkv / .y4m) on a writer thread with a
+    // bounded queue (frames are never dropped from a recording).
+    Status start_recording(const std::string& path, RecordContent content);
+    Status stop_recording();
+    bool recording() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace lipar

@@ -1,0 +1,54 @@
+#pragma once
+// User-facing settings of the engine. No Torch types: the GUI includes this.
+// One table (options.h) maps every field to a CLI flag and a QSettings key.
+
+#include <cstdint>
+#include <string>
+
+namespace lipar {
+
+enum class EditMode {
+    Invalid = 0,
+    Off,      // baseline: every token computed
+    Naive,    // pruning without attention recovery
+    Lipar,    // pruning + restoration + attention recovery
+    Compare,  // Off and Lipar side by side on the same input (separate caches and timing)
+};
+
+const char* edit_mode_name(EditMode mode);
+// "off" | "naive" | "lipar" | "compare"; EditMode::Invalid otherwise.
+EditMode parse_edit_mode(const std::string& name);
+
+// Editing parameters; the engine snapshots them at block boundaries.
+struct EditParams {
+    std::string prompt;
+    EditMode mode = EditMode::Lipar;
+    double tau1 = 0.15;               // short-term duplicate threshold (normalised latent units)
+    double tau2 = 0.3;                // long-term threshold against the clean reference
+    bool attention_recovery = true;   // Lipar without recovery behaves as Naive
+    double strength = 0.4;            // SDEdit start: first warped step = strength * 1000
+    int steps = 3;                    // denoising steps from the start level down
+    uint64_t seed = 0;
+    double min_keep_ratio = 0.0;      // 0 = off
+    bool reset_on_prompt_change = false;  // default: keep the KV cache, swap cross-attention only
+
+    // Empty when valid, else a one-line reason naming the field.
+    std::string validate() const;
+};
+
+// How the engine runs; fixed for the lifetime of a started engine.
+struct EngineConfig {
+    std::string pack;              // model pack directory (manifest.json)
+    std::string device = "auto";   // cpu | cuda | cuda:N | auto
+    std::string dtype = "auto";    // f32 | bf16 | f16 | auto (bf16 on CUDA, f32 on CPU)
+    int width = 0;                 // model resolution; 0 = the pack's default
+    int height = 0;
+    int latent_frames_per_block = 0;  // 0 = the pack's default
+    int kv_sink = 1;               // KV cache: sink latent frames
+    int kv_recent = 6;             // KV cache: most recent latent frames (LIPAR's m)
+    std::string prompt_cache_dir;  // empty = default (~/.cache/lipar-studio/prompts)
+
+    std::string validate() const;
+};
+
+}  // namespace lipar

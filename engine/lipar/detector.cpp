@@ -1,0 +1,199 @@
+#include "lipar/detector.h"
+
+#include <cmath>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "lipar/detection_internal.h"
+#include "lipar/filters.h"
+
+namespace lipar::accel {
+
+namespace detail {
+
+void check_latents(const torch::Tensor& z) {
+    LIPAR_CHECK(z.defined() && z.dim() == 4, StatusCode::ShapeMismatch,
+                "duplicate detection needs latents [C, F, H, W], got ",
+                z.defined() ? shape_string(z.sizes()) : std::string("an undefined tensor"));
+    LIPAR_CHECK(z.size(0) > 0 && z.size(1) > 0 && z.size(2) > 0 && z.size(3) > 0 &&
+                    z.size(2) % 2 == 0 && z.size(3) % 2 == 0,
+                StatusCode::ShapeMismatch, "latents ", shape_string(z.sizes()),
+                " must have C, F >= 1 and an even, non-zero H and W (1x2x2 tokens)");
+    LIPAR_CHECK(z.is_floating_point(), StatusCode::Unsupported,
+                "duplicate detection needs floating-point latents, got ",
+                dtype_name(z.scalar_type()));
+}
+
+void fill_kept_ratios(DetectionResult& result) {
+    const torch::Tensor per_frame =
+        result.keep.to(torch::kFloat).mean({1, 2}).to(torch::kDouble).cpu().contiguous();
+    const double* values = per_frame.data_ptr<double>();
+    result.kept_ratio_per_frame.assign(values, values + per_frame.numel());
+    double total = 0.0;
+    for (double value : result.kept_ratio_per_frame) {
+        total += value;
+    }
+    result.kept_ratio = result.kept_ratio_per_frame.empty()
+                            ? 1.0
+                            : total / double(result.kept_ratio_per_frame.size());
+}
+
+torch::Tensor exceeds(const torch::Tensor& distance, double tau) {
+    return distance.le(tau).logical_not();
+}
+
+}  // namespace detail
+
+void validate_config(const DetectorConfig& config) {
+    LIPAR_CHECK(std::isfinite(config.tau1), StatusCode::InvalidArgument,
+                "LIPAR tau1 must be a finite number, got ", config.tau1);
+    LIPAR_CHECK(std::isfinite(config.tau2), StatusCode::InvalidArgument,
+                "LIPAR tau2 must be a finite number, got ", config.tau2);
+    LIPAR_CHECK(std::isfinite(config.trim_low) && std::isfinite(config.trim_high) &&
+                    config.trim_low >= 0.0 && config.trim_high <= 1.0 &&
+                    config.trim_low < config.trim_high,
+                StatusCode::InvalidArgument, "LIPAR trimmed-mean band [", config.trim_low, ", ",
+                config.trim_high, ") must satisfy 0 <= trim_low < trim_high <= 1");
+    LIPAR_CHECK(std::isfinite(config.min_keep_ratio) && config.min_keep_ratio >= 0.0 &&
+                    config.min_keep_ratio <= 1.0,
+                StatusCode::InvalidArgument, "LIPAR min_keep_ratio must be within [0, 1], got ",
+                config.min_keep_ratio);
+    LIPAR_CHECK(std::isfinite(config.gaussian_sigma) && config.gaussian_sigma > 0.0,
+                StatusCode::InvalidArgument, "LIPAR gaussian_sigma must be positive, got ",
+                config.gaussian_sigma);
+    LIPAR_CHECK(config.reference_refresh == ReferenceRefresh::KeptMask ||
+                    config.reference_refresh == ReferenceRefresh::ThresholdMask,
+                StatusCode::InvalidArgument, "LIPAR reference_refresh is not set");
+}
+
+DuplicateDetector::DuplicateDetector(DetectorConfig config) {
+    validate_config(config);
+    m_config = config;
+}
+
+void DuplicateDetector::set_config(const DetectorConfig& config) {
+    validate_config(config);
+    m_config = config;
+}
+
+bool DuplicateDetector::has_history() const {
+    return m_prev_tokens.defined();
+}
+
+void DuplicateDetector::reset() {
+    m_latent_shape.clear();
+    m_prev_tokens = torch::Tensor();
+    m_distance_history = torch::Tensor();
+    m_median_history = torch::Tensor();
+    m_threshold_history = torch::Tensor();
+    m_cleaned_history = torch::Tensor();
+    m_reference = torch::Tensor();
+    m_frames_seen = 0;
+    m_pending = false;
+    m_pending_tokens = torch::Tensor();
+    m_pending_keep = torch::Tensor();
+    m_pending_threshold = torch::Tensor();
+}
+
+DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
+    Timer timer;
+    detail::check_latents(z);
+    const DetectorConfig config = m_config;
+    const std::vector<int64_t> shape = {z.size(0), z.size(2), z.size(3)};
+    if (has_history() && (shape != m_latent_shape || z.device() != m_device)) {
+        LIPAR_LOG_INFO("LIPAR detector: latents changed from [C, H, W] = ",
+                       shape_string(m_latent_shape), " on ", m_device.str(), " to ",
+                       shape_string(shape), " on ", z.device().str(), "; starting a new stream");
+        reset();
+    }
+    if (m_pending) {
+        LIPAR_LOG_DEBUG("LIPAR detector: previous block was not committed; using its own mask");
+        commit_block(m_pending_keep);
+    }
+    m_device = z.device();
+    m_latent_shape = shape;
+
+    const torch::Tensor tokens = patchify_tokens(z);
+    const int64_t frames = tokens.size(0), ht = tokens.size(1), wt = tokens.size(2);
+    const bool stream_start = !has_history();
+    // Frames of this block that have a predecessor, hence a short-term distance.
+    const int64_t first = stream_start ? 1 : 0;
+    const int64_t count = frames - first;
+    const auto float_options = tokens.options();
+
+    DetectionResult result;
+    result.distance = torch::zeros({frames, ht, wt}, float_options);
+    result.distance_long = torch::zeros({frames, ht, wt}, float_options);
+    result.keep = torch::ones({frames, ht, wt}, float_options.dtype(torch::kBool));
+    torch::Tensor threshold_mask = result.keep.clone();
+
+    if (count > 0) {
+        const torch::Tensor current = tokens.narrow(0, first, count);
+        const torch::Tensor previous =
+            stream_start ? tokens.narrow(0, 0, count)
+                         : torch::cat({m_prev_tokens.unsqueeze(0), tokens.narrow(0, 0, frames - 1)});
+        const torch::Tensor raw =
+            trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
+        const torch::Tensor median = causal_median3d(raw, m_distance_history);
+        const torch::Tensor smoothed =
+            causal_gaussian3d(median, m_median_history, config.gaussian_sigma);
+        const torch::Tensor used = config.smooth ? smoothed : raw;
+        torch::Tensor threshold = detail::exceeds(used, config.tau1);
+        if (config.long_term && m_reference.defined()) {
+            const torch::Tensor distance_long =
+                trimmed_mean_abs_diff(current, m_reference, config.trim_low, config.trim_high);
+            threshold = threshold | detail::exceeds(distance_long, config.tau2);
+            result.distance_long.narrow(0, first, count).copy_(distance_long);
+        }
+        // The clean-up chain always runs so that its history stays valid if cleanup is toggled.
+        const torch::Tensor cleaned =
+            close2d(open2d(median3d_mask(threshold, m_threshold_history)));
+        torch::Tensor final_mask =
+            config.cleanup ? causal_dilate(cleaned, m_cleaned_history) : threshold;
+        if (config.min_keep_ratio > 0.0) {
+            final_mask = enforce_min_keep_ratio(final_mask, config.min_keep_ratio);
+        }
+        result.keep.narrow(0, first, count).copy_(final_mask);
+        result.distance.narrow(0, first, count).copy_(used);
+        threshold_mask.narrow(0, first, count).copy_(threshold);
+
+        m_distance_history = last_frames(m_distance_history, raw, 2);
+        m_median_history = last_frames(m_median_history, median, 1);
+        m_threshold_history = last_frames(m_threshold_history, threshold, 2);
+        m_cleaned_history = last_frames(m_cleaned_history, cleaned, 1);
+    }
+
+    m_prev_tokens = tokens[frames - 1].clone();
+    m_frames_seen += frames;
+    m_pending = true;
+    m_pending_tokens = tokens;
+    m_pending_keep = result.keep;
+    m_pending_threshold = threshold_mask;
+    m_pending_refresh = config.reference_refresh;
+
+    detail::fill_kept_ratios(result);
+    result.detect_ms = timer.elapsed_ms();
+    return result;
+}
+
+void DuplicateDetector::commit_block(const torch::Tensor& keep) {
+    LIPAR_CHECK(m_pending, StatusCode::InvalidArgument,
+                "LIPAR commit_block() needs a block from detect() that is not committed yet");
+    LIPAR_CHECK(keep.defined() && keep.sizes() == m_pending_keep.sizes(),
+                StatusCode::ShapeMismatch, "LIPAR commit_block(): keep mask ",
+                keep.defined() ? shape_string(keep.sizes()) : std::string("undefined"),
+                " does not match the detected block ", shape_string(m_pending_keep.sizes()));
+    torch::Tensor mask = keep.to(m_device);
+    mask = mask.scalar_type() == torch::kBool ? mask : mask.ne(0);
+    const torch::Tensor used =
+        m_pending_refresh == ReferenceRefresh::ThresholdMask ? m_pending_threshold : mask;
+    m_reference = refresh_reference(m_reference, m_pending_tokens, used);
+    m_pending = false;
+    m_pending_tokens = torch::Tensor();
+    m_pending_keep = torch::Tensor();
+    m_pending_threshold = torch::Tensor();
+}
+
+}  // namespace lipar::accel

@@ -1,0 +1,107 @@
+#pragma once
+// LIPAR duplicate-token detection: which 1x2x2 latent patches of a block must be recomputed.
+// The algorithm, its padding and causality conventions and how it differs from the authors' code
+// are in docs/LIPAR_DETECTION.md.
+//
+// Threading: a DuplicateDetector belongs to one stream and is used by one thread at a time (the
+// engine thread); none of its methods may run concurrently. Free functions are thread-safe.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace lipar::accel {
+
+// Which mask refreshes the long-term reference at commit_block().
+enum class ReferenceRefresh {
+    Invalid = 0,
+    KeptMask,       // the mask passed to commit_block(): what was actually recomputed (LIPAR.md)
+    ThresholdMask,  // short | long threshold mask before clean-up, as the authors' code does
+};
+
+struct DetectorConfig {
+    double tau1 = 0.15;                      // short-term threshold (paper 0.15, code 0.149)
+    double tau2 = 0.3;                       // long-term threshold
+    double trim_low = 0.2, trim_high = 0.8;  // trimmed-mean band of |a-b| over a token's values
+    bool smooth = true;    // causal 3x3x3 median then causal 3x3x3 Gaussian on distances
+    bool cleanup = true;   // 3x3x3 median on mask, per-frame open then close (3x3), causal dilation
+    double min_keep_ratio = 0.0;  // 0 = off
+    bool long_term = true;
+    // Additions beyond the paper's knobs.
+    double gaussian_sigma = 1.5;
+    ReferenceRefresh reference_refresh = ReferenceRefresh::KeptMask;
+};
+
+// Throws Error(InvalidArgument) naming the bad field.
+void validate_config(const DetectorConfig& config);
+
+struct DetectionResult {
+    torch::Tensor keep;           // bool [F, Ht, Wt]; true = recompute, false = duplicate
+    torch::Tensor distance;       // float [F, Ht, Wt]: short-term distance as thresholded
+                                  // (smoothed when config.smooth); 0 at the stream's first frame
+    torch::Tensor distance_long;  // float [F, Ht, Wt]: distance to the long-term reference;
+                                  // 0 where there is none (first block, long_term off)
+    std::vector<double> kept_ratio_per_frame;
+    double kept_ratio = 1.0;
+    double detect_ms = 0;
+};
+
+class DuplicateDetector {
+public:
+    explicit DuplicateDetector(DetectorConfig config = {});
+
+    // Takes effect at the next block. Throws Error(InvalidArgument) and keeps the old config when
+    // the new one is invalid.
+    void set_config(const DetectorConfig& config);
+    const DetectorConfig& config() const { return m_config; }
+
+    // Processes the next block of clean source latents of the stream ([C, F, H, W], any floating
+    // dtype, CPU or CUDA; results on the same device). Carries the state of the causal filters,
+    // the previous latent frame and the long-term reference across calls. A change of C, H, W or
+    // device starts a new stream (logged). If the previous block was never committed, it is
+    // committed first with the mask detect() returned for it.
+    DetectionResult detect(const torch::Tensor& z);
+
+    // Call once the block's denoising is done, with the mask that was actually used ([F, Ht, Wt],
+    // bool or 0/1): refreshes the long-term reference with the last recomputed content at each
+    // location. Throws Error(InvalidArgument) without a detected block and ShapeMismatch for a
+    // mask of another shape.
+    void commit_block(const torch::Tensor& keep);
+
+    // Forget the stream: seek, source change, dropped frames, resolution change. The next block's
+    // first frame is fully kept.
+    void reset();
+
+    bool has_history() const;
+    int64_t frames_seen() const { return m_frames_seen; }
+
+private:
+    DetectorConfig m_config;
+    // Stream state, all on m_device. Histories hold the last frames of each filter's input.
+    torch::Device m_device{torch::kCPU};
+    std::vector<int64_t> m_latent_shape;  // C, H, W of the stream
+    torch::Tensor m_prev_tokens;          // [Ht, Wt, N] tokens of the last latent frame
+    torch::Tensor m_distance_history;     // [<=2, Ht, Wt] raw short-term distances
+    torch::Tensor m_median_history;       // [<=1, Ht, Wt] median-filtered distances
+    torch::Tensor m_threshold_history;    // [<=2, Ht, Wt] bool short | long masks
+    torch::Tensor m_cleaned_history;      // [<=1, Ht, Wt] bool masks after median, open, close
+    torch::Tensor m_reference;            // [Ht, Wt, N] long-term reference (after first commit)
+    int64_t m_frames_seen = 0;
+    // The detected block awaiting commit_block().
+    bool m_pending = false;
+    torch::Tensor m_pending_tokens;     // [F, Ht, Wt, N]
+    torch::Tensor m_pending_keep;       // [F, Ht, Wt]
+    torch::Tensor m_pending_threshold;  // [F, Ht, Wt] (frame 0 of the stream counts as kept)
+    ReferenceRefresh m_pending_refresh = ReferenceRefresh::KeptMask;
+};
+
+// Stateless whole-sequence version for tests and offline analysis. Computes the short-term path
+// over the whole sequence at once and the mask clean-up over each block's whole prefix, with no
+// carried filter state; blocks of frames_per_block frames (the last may be shorter) only set when
+// the long-term reference is refreshed, each with its own final mask. Gives the same result as
+// streaming the blocks through a DuplicateDetector that commits each block with its own mask.
+DetectionResult detect_sequence(const torch::Tensor& z, const DetectorConfig& config,
+                                int64_t frames_per_block);
+
+}  // namespace lipar::accel

@@ -1,0 +1,104 @@
+#include "lipar/prune_plan.h"
+
+#include "core/error.h"
+
+namespace lipar::accel {
+
+const char* prune_mode_name(PruneMode mode) {
+    switch (mode) {
+        case PruneMode::Off: return "off";
+        case PruneMode::Naive: return "naive";
+        case PruneMode::Lipar: return "lipar";
+        case PruneMode::Invalid: break;
+    }
+    return "invalid";
+}
+
+PruneMode parse_prune_mode(const std::string& name) {
+    if (name == "off" || name == "baseline" || name == "dense") return PruneMode::Off;
+    if (name == "naive") return PruneMode::Naive;
+    if (name == "lipar") return PruneMode::Lipar;
+    fail(StatusCode::InvalidArgument, "invalid mode '", name, "' (expected off, naive or lipar)");
+}
+
+int64_t PrunePlan::kept() const {
+    int64_t n = 0;
+    for (int64_t k : kept_per_frame) n += k;
+    return n;
+}
+
+double PrunePlan::kept_ratio() const {
+    return total() > 0 ? static_cast<double>(kept()) / static_cast<double>(total()) : 1.0;
+}
+
+std::vector<double> PrunePlan::kept_ratio_per_frame() const {
+    std::vector<double> r;
+    for (int64_t k : kept_per_frame) {
+        r.push_back(static_cast<double>(k) / static_cast<double>(tokens_per_frame()));
+    }
+    return r;
+}
+
+PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, int64_t head_dim,
+                           const torch::Device& device) {
+    LIPAR_CHECK(keep_in.dim() == 3, StatusCode::ShapeMismatch, "keep mask must be [F, Hg, Wg]");
+    PrunePlan p;
+    p.frames = keep_in.size(0);
+    p.grid_h = keep_in.size(1);
+    p.grid_w = keep_in.size(2);
+    p.start_frame = start_frame;
+    const int64_t hw = p.tokens_per_frame(), n = p.total();
+    auto keep_cpu = keep_in.to(torch::kCPU, torch::kBool).contiguous();
+    const bool* k = keep_cpu.data_ptr<bool>();
+
+    std::vector<int64_t> kept, pruned, frame_of_kept, pruned_loc, ref_src, ref_dst;
+    std::vector<int64_t> last_row(static_cast<size_t>(hw), -1);
+    std::vector<int64_t> kept_pos, pruned_pos;
+    p.kept_per_frame.assign(static_cast<size_t>(p.frames), 0);
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t f = i / hw, loc = i % hw;
+        const int64_t pos[3] = {start_frame + f, loc / p.grid_w, loc % p.grid_w};
+        if (k[i]) {
+            last_row[static_cast<size_t>(loc)] = static_cast<int64_t>(kept.size());
+            kept.push_back(i);
+            frame_of_kept.push_back(f);
+            kept_pos.insert(kept_pos.end(), pos, pos + 3);
+            ++p.kept_per_frame[static_cast<size_t>(f)];
+        } else {
+            pruned.push_back(i);
+            pruned_loc.push_back(loc);
+            pruned_pos.insert(pruned_pos.end(), pos, pos + 3);
+        }
+    }
+    p.location_kept.assign(static_cast<size_t>(hw), false);
+    for (int64_t loc = 0; loc < hw; ++loc) {
+        if (last_row[static_cast<size_t>(loc)] >= 0) {
+            ref_src.push_back(last_row[static_cast<size_t>(loc)]);
+            ref_dst.push_back(loc);
+            p.location_kept[static_cast<size_t>(loc)] = true;
+        }
+    }
+    auto up = [&](const std::vector<int64_t>& v) {
+        return torch::tensor(v, torch::kInt64).to(device);
+    };
+    p.keep = keep_cpu.to(device);
+    p.kept_index = up(kept);
+    p.pruned_index = up(pruned);
+    p.frame_of_kept = up(frame_of_kept);
+    p.pruned_loc = up(pruned_loc);
+    p.ref_src = up(ref_src);
+    p.ref_dst = up(ref_dst);
+    auto positions = [&](const std::vector<int64_t>& v) {
+        return torch::tensor(v, torch::kInt64).view({-1, 3}).to(device);
+    };
+    if (!kept.empty()) p.rope_kept = model::make_rope_table(positions(kept_pos), head_dim);
+    if (!pruned.empty()) p.rope_pruned = model::make_rope_table(positions(pruned_pos), head_dim);
+    return p;
+}
+
+PrunePlan PrunePlan::dense(int64_t frames, int64_t grid_h, int64_t grid_w, int64_t start_frame,
+                           int64_t head_dim, const torch::Device& device) {
+    return build(torch::ones({frames, grid_h, grid_w}, torch::kBool), start_frame, head_dim, device);
+}
+
+}  // namespace lipar::accel

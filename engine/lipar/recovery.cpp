@@ -1,0 +1,113 @@
+#include "lipar/recovery.h"
+
+#include "core/error.h"
+
+namespace lipar::accel {
+
+void ReferenceKv::reset() {
+    for (auto& t : m_k) t = torch::Tensor();
+    for (auto& t : m_v) t = torch::Tensor();
+    m_valid.clear();
+}
+
+bool ReferenceKv::complete() const {
+    if (m_valid.empty()) return false;
+    for (bool v : m_valid) {
+        if (!v) return false;
+    }
+    return true;
+}
+
+bool ReferenceKv::covers(const PrunePlan& plan) const {
+    if (plan.all_kept()) return true;
+    if (static_cast<int64_t>(m_valid.size()) != plan.tokens_per_frame()) return false;
+    // A pruned location is one not kept in at least one frame; it needs a reference unless it is
+    // kept earlier in the same block (then the reference would still be the older clean one, which
+    // is what the method uses), so require it everywhere a frame prunes it.
+    auto keep = plan.keep.to(torch::kCPU).view({plan.frames, -1});
+    auto pruned_any = keep.logical_not().any(0);
+    const bool* p = pruned_any.data_ptr<bool>();
+    for (size_t loc = 0; loc < m_valid.size(); ++loc) {
+        if (p[loc] && !m_valid[loc]) return false;
+    }
+    return true;
+}
+
+void ReferenceKv::refresh(int64_t layer, const PrunePlan& plan, const torch::Tensor& k_pre,
+                          const torch::Tensor& v) {
+    auto& rk = m_k[static_cast<size_t>(layer)];
+    auto& rv = m_v[static_cast<size_t>(layer)];
+    const int64_t b = k_pre.size(0), hw = plan.tokens_per_frame();
+    if (!rk.defined() || rk.size(0) != b || rk.size(1) != hw) {
+        rk = torch::zeros({b, hw, k_pre.size(2), k_pre.size(3)}, k_pre.options());
+        rv = torch::zeros({b, hw, v.size(2), v.size(3)}, v.options());
+    }
+    if (plan.ref_dst.numel() == 0) return;
+    rk.index_copy_(1, plan.ref_dst, k_pre.index_select(1, plan.ref_src));
+    rv.index_copy_(1, plan.ref_dst, v.index_select(1, plan.ref_src));
+}
+
+void ReferenceKv::mark_refreshed(const PrunePlan& plan) {
+    if (static_cast<int64_t>(m_valid.size()) != plan.tokens_per_frame()) {
+        m_valid.assign(static_cast<size_t>(plan.tokens_per_frame()), false);
+    }
+    for (size_t loc = 0; loc < m_valid.size(); ++loc) {
+        if (plan.location_kept[loc]) m_valid[loc] = true;
+    }
+}
+
+int64_t ReferenceKv::memory_bytes() const {
+    int64_t bytes = 0;
+    for (size_t i = 0; i < m_k.size(); ++i) {
+        if (m_k[i].defined()) bytes += 2 * m_k[i].numel() * m_k[i].element_size();
+    }
+    return bytes;
+}
+
+PrunedKvProvider::PrunedKvProvider(model::KvCache& cache, ReferenceKv& reference,
+                                   const PrunePlan& plan, PruneMode mode, bool refresh_reference)
+    : m_cache(cache),
+      m_reference(reference),
+      m_plan(plan),
+      m_recover(mode == PruneMode::Lipar && !plan.all_kept() && reference.covers(plan)),
+      m_refresh(refresh_reference) {
+    LIPAR_CHECK(mode == PruneMode::Naive || mode == PruneMode::Lipar, StatusCode::InvalidArgument,
+                "PrunedKvProvider needs mode naive or lipar");
+}
+
+int64_t PrunedKvProvider::stage_without_kept_tokens(int64_t layers, int64_t batch) {
+    if (!m_recover) return 0;
+    for (int64_t layer = 0; layer < layers; ++layer) {
+        auto [ks, vs] = m_cache.staging(layer, batch, m_plan.total());
+        auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
+        ks.index_copy_(1, m_plan.pruned_index, model::apply_rope(ref_k, m_plan.rope_pruned));
+        vs.index_copy_(1, m_plan.pruned_index,
+                       m_reference.values(layer).index_select(1, m_plan.pruned_loc));
+    }
+    return m_plan.tokens_per_frame();
+}
+
+std::pair<torch::Tensor, torch::Tensor> PrunedKvProvider::keys_values(int64_t layer,
+                                                                      const torch::Tensor& k_pre,
+                                                                      const torch::Tensor& k,
+                                                                      const torch::Tensor& v) {
+    std::pair<torch::Tensor, torch::Tensor> out;
+    if (!m_recover) {
+        out = m_cache.stage(layer, k, v);
+    } else {
+        // Fill the staged block in place: kept slots as computed, pruned slots recovered.
+        auto [ks, vs] = m_cache.staging(layer, k.size(0), m_plan.total());
+        ks.index_copy_(1, m_plan.kept_index, k);
+        vs.index_copy_(1, m_plan.kept_index, v);
+        auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
+        auto ref_v = m_reference.values(layer).index_select(1, m_plan.pruned_loc);
+        ks.index_copy_(1, m_plan.pruned_index, model::apply_rope(ref_k, m_plan.rope_pruned));
+        vs.index_copy_(1, m_plan.pruned_index, ref_v);
+        out = m_cache.staged_keys_values(layer);
+    }
+    // Refresh after the fill: the fill of this pass uses the previous clean reference.
+    if (m_refresh) m_reference.refresh(layer, m_plan, k_pre, v);
+    return out;
+}
+
+}  // namespace lipar::accel

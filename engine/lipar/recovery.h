@@ -1,0 +1,69 @@
+#pragma once
+// Attention Recovery (LIPAR.md section 3). A pruned token stands for a duplicate of the content at
+// its location; full attention would have seen that duplicate's key rotated to the pruned slot's
+// own position. So every pruned slot of the block's K/V is filled with the CLEAN (t = 0 pass),
+// pre-RoPE key of the reference at its location, rotated by RoPE at the slot's position, and the
+// clean value. The reference holds, per layer and location, the last clean K/V computed there; it
+// is refreshed by each block's t = 0 pass from the tokens that block kept.
+//
+// Owned by the engine thread, one per stream (compare mode keeps one per side).
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "lipar/prune_plan.h"
+#include "model/dit/kv_cache.h"
+
+namespace lipar::accel {
+
+// Per-layer clean pre-RoPE keys and values at every spatial location: [B, Hg*Wg, H, D].
+class ReferenceKv {
+public:
+    explicit ReferenceKv(int64_t layers = 0) : m_k(static_cast<size_t>(layers)),
+                                               m_v(static_cast<size_t>(layers)) {}
+    void reset();
+    // True when every location holds a clean reference (after a first fully kept frame).
+    bool complete() const;
+    // Whether the locations pruned by `plan` all have a reference.
+    bool covers(const PrunePlan& plan) const;
+    // Writes the clean keys (pre-RoPE) and values of the kept tokens of `plan` into the reference.
+    void refresh(int64_t layer, const PrunePlan& plan, const torch::Tensor& k_pre,
+                 const torch::Tensor& v);
+    // Called once per t = 0 pass after every layer was refreshed.
+    void mark_refreshed(const PrunePlan& plan);
+    const torch::Tensor& keys(int64_t layer) const { return m_k[static_cast<size_t>(layer)]; }
+    const torch::Tensor& values(int64_t layer) const { return m_v[static_cast<size_t>(layer)]; }
+    int64_t memory_bytes() const;
+
+private:
+    std::vector<torch::Tensor> m_k, m_v;
+    std::vector<bool> m_valid;  // per location
+};
+
+// KvProvider for a pruned block pass. Stages into the stream's KV cache:
+//  - Naive (or Lipar without a complete reference, e.g. the first block): the kept tokens' K/V;
+//  - Lipar: the full block, kept slots computed, pruned slots recovered from the reference.
+// On the committing t = 0 pass the reference is refreshed with the kept tokens' clean K/V.
+class PrunedKvProvider : public model::KvProvider {
+public:
+    PrunedKvProvider(model::KvCache& cache, ReferenceKv& reference, const PrunePlan& plan,
+                     PruneMode mode, bool refresh_reference);
+    std::pair<torch::Tensor, torch::Tensor> keys_values(int64_t layer, const torch::Tensor& k_pre,
+                                                        const torch::Tensor& k,
+                                                        const torch::Tensor& v) override;
+    // True when pruned slots are recovered (full-length K/V staged).
+    bool recovers() const { return m_recover; }
+    // A block that keeps no token: stages every layer's recovered K/V without running the model
+    // (Lipar with a reference), or nothing (Naive). Returns the token count staged per frame.
+    int64_t stage_without_kept_tokens(int64_t layers, int64_t batch);
+
+private:
+    model::KvCache& m_cache;
+    ReferenceKv& m_reference;
+    const PrunePlan& m_plan;
+    bool m_recover;
+    bool m_refresh;
+};
+
+}  // namespace lipar::accel

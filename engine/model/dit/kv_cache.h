@@ -1,0 +1,96 @@
+#pragma once
+// Per-layer self-attention KV cache of a causal (Self-Forcing) stream. Keys are stored after RoPE
+// at absolute latent-frame positions. The cache holds committed frames, each a run of tokens
+// (a full frame, or fewer when tokens were pruned without recovery), laid out contiguously:
+//   [ sink frames | most recent frames ][ staged tokens of the block being computed ]
+// A forward pass stages its block's K/V right after the committed region and attends to
+// everything up to the end of the staged region; the block's last pass (the clean t = 0 pass)
+// commits them, after which frames beyond `sink + recent` are evicted oldest-first (the sink stays).
+// Owned and used by the engine thread only.
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model/dit/wan_dit.h"
+
+namespace lipar::model {
+
+struct KvWindow {
+    int64_t sink_frames = 1;    // first frames of the stream, always kept
+    int64_t recent_frames = 0;  // most recent frames kept besides the sink; 0 = keep all
+};
+
+struct CachedFrame {
+    int64_t frame = 0;   // absolute latent frame index
+    int64_t offset = 0;  // first token in the buffers
+    int64_t tokens = 0;  // token count
+};
+
+class KvCache : public KvProvider {
+public:
+    KvCache(int64_t layers, int64_t heads, int64_t head_dim, KvWindow window,
+            torch::TensorOptions options);
+
+    // KvProvider: stages k/v ([B, n, H, D]) of this layer after the committed tokens and returns
+    // views of committed + staged keys/values.
+    std::pair<torch::Tensor, torch::Tensor> keys_values(int64_t layer, const torch::Tensor& k_pre,
+                                                        const torch::Tensor& k,
+                                                        const torch::Tensor& v) override;
+    // Stages explicitly (used by providers that assemble a block's K/V themselves).
+    std::pair<torch::Tensor, torch::Tensor> stage(int64_t layer, const torch::Tensor& k,
+                                                  const torch::Tensor& v);
+    // Reserves n staged tokens of a layer ([B, n, H, D] views to fill in place, no extra copy);
+    // then attend to staged_keys_values(layer).
+    std::pair<torch::Tensor, torch::Tensor> staging(int64_t layer, int64_t batch, int64_t n);
+    std::pair<torch::Tensor, torch::Tensor> staged_keys_values(int64_t layer) const;
+
+    // The staged tokens become frames (in staged order; token counts must add up), then eviction.
+    void commit(const std::vector<CachedFrame>& frames);
+    // Forget the staged tokens (a denoising pass whose K/V must not persist).
+    void discard_staged();
+    void reset();
+
+    const KvWindow& window() const { return m_window; }
+    void set_window(const KvWindow& window);  // applied at the next commit
+    const std::vector<CachedFrame>& frames() const { return m_frames; }
+    int64_t committed_tokens() const { return m_committed; }
+    int64_t staged_tokens() const { return m_staged; }
+    int64_t memory_bytes() const;
+    // Committed keys/values of a layer: [B, committed_tokens, H, D] views.
+    torch::Tensor keys(int64_t layer) const;
+    torch::Tensor values(int64_t layer) const;
+
+private:
+    void ensure_capacity(int64_t batch, int64_t tokens);
+    void evict();
+
+    int64_t m_layers, m_heads, m_head_dim;
+    KvWindow m_window;
+    torch::TensorOptions m_options;
+    std::vector<torch::Tensor> m_k, m_v;  // per layer [B, capacity, H, D]
+    std::vector<CachedFrame> m_frames;
+    int64_t m_committed = 0;
+    int64_t m_staged = 0;
+    int64_t m_batch = 0;
+    int64_t m_capacity = 0;
+};
+
+enum class CacheWrite { Invalid = 0, Transient, Commit };
+
+// One pass of the causal DiT over a block of latents x [B, C, f, H, W] at timesteps t ([B] or
+// [B, f]) whose first latent frame has absolute index start_frame. Attends to the cache plus the
+// block itself (bidirectional within the block). CacheWrite::Commit keeps the block's K/V (the
+// clean t = 0 pass); Transient discards them (denoising steps). Returns the flow [B, C, f, H, W].
+torch::Tensor causal_forward(WanDitImpl& dit, const torch::Tensor& x, const torch::Tensor& t,
+                             const CrossAttnCache& cross, KvCache& cache, int64_t start_frame,
+                             CacheWrite write);
+
+// The bool [N, N] mask of the equivalent full-sequence forward used to verify the streaming path:
+// the sequence is [clean frames 0..F-1 | noisy frames 0..F-1] (tokens_per_frame tokens each);
+// noisy block b attends to itself and to the clean frames the cache would hold when b runs;
+// clean block b attends to itself and the same cached clean frames.
+torch::Tensor teacher_forcing_mask(int64_t frames, int64_t frames_per_block,
+                                   int64_t tokens_per_frame, const KvWindow& window);
+
+}  // namespace lipar::model

@@ -1,0 +1,341 @@
+#include "model/dit/wan_dit.h"
+
+#include <cmath>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "model/common/attention.h"
+
+namespace lipar::model {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+torch::TensorOptions fp32_like(const torch::TensorOptions& o) { return o.dtype(torch::kFloat32); }
+
+torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias, const torch::TensorOptions& o) {
+    torch::nn::Linear l(torch::nn::LinearOptions(in, out).bias(bias));
+    l->to(o.device(), torch::typeMetaToScalarType(o.dtype()));
+    return l;
+}
+
+torch::Tensor linear(const torch::Tensor& x, const torch::nn::Linear& l) {
+    const auto& w = l->weight;
+    return F::linear(x.to(w.scalar_type()), w, l->bias);
+}
+
+torch::Tensor gelu_tanh(const torch::Tensor& x) { return torch::gelu(x, "tanh"); }
+
+// Picks the per-token rows of a per-frame tensor [B, F, ...]: broadcastable [B, 1, ...] when F == 1,
+// else [B, N, ...] gathered by frame_of_token.
+torch::Tensor per_token(const torch::Tensor& per_frame, const torch::Tensor& frame_of_token) {
+    if (per_frame.size(1) == 1) return per_frame;
+    TORCH_CHECK(frame_of_token.defined(), "per-frame conditioning needs frame_of_token");
+    return per_frame.index_select(1, frame_of_token);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps, torch::TensorOptions options) : m_eps(eps) {
+    weight = register_parameter("weight", torch::ones({dim}, options));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+    auto xf = x.to(torch::kFloat32);
+    auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + m_eps);
+    return normed.to(x.scalar_type()) * weight.to(x.scalar_type());
+}
+
+WanLayerNormImpl::WanLayerNormImpl(int64_t dim, double eps, bool affine, torch::TensorOptions options)
+    : m_dim(dim), m_eps(eps) {
+    if (affine) {
+        weight = register_parameter("weight", torch::ones({dim}, options));
+        bias = register_parameter("bias", torch::zeros({dim}, options));
+    }
+}
+
+torch::Tensor WanLayerNormImpl::forward(const torch::Tensor& x) {
+    c10::optional<torch::Tensor> w, b;
+    if (weight.defined()) {
+        w = weight.to(torch::kFloat32);
+        b = bias.to(torch::kFloat32);
+    }
+    return at::layer_norm(x.to(torch::kFloat32), {m_dim}, w, b, m_eps);
+}
+
+WanAttentionImpl::WanAttentionImpl(int64_t dim, int64_t heads_, double eps,
+                                   torch::TensorOptions options)
+    : heads(heads_) {
+    q = register_module("q", make_linear(dim, dim, true, options));
+    k = register_module("k", make_linear(dim, dim, true, options));
+    v = register_module("v", make_linear(dim, dim, true, options));
+    o = register_module("o", make_linear(dim, dim, true, options));
+    norm_q = register_module("norm_q", RmsNorm(dim, eps, options));
+    norm_k = register_module("norm_k", RmsNorm(dim, eps, options));
+}
+
+// ---------------------------------------------------------------------------------------------
+WanBlockImpl::WanBlockImpl(const DitConfig& c, torch::TensorOptions options)
+    : m_dtype(torch::typeMetaToScalarType(options.dtype())), m_heads(c.num_heads) {
+    modulation = register_parameter(
+        "modulation", torch::randn({1, 6, c.dim}, fp32_like(options)) / std::sqrt(double(c.dim)));
+    self_attn = register_module("self_attn", WanAttention(c.dim, c.num_heads, c.eps, options));
+    cross_attn = register_module("cross_attn", WanAttention(c.dim, c.num_heads, c.eps, options));
+    norm1 = register_module("norm1", WanLayerNorm(c.dim, c.eps, false, options));
+    norm2 = register_module("norm2", WanLayerNorm(c.dim, c.eps, false, options));
+    norm3 = register_module("norm3", WanLayerNorm(c.dim, c.eps, true, options));
+    ffn = register_module("ffn", torch::nn::Sequential(make_linear(c.dim, c.ffn_dim, true, options),
+                                                       torch::nn::Functional(gelu_tanh),
+                                                       make_linear(c.ffn_dim, c.dim, true, options)));
+}
+
+torch::Tensor WanBlockImpl::self_attention(const torch::Tensor& h, const RopeTable& rope,
+                                           KvProvider* kv, int64_t layer,
+                                           const c10::optional<torch::Tensor>& mask) {
+    const int64_t b = h.size(0), n = h.size(1), d = h.size(2) / m_heads;
+    auto& a = *self_attn;
+    auto q = a.norm_q(linear(h, a.q)).view({b, n, m_heads, d});
+    auto k_pre = a.norm_k(linear(h, a.k)).view({b, n, m_heads, d});
+    auto v = linear(h, a.v).view({b, n, m_heads, d});
+    q = apply_rope(q, rope);
+    auto k = apply_rope(k_pre, rope);
+    torch::Tensor out;
+    if (kv) {
+        auto [keys, values] = kv->keys_values(layer, k_pre, k, v);
+        out = attention(q, keys, values);
+    } else {
+        out = attention(q, k, v, mask);
+    }
+    return linear(out.reshape({b, n, m_heads * d}), a.o);
+}
+
+torch::Tensor WanBlockImpl::cross_attention(const torch::Tensor& h, const torch::Tensor& k,
+                                            const torch::Tensor& v) {
+    const int64_t b = h.size(0), n = h.size(1), d = h.size(2) / m_heads;
+    auto& a = *cross_attn;
+    auto q = a.norm_q(linear(h, a.q)).view({b, n, m_heads, d});
+    auto out = attention(q, k, v);
+    return linear(out.reshape({b, n, m_heads * d}), a.o);
+}
+
+torch::Tensor WanBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& e0,
+                                    const torch::Tensor& frame_of_token, const RopeTable& rope,
+                                    const torch::Tensor& cross_k, const torch::Tensor& cross_v,
+                                    KvProvider* kv, int64_t layer,
+                                    const c10::optional<torch::Tensor>& mask) {
+    // mod: [B, F, 6, dim] float32 -> six [B, 1 or N, dim] tensors
+    auto mod = per_token(e0 + modulation.unsqueeze(0), frame_of_token);
+    auto chunk = [&](int64_t i) { return mod.select(2, i); };
+    auto h = norm1(x) * (1 + chunk(1)) + chunk(0);
+    auto y = self_attention(h.to(m_dtype), rope, kv, layer, mask);
+    auto out = x + y.to(torch::kFloat32) * chunk(2);
+    out = out + cross_attention(norm3(out).to(m_dtype), cross_k, cross_v).to(torch::kFloat32);
+    h = norm2(out) * (1 + chunk(4)) + chunk(3);
+    auto f = ffn->forward(h.to(m_dtype));
+    return out + f.to(torch::kFloat32) * chunk(5);
+}
+
+// ---------------------------------------------------------------------------------------------
+WanHeadImpl::WanHeadImpl(const DitConfig& c, torch::TensorOptions options) {
+    head = register_module("head", make_linear(c.dim, c.out_channels * c.patch_volume(), true,
+                                               fp32_like(options)));
+    modulation = register_parameter(
+        "modulation", torch::randn({1, 2, c.dim}, fp32_like(options)) / std::sqrt(double(c.dim)));
+    norm = register_module("norm", WanLayerNorm(c.dim, c.eps, false, options));
+}
+
+torch::Tensor WanHeadImpl::forward(const torch::Tensor& x, const torch::Tensor& e,
+                                   const torch::Tensor& frame_of_token) {
+    // e [B, F, dim] -> [B, F, 2, dim] + modulation
+    auto mod = per_token(e.unsqueeze(2) + modulation.unsqueeze(0), frame_of_token);
+    auto h = norm(x) * (1 + mod.select(2, 1)) + mod.select(2, 0);
+    return linear(h, head);
+}
+
+// ---------------------------------------------------------------------------------------------
+WanDitImpl::WanDitImpl(const DitConfig& config, torch::TensorOptions options)
+    : m_config(config), m_options(options) {
+    m_config.validate();
+    const auto& c = m_config;
+    auto f32 = fp32_like(options);
+    torch::nn::Conv3d conv(torch::nn::Conv3dOptions(c.in_channels, c.dim,
+                                                    {c.patch[0], c.patch[1], c.patch[2]})
+                               .stride({c.patch[0], c.patch[1], c.patch[2]}));
+    conv->to(options.device(), torch::typeMetaToScalarType(options.dtype()));
+    patch_embedding = register_module("patch_embedding", conv);
+    text_embedding = register_module(
+        "text_embedding",
+        torch::nn::Sequential(make_linear(c.text_dim, c.dim, true, options),
+                              torch::nn::Functional(gelu_tanh),
+                              make_linear(c.dim, c.dim, true, options)));
+    time_embedding = register_module(
+        "time_embedding",
+        torch::nn::Sequential(make_linear(c.freq_dim, c.dim, true, f32),
+                              torch::nn::Functional(torch::silu), make_linear(c.dim, c.dim, true, f32)));
+    time_projection = register_module(
+        "time_projection", torch::nn::Sequential(torch::nn::Functional(torch::silu),
+                                                 make_linear(c.dim, 6 * c.dim, true, f32)));
+    blocks = register_module("blocks", torch::nn::ModuleList());
+    for (int64_t i = 0; i < c.num_layers; ++i) {
+        m_blocks.emplace_back(c, options);
+        blocks->push_back(m_blocks.back());
+    }
+    head = register_module("head", WanHead(c, options));
+    eval();
+}
+
+std::array<int64_t, 3> token_grid(const DitConfig& c, c10::IntArrayRef s) {
+    LIPAR_CHECK(s.size() == 5, StatusCode::ShapeMismatch, "DiT latents must be [B, C, F, H, W], got ",
+                shape_string(s));
+    LIPAR_CHECK(s[1] == c.in_channels, StatusCode::ShapeMismatch, "DiT latents have ", s[1],
+                " channels, the model takes ", c.in_channels);
+    for (int i = 0; i < 3; ++i) {
+        LIPAR_CHECK(s[2 + i] % c.patch[i] == 0 && s[2 + i] > 0, StatusCode::ShapeMismatch,
+                    "DiT latent size ", shape_string(s), " is not divisible by the patch ",
+                    c.patch[0], "x", c.patch[1], "x", c.patch[2]);
+    }
+    return {s[2] / c.patch[0], s[3] / c.patch[1], s[4] / c.patch[2]};
+}
+
+torch::Tensor sinusoidal_embedding(const torch::Tensor& t, int64_t dim) {
+    const int64_t half = dim / 2;
+    auto pos = t.to(torch::kFloat64).reshape({-1});
+    auto i = torch::arange(half, pos.options());
+    auto freqs = torch::pow(10000.0, -i / static_cast<double>(half));
+    auto s = torch::outer(pos, freqs);
+    return torch::cat({torch::cos(s), torch::sin(s)}, 1);
+}
+
+TimeConditioning WanDitImpl::time_conditioning(const torch::Tensor& t_in) {
+    auto t = t_in.to(device(), torch::kFloat64);
+    if (t.dim() == 1) t = t.unsqueeze(1);
+    LIPAR_CHECK(t.dim() == 2, StatusCode::ShapeMismatch, "timesteps must be [B] or [B, F], got ",
+                shape_string(t_in.sizes()));
+    // One conditioning row when every frame of a row shares its timestep (the common case).
+    if (t.size(1) > 1 && torch::equal(t, t.narrow(1, 0, 1).expand_as(t))) t = t.narrow(1, 0, 1);
+    const int64_t b = t.size(0), f = t.size(1);
+    auto feats = sinusoidal_embedding(t, m_config.freq_dim).to(torch::kFloat32);
+    auto e = time_embedding->forward(feats);
+    auto e0 = time_projection->forward(e);
+    return {e.view({b, f, m_config.dim}), e0.view({b, f, 6, m_config.dim})};
+}
+
+CrossAttnCache WanDitImpl::encode_context(const torch::Tensor& context) {
+    LIPAR_CHECK(context.dim() == 3 && context.size(2) == m_config.text_dim,
+                StatusCode::ShapeMismatch, "text context must be [B, L, ", m_config.text_dim,
+                "], got ", shape_string(context.sizes()));
+    auto ctx = text_embedding->forward(context.to(device(), dtype()));
+    const int64_t b = ctx.size(0), l = ctx.size(1), h = m_config.num_heads, d = m_config.head_dim();
+    CrossAttnCache cache;
+    for (auto& block : m_blocks) {
+        auto& a = *block->cross_attn;
+        cache.k.push_back(a.norm_k(linear(ctx, a.k)).view({b, l, h, d}));
+        cache.v.push_back(linear(ctx, a.v).view({b, l, h, d}));
+    }
+    return cache;
+}
+
+torch::Tensor WanDitImpl::embed_patches(const torch::Tensor& x) {
+    // The stride == kernel Conv3d as one matrix product over flattened (c, p, q, r) patches: the
+    // same arithmetic, no cuDNN algorithm choice (so no TF32 in float32), and it can embed any
+    // subset of patches.
+    const auto& c = m_config;
+    const auto grid = token_grid(c, x.sizes());
+    const int64_t b = x.size(0);
+    auto p = x.to(device(), dtype())
+                 .view({b, c.in_channels, grid[0], c.patch[0], grid[1], c.patch[1], grid[2], c.patch[2]})
+                 .permute({0, 2, 4, 6, 1, 3, 5, 7})
+                 .reshape({b, grid[0] * grid[1] * grid[2], c.in_channels * c.patch_volume()});
+    const auto& w = patch_embedding->weight;
+    return F::linear(p, w.view({w.size(0), -1}), patch_embedding->bias).to(torch::kFloat32);
+}
+
+torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
+                                         const CrossAttnCache& cross, KvProvider* kv,
+                                         const c10::optional<torch::Tensor>& mask) {
+    LIPAR_CHECK(static_cast<int64_t>(cross.k.size()) == m_config.num_layers, StatusCode::Internal,
+                "cross-attention cache has ", cross.k.size(), " layers, the model ",
+                m_config.num_layers);
+    LIPAR_CHECK(time.e0.size(0) == tokens.x.size(0) && cross.k[0].size(0) == tokens.x.size(0),
+                StatusCode::ShapeMismatch, "batch sizes of latents (", tokens.x.size(0),
+                "), timesteps (", time.e0.size(0), ") and context (", cross.k[0].size(0),
+                ") differ");
+    auto x = tokens.x;
+    for (int64_t i = 0; i < m_config.num_layers; ++i) {
+        x = m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token,
+                                                      tokens.rope, cross.k[i], cross.v[i], kv, i,
+                                                      mask);
+    }
+    return head->forward(x, time.e, tokens.frame_of_token);
+}
+
+torch::Tensor WanDitImpl::unpatchify(const torch::Tensor& tokens, int64_t frames, int64_t gh,
+                                     int64_t gw) const {
+    const auto& c = m_config;
+    const int64_t b = tokens.size(0);
+    // [B, f, h, w, p, q, r, C] -> [B, C, f, p, h, q, w, r]
+    auto y = tokens.view({b, frames, gh, gw, c.patch[0], c.patch[1], c.patch[2], c.out_channels});
+    y = y.permute({0, 7, 1, 4, 2, 5, 3, 6});
+    return y.reshape({b, c.out_channels, frames * c.patch[0], gh * c.patch[1], gw * c.patch[2]});
+}
+
+torch::Tensor WanDitImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
+                                  const torch::Tensor& context, const DenseOptions& options) {
+    torch::NoGradGuard no_grad;
+    const auto grid = token_grid(m_config, x.sizes());
+    const int64_t frames = grid[0], n = grid[0] * grid[1] * grid[2];
+    auto time = time_conditioning(t);
+    LIPAR_CHECK(time.frames() == 1 || time.frames() == frames, StatusCode::ShapeMismatch,
+                "timesteps have ", time.frames(), " frames, the latents ", frames);
+    std::vector<int64_t> fpos = options.frame_positions;
+    if (fpos.empty()) {
+        for (int64_t i = 0; i < frames; ++i) fpos.push_back(i);
+    }
+    LIPAR_CHECK(static_cast<int64_t>(fpos.size()) == frames, StatusCode::InvalidArgument,
+                "frame_positions has ", fpos.size(), " entries for ", frames, " frames");
+    DitTokens tokens;
+    tokens.x = embed_patches(x);
+    tokens.rope = make_rope_table(grid_positions(fpos, grid[1], grid[2], device()),
+                                  m_config.head_dim());
+    if (time.frames() > 1) {
+        tokens.frame_of_token = torch::arange(frames, torch::TensorOptions(torch::kInt64).device(device()))
+                                    .repeat_interleave(grid[1] * grid[2]);
+    }
+    c10::optional<torch::Tensor> mask;
+    if (options.mask) {
+        LIPAR_CHECK(options.mask->dim() == 2 && options.mask->size(0) == n &&
+                        options.mask->size(1) == n,
+                    StatusCode::ShapeMismatch, "attention mask must be [", n, ", ", n, "]");
+        mask = options.mask->to(device(), torch::kBool);
+    }
+    auto cross = encode_context(context);
+    auto out = forward_tokens(tokens, time, cross, nullptr, mask);
+    return unpatchify(out, grid[0], grid[1], grid[2]);
+}
+
+void init_random_weights(WanDitImpl& dit, uint64_t seed) {
+    torch::NoGradGuard no_grad;
+    auto gen = at::detail::createCPUGenerator(seed);
+    for (auto& item : dit.named_parameters()) {
+        auto& p = item.value();
+        const auto& name = item.key();
+        torch::Tensor value;
+        const bool is_bias = name.size() > 5 && name.substr(name.size() - 5) == ".bias";
+        if (is_bias) {
+            value = torch::randn(p.sizes(), gen) * 0.02;
+        } else if (name.find("norm") != std::string::npos) {
+            value = torch::ones(p.sizes());
+        } else if (name.find("modulation") != std::string::npos) {
+            value = torch::randn(p.sizes(), gen) / std::sqrt(double(p.size(-1)));
+        } else {
+            // fan-in scaled so activations keep unit scale through the stack
+            const int64_t fan_in = p.numel() / p.size(0);
+            value = torch::randn(p.sizes(), gen) / std::sqrt(double(fan_in));
+        }
+        p.copy_(value);
+    }
+}
+
+}  // namespace lipar::model

@@ -1,0 +1,191 @@
+#pragma once
+// The Wan2.1 diffusion transformer (text-to-video DiT) with the published state-dict names
+// (patch_embedding, text_embedding.{0,2}, time_embedding.{0,2}, time_projection.1, blocks.N.*,
+// head.*), for any configuration. Numerics follow the reference under autocast: the residual
+// stream, norms, modulation, time embedding and head run in float32; the projections, attention and
+// FFN in the module's compute dtype (fp32, bf16 or fp16).
+//
+// Two ways in:
+//  - forward(): bidirectional over a whole clip (optionally with an attention mask and explicit
+//    frame positions, which is how the block-causal equivalence is tested);
+//  - forward_tokens(): the token-level core the causal streaming path (dit/causal.h) and the LIPAR
+//    pruned path use: any subset of tokens with their own positions, and a KvProvider that decides
+//    which keys/values self-attention sees (a KV cache, attention recovery, ...).
+//
+// Not thread-safe: one engine thread owns a model instance and calls it.
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "model/common/rope.h"
+#include "model/dit/dit_config.h"
+
+namespace lipar::model {
+
+// RMSNorm over the last dimension with a learned scale: x * rsqrt(mean(x^2) + eps) in float32,
+// cast back, times weight (Wan's WanRMSNorm).
+class RmsNormImpl : public torch::nn::Module {
+public:
+    RmsNormImpl(int64_t dim, double eps, torch::TensorOptions options);
+    torch::Tensor forward(const torch::Tensor& x);
+    torch::Tensor weight;
+
+private:
+    double m_eps;
+};
+TORCH_MODULE(RmsNorm);
+
+// LayerNorm computed in float32; with affine weight/bias when `affine`.
+class WanLayerNormImpl : public torch::nn::Module {
+public:
+    WanLayerNormImpl(int64_t dim, double eps, bool affine, torch::TensorOptions options);
+    torch::Tensor forward(const torch::Tensor& x);  // returns float32
+    torch::Tensor weight, bias;
+
+private:
+    int64_t m_dim;
+    double m_eps;
+};
+TORCH_MODULE(WanLayerNorm);
+
+// q, k, v, o projections with RMS-normalised q and k (self- and cross-attention alike).
+class WanAttentionImpl : public torch::nn::Module {
+public:
+    WanAttentionImpl(int64_t dim, int64_t heads, double eps, torch::TensorOptions options);
+    torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+    RmsNorm norm_q{nullptr}, norm_k{nullptr};
+    int64_t heads = 0;
+};
+TORCH_MODULE(WanAttention);
+
+// Cross-attention keys/values of one prompt for every block, computed once per prompt.
+struct CrossAttnCache {
+    std::vector<torch::Tensor> k;  // per layer [B, L, H, D] compute dtype
+    std::vector<torch::Tensor> v;
+    bool empty() const { return k.empty(); }
+};
+
+// Decides which keys/values a block's self-attention attends to, given the present tokens'
+// projections. Implementations: the KV cache of the causal stream, LIPAR's attention recovery.
+class KvProvider {
+public:
+    virtual ~KvProvider() = default;
+    // k_pre: keys after norm_k, before RoPE; k: after RoPE; v: values. All [B, N, H, D] in the
+    // compute dtype. Returns the keys and values to attend to, [B, M, H, D].
+    virtual std::pair<torch::Tensor, torch::Tensor> keys_values(int64_t layer,
+                                                                const torch::Tensor& k_pre,
+                                                                const torch::Tensor& k,
+                                                                const torch::Tensor& v) = 0;
+};
+
+// A sequence of tokens entering the blocks.
+struct DitTokens {
+    torch::Tensor x;               // [B, N, dim] float32 residual stream
+    torch::Tensor frame_of_token;  // int64 [N]: row of the per-frame modulation; undefined when
+                                   // the modulation has a single frame (uniform timestep)
+    RopeTable rope;                // [N, head_dim/2] at each token's own (frame, h, w)
+};
+
+// Per-frame time conditioning: e [B, F, dim] (head) and e0 [B, F, 6, dim] (blocks), float32.
+struct TimeConditioning {
+    torch::Tensor e;
+    torch::Tensor e0;
+    int64_t frames() const { return e.size(1); }
+};
+
+class WanBlockImpl : public torch::nn::Module {
+public:
+    WanBlockImpl(const DitConfig& c, torch::TensorOptions options);
+    // x [B, N, dim] float32 -> float32. e0 [B, F, 6, dim]. kv == nullptr: attend to the tokens
+    // themselves (under `mask` [N, N] when given).
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& e0,
+                          const torch::Tensor& frame_of_token, const RopeTable& rope,
+                          const torch::Tensor& cross_k, const torch::Tensor& cross_v,
+                          KvProvider* kv, int64_t layer, const c10::optional<torch::Tensor>& mask);
+
+    torch::Tensor modulation;  // [1, 6, dim] float32
+    WanAttention self_attn{nullptr}, cross_attn{nullptr};
+    WanLayerNorm norm1{nullptr}, norm2{nullptr}, norm3{nullptr};
+    torch::nn::Sequential ffn{nullptr};
+
+private:
+    torch::Tensor self_attention(const torch::Tensor& h, const RopeTable& rope, KvProvider* kv,
+                                 int64_t layer, const c10::optional<torch::Tensor>& mask);
+    torch::Tensor cross_attention(const torch::Tensor& h, const torch::Tensor& k,
+                                  const torch::Tensor& v);
+    torch::Dtype m_dtype;
+    int64_t m_heads;
+};
+TORCH_MODULE(WanBlock);
+
+class WanHeadImpl : public torch::nn::Module {
+public:
+    WanHeadImpl(const DitConfig& c, torch::TensorOptions options);
+    // x [B, N, dim] float32, e [B, F, dim] -> [B, N, out * patch volume] float32
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& e,
+                          const torch::Tensor& frame_of_token);
+    torch::nn::Linear head{nullptr};  // float32
+    torch::Tensor modulation;         // [1, 2, dim] float32
+    WanLayerNorm norm{nullptr};
+};
+TORCH_MODULE(WanHead);
+
+struct DenseOptions {
+    // Absolute RoPE frame position of each latent frame of x (default 0..F-1).
+    std::vector<int64_t> frame_positions;
+    // Optional bool [N, N] self-attention mask over all tokens (true = may attend).
+    c10::optional<torch::Tensor> mask;
+};
+
+class WanDitImpl : public torch::nn::Module {
+public:
+    // options: device and compute dtype of the projections (float32/bfloat16/float16).
+    WanDitImpl(const DitConfig& config, torch::TensorOptions options);
+
+    const DitConfig& config() const { return m_config; }
+    torch::Device device() const { return m_options.device(); }
+    torch::Dtype dtype() const { return torch::typeMetaToScalarType(m_options.dtype()); }
+
+    // Bidirectional Wan forward. x [B, C, F, H, W]; t [B] or [B, F] in 0..1000;
+    // context [B, L, text_dim]. Returns the flow prediction [B, C_out, F, H, W] in float32.
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t,
+                          const torch::Tensor& context, const DenseOptions& options = {});
+
+    // --- building blocks of the streaming and pruned paths ---------------------------------
+    // Text embedding and every block's cross-attention K/V for a prompt [B, L, text_dim].
+    CrossAttnCache encode_context(const torch::Tensor& context);
+    // t [B] or [B, F] -> conditioning with F frames (a single frame when all of a row are equal).
+    TimeConditioning time_conditioning(const torch::Tensor& t);
+    // Patch embedding: x [B, C, F, H, W] -> [B, F*h*w, dim] float32, frame-major, then h, then w.
+    torch::Tensor embed_patches(const torch::Tensor& x);
+    // Runs every block and the head on `tokens`; returns [B, N, out * patch volume] float32.
+    torch::Tensor forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
+                                 const CrossAttnCache& cross, KvProvider* kv,
+                                 const c10::optional<torch::Tensor>& mask = c10::nullopt);
+    // [B, F*h*w, out * patch volume] -> [B, C_out, F, H, W]
+    torch::Tensor unpatchify(const torch::Tensor& tokens, int64_t frames, int64_t grid_h,
+                             int64_t grid_w) const;
+
+    torch::nn::Conv3d patch_embedding{nullptr};
+    torch::nn::Sequential text_embedding{nullptr}, time_embedding{nullptr}, time_projection{nullptr};
+    torch::nn::ModuleList blocks{nullptr};
+    WanHead head{nullptr};
+
+private:
+    DitConfig m_config;
+    torch::TensorOptions m_options;
+    std::vector<WanBlock> m_blocks;
+};
+TORCH_MODULE(WanDit);
+
+// Grid of tokens for latents [B, C, F, H, W]: (F / pt, H / ph, W / pw); throws on indivisible sizes.
+std::array<int64_t, 3> token_grid(const DitConfig& c, c10::IntArrayRef latent_shape);
+
+// Sinusoidal timestep features of Wan: cat[cos, sin] of t * 10000^(-i/half), in float64.
+torch::Tensor sinusoidal_embedding(const torch::Tensor& t, int64_t dim);
+
+// Fills a model with seeded random weights of the right scale (tests, random packs, benchmarks).
+void init_random_weights(WanDitImpl& dit, uint64_t seed);
+
+}  // namespace lipar::model

@@ -1,0 +1,132 @@
+#pragma once
+// The streaming video-to-video editor (one per engine; engine thread only):
+//
+//   frames -> autoencoder encode -> per block of latent frames:
+//     LIPAR detection on the clean source latents -> SDEdit noise to the start level ->
+//     few-step denoising with the causal DiT (pruned per mode) -> restoration ->
+//     t = 0 pass that commits clean K/V -> decode -> frames
+//
+// Compare mode runs the dense baseline and LIPAR side by side on the same blocks with the same
+// noise, each with its own KV cache, clean reference and decoder state, and times each side.
+// Parameters are snapshotted at block boundaries; a prompt change swaps the cross-attention cache
+// only (unless reset_on_prompt_change). Deterministic for a given seed.
+
+#include <torch/torch.h>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lipar/detector.h"
+#include "lipar/frame.h"
+#include "lipar/params.h"
+#include "lipar/pruned_forward.h"
+#include "model/dit/kv_cache.h"
+#include "model/dit/wan_dit.h"
+#include "model/vae/autoencoder.h"
+#include "pipeline/flow_schedule.h"
+#include "pipeline/model_pack.h"
+#include "pipeline/prompt_conditioner.h"
+
+namespace lipar::pipeline {
+
+struct EditorSettings {
+    int width = 0;   // model resolution; 0 = the pack's
+    int height = 0;
+    int64_t frames_per_block = 0;  // latent frames per block; 0 = the pack's
+    model::KvWindow window{1, 6};
+    torch::Device device{torch::kCPU};
+    torch::Dtype dtype = torch::kFloat32;
+    std::string prompt_cache_dir;
+};
+
+// One output frame of the editor.
+struct EditedFrame {
+    int64_t index = -1;  // index of the source frame this output stands for
+    Frame input;         // that source frame at model resolution
+    Frame output;
+    Frame baseline;      // compare mode only
+    std::vector<uint8_t> keep_mask;  // token grid of its latent frame, 1 = recomputed
+    int mask_width = 0, mask_height = 0;
+    EditMode mode = EditMode::Invalid;
+};
+
+struct BlockReport {
+    int64_t block = -1;
+    int64_t latent_frames = 0;
+    int64_t output_frames = 0;
+    double encode_ms = 0, detect_ms = 0, denoise_ms = 0, decode_ms = 0;
+    double baseline_denoise_ms = 0;  // compare mode: the dense side's DiT time
+    double baseline_decode_ms = 0;
+    double kept_ratio = 1.0;
+    std::vector<double> kept_ratio_per_frame;
+};
+
+class Editor {
+public:
+    // Loads every component of the pack onto settings.device (throws lipar::Error).
+    Editor(const ModelPack& pack, const EditorSettings& settings);
+    ~Editor();
+
+    void set_params(const EditParams& params);  // validated; applied at the next block
+    const EditParams& params() const { return m_pending; }
+
+    // Feeds one source frame (any size; fitted to the model resolution by centre crop) and
+    // returns the outputs that became ready (zero or more, in order).
+    std::vector<EditedFrame> push(const Frame& frame);
+    // End of stream: pads the last block and returns the remaining outputs; then reset().
+    std::vector<EditedFrame> flush();
+    // Discontinuity (seek, source change, dropped frames): forget every cache.
+    void reset();
+
+    const ModelPack& pack() const { return m_pack; }
+    int width() const { return m_width; }
+    int height() const { return m_height; }
+    int64_t frames_per_block() const { return m_fpb; }
+    // Source frames per block (latent frames x the autoencoder's temporal ratio).
+    int64_t source_frames_per_block() const;
+    const BlockReport& last_report() const { return m_report; }
+    const model::DitConfig& dit_config() const;
+    std::string device_name() const;
+
+private:
+    struct Side;
+    void apply_pending_params();
+    std::vector<EditedFrame> process_block(const torch::Tensor& latents, bool final_block);
+    torch::Tensor denoise(Side& side, const torch::Tensor& z, const accel::PrunePlan& plan,
+                          accel::PruneMode mode, int64_t block);
+    const model::CrossAttnCache& cross_cache(const std::string& prompt);
+    std::vector<double> step_list() const;
+    torch::Tensor to_tensor(const Frame& frame) const;
+    Frame to_frame(const torch::Tensor& rgb) const;
+
+    ModelPack m_pack;
+    EditorSettings m_settings;
+    int m_width = 0, m_height = 0;
+    int64_t m_fpb = 0;
+    model::WanDit m_dit{nullptr};
+    std::unique_ptr<model::VideoAutoencoder> m_ae;        // encoder + main decoder stream
+    std::unique_ptr<model::VideoAutoencoder> m_ae_base;   // compare: the baseline's decoder stream
+    std::unique_ptr<PromptConditioner> m_text;
+    FlowSchedule m_schedule;
+    accel::DuplicateDetector m_detector;
+    std::unique_ptr<Side> m_main, m_base;
+    std::map<std::string, model::CrossAttnCache> m_cross;  // per prompt (small LRU by insertion)
+    std::deque<std::string> m_cross_order;
+
+    EditParams m_pending, m_active;
+    bool m_params_dirty = true;
+    std::deque<Frame> m_inputs;       // fitted source frames awaiting their outputs
+    int64_t m_next_input_index = 0;   // index of the next source frame
+    int64_t m_next_output_index = 0;
+    std::vector<torch::Tensor> m_latents;  // encoded, not yet processed latent frames
+    int64_t m_block = 0;
+    int64_t m_latent_frame = 0;            // absolute latent frame of the next block
+    std::vector<std::vector<uint8_t>> m_masks;  // per latent frame of the current stream
+    int64_t m_mask_base = 0;                    // latent index of m_masks[0]
+    BlockReport m_report;
+};
+
+}  // namespace lipar::pipeline

@@ -1,0 +1,49 @@
+#include <sstream>
+
+#include "lipar/params.h"
+
+namespace lipar {
+
+const char* edit_mode_name(EditMode mode) {
+    switch (mode) {
+        case EditMode::Off: return "off";
+        case EditMode::Naive: return "naive";
+        case EditMode::Lipar: return "lipar";
+        case EditMode::Compare: return "compare";
+        case EditMode::Invalid: break;
+    }
+    return "invalid";
+}
+
+EditMode parse_edit_mode(const std::string& name) {
+    if (name == "off" || name == "baseline") return EditMode::Off;
+    if (name == "naive") return EditMode::Naive;
+    if (name == "lipar") return EditMode::Lipar;
+    if (name == "compare") return EditMode::Compare;
+    return EditMode::Invalid;
+}
+
+std::string EditParams::validate() const {
+    std::ostringstream os;
+    if (mode == EditMode::Invalid) return "mode must be off, naive, lipar or compare";
+    if (!(tau1 >= -1.0 && tau1 <= 100.0)) os << "tau1 " << tau1 << " is out of range [-1, 100]";
+    else if (!(tau2 >= -1.0 && tau2 <= 100.0)) os << "tau2 " << tau2 << " is out of range [-1, 100]";
+    else if (!(strength > 0.0 && strength <= 1.0)) os << "strength " << strength << " must be in (0, 1]";
+    else if (steps < 1 || steps > 50) os << "steps " << steps << " must be in 1..50";
+    else if (!(min_keep_ratio >= 0.0 && min_keep_ratio <= 1.0))
+        os << "min_keep_ratio " << min_keep_ratio << " must be in [0, 1]";
+    return os.str();
+}
+
+std::string EngineConfig::validate() const {
+    std::ostringstream os;
+    if (pack.empty()) os << "no model pack given";
+    else if (width < 0 || height < 0 || width % 16 != 0 || height % 16 != 0)
+        os << "resolution " << width << "x" << height << " must be multiples of 16 (or 0)";
+    else if (latent_frames_per_block < 0 || latent_frames_per_block > 16)
+        os << "latent frames per block must be in 0..16";
+    else if (kv_sink < 0 || kv_recent < 0) os << "KV window sizes must be >= 0";
+    return os.str();
+}
+
+}  // namespace lipar

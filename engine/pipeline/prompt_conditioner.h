@@ -1,0 +1,33 @@
+#pragma once
+// Turns a prompt into the DiT's text context [1, L, text_dim] (float32, on the model device).
+// Kinds: UMT5 (a real text encoder, model/text), precomputed embeddings from a file, and a
+// seeded "hashed" embedding for untrained packs (deterministic per prompt text, clearly fake).
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+namespace lipar::pipeline {
+
+struct ModelPack;
+
+class PromptConditioner {
+public:
+    virtual ~PromptConditioner() = default;
+    virtual torch::Tensor embed(const std::string& prompt) = 0;
+    virtual std::string kind() const = 0;
+};
+
+std::unique_ptr<PromptConditioner> make_hashed_conditioner(int64_t text_len, int64_t text_dim,
+                                                           const torch::Device& device);
+// A safetensors file whose tensor names are the prompt texts, each [L, text_dim] or [1, L, text_dim].
+std::unique_ptr<PromptConditioner> make_embeddings_conditioner(const std::string& path,
+                                                               int64_t text_dim,
+                                                               const torch::Device& device);
+// By the pack's text kind. UMT5 packs need a build with SentencePiece.
+std::unique_ptr<PromptConditioner> make_conditioner(const ModelPack& pack, int64_t text_dim,
+                                                    const torch::Device& device,
+                                                    const std::string& cache_dir);
+
+}  // namespace lipar::pipeline

@@ -1,0 +1,247 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "model/dit/kv_cache.h"
+#include "model/dit/wan_dit.h"
+#include "pipeline/flow_schedule.h"
+
+namespace lipar::model {
+namespace {
+
+WanDit make_tiny(uint64_t seed, torch::Dtype dtype = torch::kFloat32) {
+    WanDit dit(DitConfig::tiny(), torch::TensorOptions().dtype(dtype));
+    init_random_weights(*dit, seed);
+    return dit;
+}
+
+torch::Tensor randn(c10::IntArrayRef shape, uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    return torch::randn(shape, gen);
+}
+
+}  // namespace
+
+TEST(Dit, state_dict_names_match_the_published_wan_layout) {
+    DitConfig c = DitConfig::wan_1_3b();
+    c.dim = 256;  // names do not depend on widths; keep the test light
+    c.num_heads = 2;
+    c.ffn_dim = 64;
+    c.text_dim = 32;
+    WanDit dit(c, torch::TensorOptions());
+    std::set<std::string> names;
+    int64_t numel = 0;
+    for (const auto& p : dit->named_parameters()) {
+        names.insert(p.key());
+        numel += p.value().numel();
+    }
+    EXPECT_EQ(names.size(), 825u);
+    for (const char* expected :
+         {"patch_embedding.weight", "patch_embedding.bias", "text_embedding.0.weight",
+          "text_embedding.2.bias", "time_embedding.0.weight", "time_embedding.2.weight",
+          "time_projection.1.weight", "time_projection.1.bias", "blocks.0.modulation",
+          "blocks.29.self_attn.q.weight", "blocks.29.self_attn.norm_k.weight",
+          "blocks.7.cross_attn.o.bias", "blocks.7.cross_attn.norm_q.weight", "blocks.3.norm3.weight",
+          "blocks.3.norm3.bias", "blocks.3.ffn.0.weight", "blocks.3.ffn.2.bias", "head.modulation",
+          "head.head.weight", "head.head.bias"}) {
+        EXPECT_TRUE(names.count(expected)) << expected;
+    }
+    EXPECT_EQ(numel, c.parameter_count());
+    // The published 1.3B model has ~1.419e9 parameters.
+    EXPECT_NEAR(DitConfig::wan_1_3b().parameter_count() / 1e9, 1.419, 0.002);
+}
+
+TEST(Dit, config_is_read_back_from_weight_shapes) {
+    auto dit = make_tiny(1);
+    std::map<std::string, torch::Tensor> w;
+    for (const auto& p : dit->named_parameters()) w[p.key()] = p.value();
+    const DitConfig c = DitConfig::from_weights(w, 128);
+    const DitConfig t = DitConfig::tiny();
+    EXPECT_EQ(c.dim, t.dim);
+    EXPECT_EQ(c.num_heads, t.num_heads);
+    EXPECT_EQ(c.num_layers, t.num_layers);
+    EXPECT_EQ(c.ffn_dim, t.ffn_dim);
+    EXPECT_EQ(c.text_dim, t.text_dim);
+    EXPECT_EQ(c.in_channels, 16);
+    EXPECT_EQ(c.out_channels, 16);
+    w.erase("head.head.weight");
+    EXPECT_THROW(DitConfig::from_weights(w), Error);
+}
+
+TEST(Dit, rope_rotates_each_pair_by_position_times_its_frequency) {
+    // frame 1, h 2, w 0; head_dim 128: groups of 22 / 21 / 21 pairs
+    auto pos = torch::tensor({1, 2, 0}, torch::kInt64).view({1, 3});
+    auto table = make_rope_table(pos, 128);
+    EXPECT_NEAR(table.cos[0][0].item<double>(), std::cos(1.0), 1e-6);
+    EXPECT_NEAR(table.sin[0][1].item<double>(), std::sin(std::pow(10000.0, -2.0 / 44)), 1e-6);
+    EXPECT_NEAR(table.sin[0][22].item<double>(), std::sin(2.0), 1e-6);  // first h pair
+    EXPECT_NEAR(table.sin[0][23].item<double>(), std::sin(2.0 * std::pow(10000.0, -2.0 / 42)), 1e-6);
+    EXPECT_NEAR(table.cos[0][43].item<double>(), 1.0, 1e-7);  // w = 0: identity
+    auto x = torch::zeros({1, 1, 1, 128});
+    x[0][0][0][0] = 1.0;
+    auto y = apply_rope(x, table);
+    EXPECT_NEAR(y[0][0][0][0].item<double>(), std::cos(1.0), 1e-6);
+    EXPECT_NEAR(y[0][0][0][1].item<double>(), std::sin(1.0), 1e-6);
+}
+
+TEST(Dit, sinusoidal_timestep_features_follow_wan) {
+    auto e = sinusoidal_embedding(torch::tensor({0.0, 500.0}), 256);
+    ASSERT_EQ(e.sizes(), (std::vector<int64_t>{2, 256}));
+    EXPECT_DOUBLE_EQ(e[0][0].item<double>(), 1.0);    // cos(0)
+    EXPECT_DOUBLE_EQ(e[0][128].item<double>(), 0.0);  // sin(0)
+    EXPECT_NEAR(e[1][1].item<double>(), std::cos(500.0 * std::pow(10000.0, -1.0 / 128)), 1e-12);
+    EXPECT_NEAR(e[1][130].item<double>(), std::sin(500.0 * std::pow(10000.0, -2.0 / 128)), 1e-12);
+}
+
+TEST(Dit, uniform_per_frame_timesteps_equal_one_timestep_per_sample) {
+    auto dit = make_tiny(2);
+    auto x = randn({1, 16, 3, 4, 6}, 3);
+    auto ctx = randn({1, 8, 64}, 4);
+    auto a = dit->forward(x, torch::tensor({700.0}), ctx);
+    auto b = dit->forward(x, torch::full({1, 3}, 700.0), ctx);
+    EXPECT_EQ(a.sizes(), x.sizes());
+    EXPECT_TRUE(torch::allclose(a, b, 1e-6, 1e-6));
+    // ... and a different timestep on one frame changes that frame's output
+    auto t = torch::full({1, 3}, 700.0);
+    t[0][2] = 100.0;
+    auto c = dit->forward(x, t, ctx);
+    EXPECT_FALSE(torch::allclose(a.select(2, 2), c.select(2, 2), 1e-4, 1e-4));
+}
+
+TEST(Dit, output_depends_on_the_prompt_and_is_deterministic) {
+    auto dit = make_tiny(5);
+    auto x = randn({1, 16, 1, 4, 4}, 6);
+    auto a = dit->forward(x, torch::tensor({500.0}), randn({1, 8, 64}, 7));
+    auto b = dit->forward(x, torch::tensor({500.0}), randn({1, 8, 64}, 7));
+    auto c = dit->forward(x, torch::tensor({500.0}), randn({1, 8, 64}, 8));
+    EXPECT_TRUE(torch::equal(a, b));
+    EXPECT_GT((a - c).abs().max().item<double>(), 1e-3);
+}
+
+TEST(Dit, wrong_latent_shapes_are_reported_with_both_shapes) {
+    auto dit = make_tiny(1);
+    try {
+        dit->forward(torch::zeros({1, 8, 1, 4, 4}), torch::tensor({1.0}), torch::zeros({1, 4, 64}));
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::ShapeMismatch);
+        EXPECT_NE(std::string(e.what()).find("8 channels"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(dit->forward(torch::zeros({1, 16, 1, 5, 4}), torch::tensor({1.0}),
+                              torch::zeros({1, 4, 64})),
+                 Error);
+}
+
+struct StreamCase {
+    int64_t blocks, frames_per_block, sink, recent;
+};
+
+class DitCausal : public ::testing::TestWithParam<StreamCase> {};
+
+TEST_P(DitCausal, streaming_with_kv_cache_equals_full_forward_under_block_causal_mask) {
+    use_all_cpu_threads();
+    const auto p = GetParam();
+    auto dit = make_tiny(11);
+    const int64_t frames = p.blocks * p.frames_per_block, H = 4, W = 6, tpf = (H / 2) * (W / 2);
+    auto x = randn({1, 16, frames, H, W}, 21);
+    auto x_clean = randn({1, 16, frames, H, W}, 22);
+    auto t = torch::rand({1, frames}, at::detail::createCPUGenerator(23)) * 1000.0;
+    auto ctx = randn({1, 8, 64}, 24);
+    KvWindow window{p.sink, p.recent};
+
+    KvCache cache(dit->config().num_layers, dit->config().num_heads, dit->config().head_dim(),
+                  window, torch::TensorOptions());
+    auto cross = dit->encode_context(ctx);
+    std::vector<torch::Tensor> flows;
+    for (int64_t b = 0; b < p.blocks; ++b) {
+        const int64_t s = b * p.frames_per_block;
+        auto xb = x.narrow(2, s, p.frames_per_block);
+        auto tb = t.narrow(1, s, p.frames_per_block);
+        flows.push_back(causal_forward(*dit, xb, tb, cross, cache, s, CacheWrite::Transient));
+        causal_forward(*dit, x_clean.narrow(2, s, p.frames_per_block),
+                       torch::zeros({1, p.frames_per_block}), cross, cache, s, CacheWrite::Commit);
+        if (p.recent > 0) {
+            EXPECT_LE(static_cast<int64_t>(cache.frames().size()), p.sink + p.recent);
+        }
+    }
+    auto streamed = torch::cat(flows, 2);
+
+    DenseOptions opts;
+    for (int64_t part = 0; part < 2; ++part)
+        for (int64_t f = 0; f < frames; ++f) opts.frame_positions.push_back(f);
+    opts.mask = teacher_forcing_mask(frames, p.frames_per_block, tpf, window);
+    auto full = dit->forward(torch::cat({x_clean, x}, 2), torch::cat({torch::zeros_like(t), t}, 1),
+                             ctx, opts);
+    auto reference = full.narrow(2, frames, frames);
+    const double rel = relative_error(streamed, reference);
+    EXPECT_LT(rel, 1e-4) << "relative error " << rel;
+    // The mask matters: without the cache (each block alone) the result differs.
+    KvCache empty(dit->config().num_layers, dit->config().num_heads, dit->config().head_dim(),
+                  window, torch::TensorOptions());
+    auto alone = causal_forward(*dit, x.narrow(2, frames - p.frames_per_block, p.frames_per_block),
+                                t.narrow(1, frames - p.frames_per_block, p.frames_per_block), cross,
+                                empty, frames - p.frames_per_block, CacheWrite::Transient);
+    EXPECT_GT(relative_error(alone, reference.narrow(2, frames - p.frames_per_block,
+                                                     p.frames_per_block)),
+              1e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, DitCausal,
+                         ::testing::Values(StreamCase{3, 3, 0, 0},   // global attention
+                                           StreamCase{4, 3, 1, 3},   // sink + window
+                                           StreamCase{4, 2, 1, 3},   // window across blocks
+                                           StreamCase{5, 1, 2, 2}),  // one frame per block
+                         [](const ::testing::TestParamInfo<StreamCase>& info) {
+                             const auto& p = info.param;
+                             return "blocks" + std::to_string(p.blocks) + "_fpb" +
+                                    std::to_string(p.frames_per_block) + "_sink" +
+                                    std::to_string(p.sink) + "_recent" + std::to_string(p.recent);
+                         });
+
+TEST(DitKvCache, eviction_keeps_the_sink_and_the_most_recent_frames) {
+    KvCache cache(1, 1, 2, KvWindow{1, 2}, torch::TensorOptions());
+    for (int64_t f = 0; f < 5; ++f) {
+        auto k = torch::full({1, 3, 1, 2}, static_cast<float>(f));
+        cache.stage(0, k, k);
+        cache.commit({{f, 0, 3}});
+    }
+    ASSERT_EQ(cache.frames().size(), 3u);
+    EXPECT_EQ(cache.frames()[0].frame, 0);
+    EXPECT_EQ(cache.frames()[1].frame, 3);
+    EXPECT_EQ(cache.frames()[2].frame, 4);
+    auto keys = cache.keys(0);
+    ASSERT_EQ(keys.size(1), 9);
+    EXPECT_EQ(keys[0][0][0][0].item<float>(), 0.f);
+    EXPECT_EQ(keys[0][3][0][0].item<float>(), 3.f);
+    EXPECT_EQ(keys[0][8][0][0].item<float>(), 4.f);
+}
+
+}  // namespace lipar::model
+
+namespace lipar::pipeline {
+
+TEST(FlowSchedule, warped_steps_match_self_forcing) {
+    FlowSchedule s(5.0);
+    const auto t = s.warp(std::vector<double>{1000, 750, 500, 250});
+    EXPECT_DOUBLE_EQ(t[0], 1000.0);
+    EXPECT_NEAR(t[1], 937.5, 1e-9);
+    EXPECT_NEAR(t[2], 833.3333333, 1e-6);
+    EXPECT_NEAR(t[3], 625.0, 1e-9);
+    // LIPAR's SDEdit steps [400, 350, 250]
+    EXPECT_NEAR(s.warp(400), 1000.0 * 2.0 / 2.6, 1e-9);
+    EXPECT_THROW(s.warp(0), Error);
+    EXPECT_THROW(s.warp(1001), Error);
+}
+
+TEST(FlowSchedule, x0_and_renoise_invert_each_other) {
+    auto x0 = torch::randn({2, 3});
+    auto noise = torch::randn({2, 3});
+    const double sigma = 0.7;
+    auto xt = FlowSchedule::add_noise(x0, noise, sigma);
+    auto flow = noise - x0;
+    EXPECT_TRUE(torch::allclose(FlowSchedule::x0_from_flow(xt, flow, sigma), x0, 1e-5, 1e-6));
+}
+
+}  // namespace lipar::pipeline

@@ -1,0 +1,186 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "media/convert.h"
+#include "media/video_source.h"
+#include "pipeline/editor.h"
+#include "pipeline/random_pack.h"
+
+namespace lipar::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kClip = std::string(LIPAR_SHARED_DIR) + "/data/clips/dog_grass_832x480.mp4";
+
+// A tiny random pack, written once per test binary run.
+const ModelPack& tiny_pack() {
+    static ModelPack pack = [] {
+        RandomPackOptions o;
+        o.config = "tiny";
+        o.out = (fs::temp_directory_path() / ("lipar_editor_test_pack_" + std::to_string(::getpid())))
+                    .string();
+        o.seed = 7;
+        return write_random_pack(o);
+    }();
+    return pack;
+}
+
+std::vector<Frame> clip_frames(int n) {
+#ifndef LIPAR_HAVE_FFMPEG
+    return {};
+#else
+    return media::read_video_frames(kClip, n);
+#endif
+}
+
+std::vector<EditedFrame> run(Editor& editor, const std::vector<Frame>& frames) {
+    std::vector<EditedFrame> out;
+    for (const auto& f : frames) {
+        auto o = editor.push(f);
+        out.insert(out.end(), o.begin(), o.end());
+    }
+    auto o = editor.flush();
+    out.insert(out.end(), o.begin(), o.end());
+    return out;
+}
+
+EditorSettings cpu_settings() {
+    EditorSettings s;
+    s.width = 192;
+    s.height = 128;
+    return s;
+}
+
+}  // namespace
+
+TEST(Editor, edits_a_real_clip_in_every_mode_with_one_output_per_source_frame_after_the_trim) {
+#ifndef LIPAR_HAVE_FFMPEG
+    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+#endif
+    use_all_cpu_threads();
+    const auto frames = clip_frames(16);
+    ASSERT_EQ(frames.size(), 16u);
+    Editor editor(tiny_pack(), cpu_settings());
+    EXPECT_EQ(editor.source_frames_per_block(), 12);  // 3 latent frames x TAEHV's 4
+    for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar, EditMode::Compare}) {
+        EditParams p;
+        p.prompt = "a watercolor painting";
+        p.mode = mode;
+        editor.set_params(p);
+        auto out = run(editor, frames);
+        // TAEHV withholds the first 3 frames of a stream
+        ASSERT_EQ(out.size(), 13u) << edit_mode_name(mode);
+        EXPECT_EQ(out.front().index, 3);
+        EXPECT_EQ(out.back().index, 15);
+        EXPECT_EQ(out[0].output.width, 192);
+        EXPECT_EQ(out[0].output.height, 128);
+        EXPECT_EQ(out[0].input.index, 3);
+        EXPECT_EQ(out[5].baseline.empty(), mode != EditMode::Compare);
+        EXPECT_EQ(out[5].keep_mask.empty(), mode == EditMode::Off);
+        if (!out[5].keep_mask.empty()) {
+            EXPECT_EQ(out[5].mask_width * out[5].mask_height, 12 * 8);
+        }
+    }
+}
+
+TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
+#ifndef LIPAR_HAVE_FFMPEG
+    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+#endif
+    use_all_cpu_threads();
+    const auto frames = clip_frames(12);
+    Editor editor(tiny_pack(), cpu_settings());
+    EditParams p;
+    p.prompt = "oil painting";
+    p.seed = 3;
+    editor.set_params(p);
+    auto a = run(editor, frames);
+    auto b = run(editor, frames);
+    p.seed = 4;
+    editor.set_params(p);
+    auto c = run(editor, frames);
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_FALSE(a.empty());
+    EXPECT_EQ(a.back().output.rgb, b.back().output.rgb);
+    EXPECT_NE(a.back().output.rgb, c.back().output.rgb);
+}
+
+TEST(Editor, compare_mode_baseline_equals_a_separate_off_run) {
+#ifndef LIPAR_HAVE_FFMPEG
+    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+#endif
+    use_all_cpu_threads();
+    const auto frames = clip_frames(16);
+    Editor editor(tiny_pack(), cpu_settings());
+    EditParams p;
+    p.prompt = "charcoal sketch";
+    p.mode = EditMode::Compare;
+    editor.set_params(p);
+    auto cmp = run(editor, frames);
+    p.mode = EditMode::Off;
+    editor.set_params(p);
+    auto off = run(editor, frames);
+    ASSERT_EQ(cmp.size(), off.size());
+    for (size_t i = 0; i < off.size(); ++i) {
+        EXPECT_EQ(cmp[i].baseline.rgb, off[i].output.rgb) << "frame " << i;
+    }
+}
+
+TEST(Editor, a_prompt_change_mid_stream_takes_effect_at_the_next_block_without_reset) {
+#ifndef LIPAR_HAVE_FFMPEG
+    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+#endif
+    use_all_cpu_threads();
+    const auto frames = clip_frames(24);
+    Editor editor(tiny_pack(), cpu_settings());
+    EditParams p;
+    p.prompt = "first prompt";
+    p.mode = EditMode::Off;
+    editor.set_params(p);
+    std::vector<EditedFrame> a, b;
+    for (size_t i = 0; i < frames.size(); ++i) {
+        if (i == 12) {  // after the first block was queued
+            p.prompt = "second prompt";
+            editor.set_params(p);
+        }
+        auto o = editor.push(frames[i]);
+        a.insert(a.end(), o.begin(), o.end());
+    }
+    p.prompt = "first prompt";
+    editor.set_params(p);
+    editor.reset();
+    for (const auto& f : frames) {
+        auto o = editor.push(f);
+        b.insert(b.end(), o.begin(), o.end());
+    }
+    ASSERT_EQ(a.size(), b.size());
+    ASSERT_EQ(a.size(), 21u);
+    EXPECT_EQ(a[0].output.rgb, b[0].output.rgb);     // first block: same prompt
+    EXPECT_NE(a[20].output.rgb, b[20].output.rgb);   // second block: the new prompt
+}
+
+TEST(Editor, rejects_invalid_parameters_and_incomplete_packs) {
+    Editor editor(tiny_pack(), cpu_settings());
+    EditParams p;
+    p.strength = 1.5;
+    EXPECT_THROW(editor.set_params(p), Error);
+    EXPECT_THROW(ModelPack::load("/nonexistent/pack"), Error);
+    const std::string broken = tiny_pack().dir + "_broken";
+    fs::create_directories(broken);
+    fs::copy_file(tiny_pack().dir + "/manifest.json", broken + "/manifest.json",
+                  fs::copy_options::overwrite_existing);
+    try {
+        ModelPack::load(broken);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::NotFound);
+        EXPECT_NE(std::string(e.what()).find("dit.safetensors"), std::string::npos) << e.what();
+    }
+    fs::remove_all(broken);
+}
+
+}  // namespace lipar::pipeline
