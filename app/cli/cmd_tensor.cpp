@@ -18,6 +18,14 @@ const TensorComponent kComponents[] = {
      run_tensor_dit},
     {"dit-causal", "Wan DiT block-causal streaming forward with KV cache: x, x_clean, t, context -> flow",
      declare_dit_options, run_tensor_dit_causal},
+    {"taesd-encode", "TAESD-family encoder (--weights ENC): x [N,3,H,W] in [0,1] -> z [N,C,H/8,W/8]",
+     declare_taesd_options, run_tensor_taesd_encode},
+    {"taesd-decode", "TAESD-family decoder (--weights2 DEC): z [N,C,h,w] -> x [N,3,8h,8w] in [0,1]",
+     declare_taesd_options, run_tensor_taesd_decode},
+    {"taehv-encode", "TAEHV encoder: x [N,T,3,H,W] in [0,1] -> z [N,ceil(T/4),16,H/8,W/8]",
+     declare_taehv_options, run_tensor_taehv_encode},
+    {"taehv-decode", "TAEHV decoder: z [N,K,16,h,w] -> x [N,4K-3,3,8h,8w] in [0,1]",
+     declare_taehv_options, run_tensor_taehv_decode},
 };
 }  // namespace
 

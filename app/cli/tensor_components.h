@@ -25,4 +25,13 @@ void declare_dit_options(Args& args);
 void run_tensor_dit(TensorRunContext& ctx);
 void run_tensor_dit_causal(TensorRunContext& ctx);
 
+// tensor_vae.cpp: TAESD family (x [N,3,H,W] <-> z [N,C,H/8,W/8]; --weights encoder, --weights2
+// decoder) and TAEHV (x [N,T,3,H,W] <-> z [N,T',16,H/8,W/8]; --weights one file).
+void declare_taesd_options(Args& args);
+void declare_taehv_options(Args& args);
+void run_tensor_taesd_encode(TensorRunContext& ctx);
+void run_tensor_taesd_decode(TensorRunContext& ctx);
+void run_tensor_taehv_encode(TensorRunContext& ctx);
+void run_tensor_taehv_decode(TensorRunContext& ctx);
+
 }  // namespace lipar::cli

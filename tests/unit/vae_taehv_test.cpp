@@ -65,24 +65,7 @@ TEST_F(VaeTaehv, random_decoder_output_is_mostly_inside_the_unit_range) {
     // Otherwise the streaming comparisons below would compare clamped constants.
     const auto y = s_model->decode(random_latents(1, 2, 4, 6, 3));
     const double inside = ((y > 0.0) & (y < 1.0)).to(torch::kFloat64).mean().item<double>();
-    std::cout << "mean " << y.mean().item<double>() << " std " << y.std().item<double>()
-              << " inside " << inside << "\n";
-    {
-        Taehv m2(TaehvConfig{}, kCpuF32);
-        auto t0 = std::chrono::steady_clock::now();
-        auto mm = Taehv::random(5, kCpuF32);
-        auto t1 = std::chrono::steady_clock::now();
-        auto x = random_frames(1, 4, 32, 48, 3);
-        mm->encode(x);
-        auto t2 = std::chrono::steady_clock::now();
-        mm->encode(x);
-        auto t3 = std::chrono::steady_clock::now();
-        std::cout << "rand " << std::chrono::duration<double>(t1 - t0).count() << " enc1 "
-                  << std::chrono::duration<double>(t2 - t1).count() << " enc2 "
-                  << std::chrono::duration<double>(t3 - t2).count() << " threads "
-                  << at::get_num_threads() << "\n";
-    }
-    EXPECT_GT(inside, 0.8);
+    EXPECT_GT(inside, 0.95);
     EXPECT_GT(y.std().item<double>(), 0.02);
 }
 

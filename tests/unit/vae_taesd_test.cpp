@@ -71,6 +71,19 @@ TEST(VaeTaesd, config_is_detected_from_either_part_of_taef2) {
     EXPECT_FALSE(plain_config.midblock_pool);
 }
 
+TEST(VaeTaesd, pth_and_safetensors_files_give_the_same_model) {
+    auto a = TinyImageAutoencoder::load(taef2_path("encoder", "pth"), taef2_path("decoder", "pth"),
+                                        kCpuF32);
+    auto b = TinyImageAutoencoder::load(taef2_path("encoder"), taef2_path("decoder"), kCpuF32);
+    for (const auto& [x, y] :
+         {std::make_pair(parameters_to_map(*a->encoder()), parameters_to_map(*b->encoder())),
+          std::make_pair(parameters_to_map(*a->decoder()), parameters_to_map(*b->decoder()))}) {
+        ASSERT_EQ(x.size(), y.size());
+        for (const auto& [name, t] : x)
+            EXPECT_TRUE(torch::equal(t, y.at(name))) << name;
+    }
+}
+
 TEST(VaeTaesd, decoder_weights_given_as_the_encoder_are_refused_naming_a_tensor) {
     try {
         TinyImageAutoencoder::load(taef2_path("decoder"), "", kCpuF32);
@@ -108,6 +121,26 @@ TEST(VaeTaesd, wrong_input_shapes_give_clear_errors) {
     } catch (const Error& e) {
         EXPECT_EQ(e.code(), StatusCode::ShapeMismatch);
         EXPECT_NE(std::string(e.what()).find("[3, 16, 16]"), std::string::npos) << e.what();
+    }
+}
+
+TEST(VaeTaesd, bf16_on_cpu_stays_close_to_fp32_and_unsupported_dtypes_are_named) {
+    auto f32 = TinyImageAutoencoder::random({4, true}, 11, kCpuF32);
+    auto bf16 =
+        TinyImageAutoencoder::random({4, true}, 11, torch::TensorOptions().dtype(torch::kBFloat16));
+    const auto x = torch::rand({1, 3, 32, 32});
+    const auto z = f32->encode(x);
+    EXPECT_EQ(bf16->encode(x).scalar_type(), torch::kBFloat16);
+    EXPECT_LT(relative_error(bf16->encode(x), z), 3e-2);
+    EXPECT_LT(relative_error(bf16->decode(z), f32->decode(z)), 3e-2);
+    // fp16 either works (newer LibTorch) or is refused by name, never a raw c10::Error.
+    try {
+        auto f16 = TinyImageAutoencoder::random({4, true}, 11,
+                                                torch::TensorOptions().dtype(torch::kFloat16));
+        EXPECT_LT(relative_error(f16->encode(x), z), 1e-2);
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::Unsupported);
+        EXPECT_NE(std::string(e.what()).find("f16"), std::string::npos) << e.what();
     }
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/device.h"
 #include "core/error.h"
 
 namespace lipar::model {
@@ -21,6 +22,9 @@ torch::nn::Conv2d make_conv(int64_t n_in,
                                .padding(kernel / 2)
                                .bias(bias));
     conv->to(options.device(), options.dtype().toScalarType());
+    // Channels-last weights make the convolutions (oneDNN on CPU, cuDNN on CUDA) run and return
+    // NHWC, measured ~25% less CPU time for taef2 at 480x832. Loading copies into this layout.
+    conv->weight.set_data(conv->weight.contiguous(torch::MemoryFormat::ChannelsLast));
     return conv;
 }
 
@@ -61,8 +65,17 @@ TaeBlock::TaeBlock(int64_t n_in, int64_t n_out, bool pool, const torch::TensorOp
 }
 
 torch::Tensor TaeBlock::forward(torch::Tensor x) {
-    if (m_pool)
-        x = x + m_pool->forward(x);
+    if (m_pool) {
+        // GroupNorm statistics over whole frames lose too much in 16-bit: compute them in fp32.
+        auto h = m_pool[0]->as<torch::nn::Conv2dImpl>()->forward(x);
+        auto* norm = m_pool[1]->as<torch::nn::GroupNormImpl>();
+        h = torch::group_norm(h.to(torch::kFloat32), norm->options.num_groups(),
+                              norm->weight.to(torch::kFloat32), norm->bias.to(torch::kFloat32),
+                              norm->options.eps())
+                .to(x.scalar_type())
+                .relu_();
+        x = x + m_pool[3]->as<torch::nn::Conv2dImpl>()->forward(h);
+    }
     auto y = m_conv->forward(x);
     y = m_skip ? y + m_skip->forward(x) : y + x;
     return y.relu_();
@@ -87,6 +100,20 @@ TaeTimeConv::TaeTimeConv(int64_t channels,
     const int64_t n_in = grow ? channels : channels * stride;
     const int64_t n_out = grow ? channels * stride : channels;
     conv = register_module("conv", make_conv(n_in, n_out, 1, 1, false, options));
+}
+
+TaeStack::TaeStack(const torch::TensorOptions& options) : m_options(options) {
+    const auto dtype = options.dtype().toScalarType();
+    if (dtype == torch::kFloat32 || !options.device().is_cpu())
+        return;
+    try {
+        torch::NoGradGuard no_grad;
+        const auto probe = torch::zeros({1, 2, 4, 4}, options);
+        torch::conv2d(probe, torch::zeros({2, 2, 3, 3}, options), {}, 1, 1);
+    } catch (const c10::Error&) {
+        fail(StatusCode::Unsupported, "this LibTorch build cannot run ", dtype_name(dtype),
+             " convolutions on the CPU; use f32 or bf16 there (or a CUDA device)");
+    }
 }
 
 TaeLayer& TaeStack::push(TaeLayerKind kind) {
@@ -194,6 +221,17 @@ void randomize_parameters(torch::nn::Module& module, uint64_t seed) {
         }
         param.copy_(values);
     }
+}
+
+void centre_random_image_output(TaeStack& decoder) {
+    LIPAR_CHECK(!decoder.layers().empty() && decoder.layers().back().kind == TaeLayerKind::Conv,
+                StatusCode::Internal,
+                "centre_random_image_output: the stack does not end in a conv");
+    torch::NoGradGuard no_grad;
+    auto conv = decoder.layers().back().conv;
+    conv->weight.mul_(0.25);
+    if (conv->bias.defined())
+        conv->bias.fill_(0.5);
 }
 
 io::TensorMap parameters_to_map(const torch::nn::Module& module, torch::Dtype dtype) {

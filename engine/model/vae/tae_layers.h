@@ -67,7 +67,9 @@ struct TaeLayer {
 // An nn.Sequential-like container that keeps the layer kinds for the models' own forward loops.
 class TaeStack : public torch::nn::Module {
   public:
-    explicit TaeStack(const torch::TensorOptions& options) : m_options(options) {}
+    // Throws Error(Unsupported) when this LibTorch cannot convolve in options' dtype on its
+    // device (fp16 on CPU with LibTorch 1.13).
+    explicit TaeStack(const torch::TensorOptions& options);
 
     TaeStack& conv(int64_t n_in, int64_t n_out, int64_t stride = 1, bool bias = true);
     TaeStack& relu();
@@ -99,6 +101,10 @@ torch::Tensor apply_frame_layer(const TaeLayer& layer, const torch::Tensor& x);
 // random model are identical): conv weights uniform with variance 1/fan_in, biases small, norm
 // scales 1. Deterministic for a given module structure and seed.
 void randomize_parameters(torch::nn::Module& module, uint64_t seed);
+
+// For a randomized decoder stack ending in a conv to RGB: shrinks that conv's weights and sets its
+// bias to 0.5 so that the output sits inside [0, 1] (few clamped pixels; useful comparisons).
+void centre_random_image_output(TaeStack& decoder);
 
 // Every parameter by name, as contiguous CPU tensors in `dtype`.
 io::TensorMap parameters_to_map(const torch::nn::Module& module,

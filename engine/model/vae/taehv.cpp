@@ -102,12 +102,7 @@ std::shared_ptr<Taehv> Taehv::random(uint64_t seed,
                                      const TaehvConfig& config) {
     auto model = std::make_shared<Taehv>(config, options);
     randomize_parameters(*model, seed);
-    // Centre the random decoder's output in [0, 1] so that few pixels are clamped.
-    {
-        torch::NoGradGuard no_grad;
-        const auto& last = model->m_decoder->layers().back();
-        last.conv->bias.fill_(0.5);
-    }
+    centre_random_image_output(*model->m_decoder);
     model->eval();
     return model;
 }
@@ -239,7 +234,7 @@ torch::Tensor Taehv::encode_step(TaehvEncoderState& state, const torch::Tensor& 
     if (!z.defined())
         return empty;
     state.m_latents_out += z.size(1);
-    return z;
+    return z.contiguous();
 }
 
 torch::Tensor Taehv::encode_flush(TaehvEncoderState& state) {
@@ -282,7 +277,7 @@ torch::Tensor Taehv::decode_step(TaehvDecoderState& state, const torch::Tensor& 
         state.m_frames_trimmed += drop;
     }
     state.m_frames_out += x.size(1);
-    return x.clamp_(0.0, 1.0);
+    return x.clamp_(0.0, 1.0).contiguous();
 }
 
 torch::Tensor Taehv::encode(const torch::Tensor& x) {

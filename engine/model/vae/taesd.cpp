@@ -118,7 +118,7 @@ TaesdEncoder::TaesdEncoder(const TaesdConfig& config, const torch::TensorOptions
 }
 
 torch::Tensor TaesdEncoder::forward(const torch::Tensor& x) const {
-    return forward_frames(x);
+    return forward_frames(x).contiguous();
 }
 
 TaesdDecoder::TaesdDecoder(const TaesdConfig& config, const torch::TensorOptions& options)
@@ -136,7 +136,7 @@ TaesdDecoder::TaesdDecoder(const TaesdConfig& config, const torch::TensorOptions
 }
 
 torch::Tensor TaesdDecoder::forward(const torch::Tensor& z) const {
-    return forward_frames(z).clamp_(0.0, 1.0);
+    return forward_frames(z).clamp_(0.0, 1.0).contiguous();
 }
 
 void load_taesd_weights(TaeStack& part, const io::TensorMap& weights, const std::string& source) {
@@ -202,11 +202,7 @@ std::unique_ptr<TinyImageAutoencoder> TinyImageAutoencoder::random(
     auto decoder = std::make_shared<TaesdDecoder>(config, options);
     randomize_parameters(*encoder, seed);
     randomize_parameters(*decoder, seed + 1);
-    {
-        // Centre the random decoder's output in [0, 1] so that few pixels are clamped.
-        torch::NoGradGuard no_grad;
-        decoder->layers().back().conv->bias.fill_(0.5);
-    }
+    centre_random_image_output(*decoder);
     return std::make_unique<TinyImageAutoencoder>(encoder, decoder);
 }
 
