@@ -20,7 +20,8 @@ constexpr int64_t kCleanupReach = 3;
 
 }  // namespace
 
-DetectionResult detect_sequence(const torch::Tensor& z, const DetectorConfig& config,
+DetectionResult detect_sequence(const torch::Tensor& z,
+                                const DetectorConfig& config,
                                 int64_t frames_per_block) {
     Timer timer;
     validate_config(config);
@@ -38,8 +39,8 @@ DetectionResult detect_sequence(const torch::Tensor& z, const DetectorConfig& co
     result.keep = torch::ones({frames, ht, wt}, float_options.dtype(torch::kBool));
     // Index g - 1 holds frame g (frame 0 has no short-term distance).
     torch::Tensor short_term;
-    torch::Tensor thresholds = torch::ones({std::max<int64_t>(frames - 1, 0), ht, wt},
-                                           float_options.dtype(torch::kBool));
+    torch::Tensor thresholds =
+        torch::ones({std::max<int64_t>(frames - 1, 0), ht, wt}, float_options.dtype(torch::kBool));
     if (frames > 1) {
         const torch::Tensor raw =
             trimmed_mean_abs_diff(tokens.narrow(0, 1, frames - 1), tokens.narrow(0, 0, frames - 1),
@@ -55,15 +56,14 @@ DetectionResult detect_sequence(const torch::Tensor& z, const DetectorConfig& co
     for (int64_t start = 0; start < frames; start += frames_per_block) {
         const int64_t end = std::min(frames, start + frames_per_block);
         const int64_t first = std::max<int64_t>(start, 1);
-        torch::Tensor refresh_mask = torch::ones({end - start, ht, wt},
-                                                 float_options.dtype(torch::kBool));
+        torch::Tensor refresh_mask =
+            torch::ones({end - start, ht, wt}, float_options.dtype(torch::kBool));
         if (end > first) {
             const int64_t count = end - first;
             torch::Tensor threshold = short_term.narrow(0, first - 1, count);
             if (config.long_term && reference.defined()) {
-                const torch::Tensor distance_long =
-                    trimmed_mean_abs_diff(tokens.narrow(0, first, count), reference,
-                                          config.trim_low, config.trim_high);
+                const torch::Tensor distance_long = trimmed_mean_abs_diff(
+                    tokens.narrow(0, first, count), reference, config.trim_low, config.trim_high);
                 threshold = threshold | detail::exceeds(distance_long, config.tau2);
                 result.distance_long.narrow(0, first, count).copy_(distance_long);
             }
@@ -85,10 +85,10 @@ DetectionResult detect_sequence(const torch::Tensor& z, const DetectorConfig& co
             result.keep.narrow(0, first, count).copy_(final_mask);
         }
         const torch::Tensor block_keep = result.keep.narrow(0, start, end - start);
-        reference = refresh_reference(
-            reference, tokens.narrow(0, start, end - start),
-            config.reference_refresh == ReferenceRefresh::ThresholdMask ? refresh_mask
-                                                                         : block_keep);
+        reference = refresh_reference(reference, tokens.narrow(0, start, end - start),
+                                      config.reference_refresh == ReferenceRefresh::ThresholdMask
+                                          ? refresh_mask
+                                          : block_keep);
     }
 
     detail::fill_kept_ratios(result);

@@ -114,6 +114,11 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     }
     m_device = z.device();
     m_latent_shape = shape;
+    if (!m_gaussian_kernel.defined() || m_gaussian_kernel.device() != m_device ||
+        m_gaussian_sigma != config.gaussian_sigma) {
+        m_gaussian_kernel = causal_gaussian_kernel(config.gaussian_sigma, z.options());
+        m_gaussian_sigma = config.gaussian_sigma;
+    }
 
     const torch::Tensor tokens = patchify_tokens(z);
     const int64_t frames = tokens.size(0), ht = tokens.size(1), wt = tokens.size(2);
@@ -132,13 +137,14 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     if (count > 0) {
         const torch::Tensor current = tokens.narrow(0, first, count);
         const torch::Tensor previous =
-            stream_start ? tokens.narrow(0, 0, count)
-                         : torch::cat({m_prev_tokens.unsqueeze(0), tokens.narrow(0, 0, frames - 1)});
+            stream_start
+                ? tokens.narrow(0, 0, count)
+                : torch::cat({m_prev_tokens.unsqueeze(0), tokens.narrow(0, 0, frames - 1)});
         const torch::Tensor raw =
             trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
         const torch::Tensor median = causal_median3d(raw, m_distance_history);
         const torch::Tensor smoothed =
-            causal_gaussian3d(median, m_median_history, config.gaussian_sigma);
+            causal_gaussian3d(median, m_median_history, m_gaussian_kernel);
         const torch::Tensor used = config.smooth ? smoothed : raw;
         torch::Tensor threshold = detail::exceeds(used, config.tau1);
         if (config.long_term && m_reference.defined()) {
@@ -181,8 +187,8 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
 void DuplicateDetector::commit_block(const torch::Tensor& keep) {
     LIPAR_CHECK(m_pending, StatusCode::InvalidArgument,
                 "LIPAR commit_block() needs a block from detect() that is not committed yet");
-    LIPAR_CHECK(keep.defined() && keep.sizes() == m_pending_keep.sizes(),
-                StatusCode::ShapeMismatch, "LIPAR commit_block(): keep mask ",
+    LIPAR_CHECK(keep.defined() && keep.sizes() == m_pending_keep.sizes(), StatusCode::ShapeMismatch,
+                "LIPAR commit_block(): keep mask ",
                 keep.defined() ? shape_string(keep.sizes()) : std::string("undefined"),
                 " does not match the detected block ", shape_string(m_pending_keep.sizes()));
     torch::Tensor mask = keep.to(m_device);

@@ -24,8 +24,8 @@ struct DetectorConfig {
     double tau1 = 0.15;                      // short-term threshold (paper 0.15, code 0.149)
     double tau2 = 0.3;                       // long-term threshold
     double trim_low = 0.2, trim_high = 0.8;  // trimmed-mean band of |a-b| over a token's values
-    bool smooth = true;    // causal 3x3x3 median then causal 3x3x3 Gaussian on distances
-    bool cleanup = true;   // 3x3x3 median on mask, per-frame open then close (3x3), causal dilation
+    bool smooth = true;   // causal 3x3x3 median then causal 3x3x3 Gaussian on distances
+    bool cleanup = true;  // 3x3x3 median on mask, per-frame open then close (3x3), causal dilation
     double min_keep_ratio = 0.0;  // 0 = off
     bool long_term = true;
     // Additions beyond the paper's knobs.
@@ -48,7 +48,7 @@ struct DetectionResult {
 };
 
 class DuplicateDetector {
-public:
+  public:
     explicit DuplicateDetector(DetectorConfig config = {});
 
     // Takes effect at the next block. Throws Error(InvalidArgument) and keeps the old config when
@@ -76,7 +76,7 @@ public:
     bool has_history() const;
     int64_t frames_seen() const { return m_frames_seen; }
 
-private:
+  private:
     DetectorConfig m_config;
     // Stream state, all on m_device. Histories hold the last frames of each filter's input.
     torch::Device m_device{torch::kCPU};
@@ -87,6 +87,8 @@ private:
     torch::Tensor m_threshold_history;    // [<=2, Ht, Wt] bool short | long masks
     torch::Tensor m_cleaned_history;      // [<=1, Ht, Wt] bool masks after median, open, close
     torch::Tensor m_reference;            // [Ht, Wt, N] long-term reference (after first commit)
+    torch::Tensor m_gaussian_kernel;      // cached on m_device for m_gaussian_sigma
+    double m_gaussian_sigma = 0.0;
     int64_t m_frames_seen = 0;
     // The detected block awaiting commit_block().
     bool m_pending = false;
@@ -101,7 +103,8 @@ private:
 // carried filter state; blocks of frames_per_block frames (the last may be shorter) only set when
 // the long-term reference is refreshed, each with its own final mask. Gives the same result as
 // streaming the blocks through a DuplicateDetector that commits each block with its own mask.
-DetectionResult detect_sequence(const torch::Tensor& z, const DetectorConfig& config,
+DetectionResult detect_sequence(const torch::Tensor& z,
+                                const DetectorConfig& config,
                                 int64_t frames_per_block);
 
 }  // namespace lipar::accel

@@ -36,14 +36,16 @@ torch::Tensor replicate_pad(const torch::Tensor& x, int64_t dim, int64_t before,
     }
     const int64_t n = x.size(dim);
     torch::Tensor index =
-        torch::arange(-before, n + after, torch::TensorOptions().dtype(torch::kLong).device(x.device()))
+        torch::arange(-before, n + after,
+                      torch::TensorOptions().dtype(torch::kLong).device(x.device()))
             .clamp(0, n - 1);
     return x.index_select(dim, index);
 }
 
 // cat(last frames of history, x) preceded by replicas of its first frame so that exactly `past`
 // frames come before x[0].
-torch::Tensor with_past_replicated(const torch::Tensor& x, const torch::Tensor& history,
+torch::Tensor with_past_replicated(const torch::Tensor& x,
+                                   const torch::Tensor& history,
                                    int64_t past) {
     torch::Tensor seq = x;
     int64_t have = 0;
@@ -75,10 +77,12 @@ torch::Tensor patchify_tokens(const torch::Tensor& z) {
     const int64_t c = z.size(0), f = z.size(1), h = z.size(2), w = z.size(3);
     LIPAR_CHECK(h % 2 == 0 && w % 2 == 0, StatusCode::ShapeMismatch, "latents ",
                 shape_string(z.sizes()), " need an even height and width for 1x2x2 tokens");
-    return as_float(z)
-        .reshape({c, f, h / 2, 2, w / 2, 2})
-        .permute({1, 2, 4, 0, 3, 5})
-        .reshape({f, h / 2, w / 2, c * 4});
+    torch::Tensor tokens = as_float(z)
+                               .reshape({c, f, h / 2, 2, w / 2, 2})
+                               .permute({1, 2, 4, 0, 3, 5})
+                               .reshape({f, h / 2, w / 2, c * 4});
+    // The detector keeps tokens until commit_block(); the caller may reuse z's buffer.
+    return tokens.is_alias_of(z) ? tokens.clone() : tokens;
 }
 
 TrimBand trim_band(int64_t n, double trim_low, double trim_high) {
@@ -113,13 +117,15 @@ torch::Tensor fixed_order_sum_last_dim(const torch::Tensor& x) {
     return v.squeeze(-1);
 }
 
-torch::Tensor trimmed_mean_abs_diff(const torch::Tensor& a, const torch::Tensor& b,
-                                    double trim_low, double trim_high) {
-    LIPAR_CHECK(a.defined() && b.defined() && a.dim() >= 1 && b.dim() >= 1 &&
-                    a.size(-1) == b.size(-1),
-                StatusCode::ShapeMismatch, "trimmed_mean_abs_diff needs two tensors with the same ",
-                "last dim, got ", a.defined() ? shape_string(a.sizes()) : "undefined", " and ",
-                b.defined() ? shape_string(b.sizes()) : "undefined");
+torch::Tensor trimmed_mean_abs_diff(const torch::Tensor& a,
+                                    const torch::Tensor& b,
+                                    double trim_low,
+                                    double trim_high) {
+    LIPAR_CHECK(
+        a.defined() && b.defined() && a.dim() >= 1 && b.dim() >= 1 && a.size(-1) == b.size(-1),
+        StatusCode::ShapeMismatch, "trimmed_mean_abs_diff needs two tensors with the same ",
+        "last dim, got ", a.defined() ? shape_string(a.sizes()) : "undefined", " and ",
+        b.defined() ? shape_string(b.sizes()) : "undefined");
     const TrimBand band = trim_band(a.size(-1), trim_low, trim_high);
     const torch::Tensor diff = (as_float(a) - as_float(b)).abs();
     const torch::Tensor sorted = std::get<0>(diff.sort(-1));
@@ -149,7 +155,8 @@ torch::Tensor causal_gaussian_kernel(double sigma, const torch::TensorOptions& o
     for (int t = -1; t <= 0; ++t) {
         for (int y = -1; y <= 1; ++y) {
             for (int x = -1; x <= 1; ++x) {
-                const double value = std::exp(-double(t * t + y * y + x * x) / (2.0 * sigma * sigma));
+                const double value =
+                    std::exp(-double(t * t + y * y + x * x) / (2.0 * sigma * sigma));
                 weights.push_back(value);
                 total += value;
             }
@@ -162,12 +169,22 @@ torch::Tensor causal_gaussian_kernel(double sigma, const torch::TensorOptions& o
     return torch::tensor(normalised).reshape({2, 3, 3}).to(options.dtype(torch::kFloat));
 }
 
-torch::Tensor causal_gaussian3d(const torch::Tensor& x, const torch::Tensor& history,
+torch::Tensor causal_gaussian3d(const torch::Tensor& x,
+                                const torch::Tensor& history,
                                 double sigma) {
+    return causal_gaussian3d(x, history, causal_gaussian_kernel(sigma, x.options()));
+}
+
+torch::Tensor causal_gaussian3d(const torch::Tensor& x,
+                                const torch::Tensor& history,
+                                const torch::Tensor& kernel3d) {
     check_grid(x, "causal_gaussian3d input");
     check_history(history, x, "causal_gaussian3d");
+    LIPAR_CHECK(kernel3d.defined() && kernel3d.numel() == 18 && kernel3d.device() == x.device(),
+                StatusCode::InvalidArgument,
+                "causal_gaussian3d needs a [2, 3, 3] kernel on the input's device");
     const int64_t f = x.size(0), h = x.size(1), w = x.size(2);
-    const torch::Tensor kernel = causal_gaussian_kernel(sigma, x.options()).reshape({18});
+    const torch::Tensor kernel = as_float(kernel3d).reshape({18});
     if (f == 0) {
         return as_float(x).clone();
     }
@@ -206,14 +223,17 @@ torch::Tensor close2d(const torch::Tensor& mask) {
     return erode2d(dilate2d(mask));
 }
 
-torch::Tensor causal_dilate(const torch::Tensor& mask, const torch::Tensor& history, int64_t depth,
-                            int64_t height, int64_t width) {
+torch::Tensor causal_dilate(const torch::Tensor& mask,
+                            const torch::Tensor& history,
+                            int64_t depth,
+                            int64_t height,
+                            int64_t width) {
     check_grid(mask, "causal_dilate input");
     check_history(history, mask, "causal_dilate");
-    LIPAR_CHECK(depth > 0 && height > 0 && width > 0 && depth % 2 == 1 && height % 2 == 1 &&
-                    width % 2 == 1,
-                StatusCode::InvalidArgument, "dilation structure (", depth, ", ", height, ", ",
-                width, ") must have odd positive sizes");
+    LIPAR_CHECK(
+        depth > 0 && height > 0 && width > 0 && depth % 2 == 1 && height % 2 == 1 && width % 2 == 1,
+        StatusCode::InvalidArgument, "dilation structure (", depth, ", ", height, ", ", width,
+        ") must have odd positive sizes");
     if (mask.numel() == 0) {
         return mask.to(torch::kBool);
     }
@@ -232,8 +252,8 @@ torch::Tensor causal_dilate(const torch::Tensor& mask, const torch::Tensor& hist
     }
     parts.push_back(as_float(mask));
     const torch::Tensor seq = torch::cat(parts, 0).unsqueeze(0).unsqueeze(0);
-    const torch::Tensor pooled = torch::max_pool3d(seq, {past + 1, height, width}, {1, 1, 1},
-                                                   {0, height / 2, width / 2});
+    const torch::Tensor pooled =
+        torch::max_pool3d(seq, {past + 1, height, width}, {1, 1, 1}, {0, height / 2, width / 2});
     return pooled.squeeze(0).squeeze(0) > 0.5;
 }
 
@@ -279,7 +299,8 @@ torch::Tensor enforce_min_keep_ratio(const torch::Tensor& mask, double min_keep_
     return torch::where(any, grown, keep);
 }
 
-torch::Tensor refresh_reference(const torch::Tensor& reference, const torch::Tensor& tokens,
+torch::Tensor refresh_reference(const torch::Tensor& reference,
+                                const torch::Tensor& tokens,
                                 const torch::Tensor& keep) {
     LIPAR_CHECK(tokens.defined() && tokens.dim() == 4 && tokens.size(0) > 0 && keep.defined() &&
                     keep.dim() == 3 && keep.size(0) == tokens.size(0) &&

@@ -16,7 +16,8 @@
 
 namespace lipar::accel {
 
-// [C, F, H, W] latents (H, W even) -> [F, H/2, W/2, C*4] float32 values of the 1x2x2 patches.
+// [C, F, H, W] latents (H, W even) -> [F, H/2, W/2, C*4] float32 values of the 1x2x2 patches,
+// in (channel, row, column) order within a token. Never a view of z.
 torch::Tensor patchify_tokens(const torch::Tensor& z);
 
 // The kept band [lo, hi) of n sorted values: lo = floor(low * n), hi = floor(high * n), as in the
@@ -30,8 +31,10 @@ TrimBand trim_band(int64_t n, double trim_low, double trim_high);
 // Mean of the trimmed band of |a - b| along the last dim (a and b broadcast against each other):
 // sort the absolute differences, keep [lo, hi), average. Returns float32 with the last dim removed.
 // The band sum runs in a fixed pairwise order and is scaled by float(1 / (hi - lo)).
-torch::Tensor trimmed_mean_abs_diff(const torch::Tensor& a, const torch::Tensor& b,
-                                    double trim_low, double trim_high);
+torch::Tensor trimmed_mean_abs_diff(const torch::Tensor& a,
+                                    const torch::Tensor& b,
+                                    double trim_low,
+                                    double trim_high);
 
 // Sum of the last dim in a fixed pairwise order (element-wise adds only).
 torch::Tensor fixed_order_sum_last_dim(const torch::Tensor& x);
@@ -46,7 +49,12 @@ torch::Tensor causal_median3d(const torch::Tensor& x, const torch::Tensor& histo
 torch::Tensor causal_gaussian_kernel(double sigma, const torch::TensorOptions& options);
 
 // out[f] = sum over frames f-1, f and the 3x3 neighbourhood of kernel * x. Spatial border:
-// replicate; before the first available frame: replicate it. Float input.
+// replicate; before the first available frame: replicate it. Float input. The kernel overload
+// takes causal_gaussian_kernel() already on x's device; building it copies 18 weights from the
+// host, which on CUDA waits for the stream, so callers on the GPU path cache it.
+torch::Tensor causal_gaussian3d(const torch::Tensor& x,
+                                const torch::Tensor& history,
+                                const torch::Tensor& kernel);
 torch::Tensor causal_gaussian3d(const torch::Tensor& x, const torch::Tensor& history, double sigma);
 
 // Majority (= median) of the 27 mask values at frames f-2..f and the 3x3 neighbourhood, with the
@@ -64,8 +72,11 @@ torch::Tensor close2d(const torch::Tensor& mask);
 // where any of frames f - depth/2 .. f is true within the height x width window. (3, 5, 5): a kept
 // token marks a 5x5 square in its own frame and in the next one. Outside the grid and before the
 // first available frame is false. depth, height, width must be odd.
-torch::Tensor causal_dilate(const torch::Tensor& mask, const torch::Tensor& history,
-                            int64_t depth = 3, int64_t height = 5, int64_t width = 5);
+torch::Tensor causal_dilate(const torch::Tensor& mask,
+                            const torch::Tensor& history,
+                            int64_t depth = 3,
+                            int64_t height = 5,
+                            int64_t width = 5);
 
 // Per frame that keeps anything: grows the kept set by 3x3 dilations (zero border) until at least
 // min_keep_ratio of the frame is kept, computed without a loop via the Chebyshev distance to the
@@ -79,7 +90,8 @@ torch::Tensor chebyshev_distance(const torch::Tensor& mask);
 // Long-term reference refresh: per location, the token values of the last frame of the block where
 // keep is true; where no frame kept it, the old reference (or, without one, frame 0's values).
 // reference [H, W, N] or undefined, tokens [F, H, W, N], keep [F, H, W] bool.
-torch::Tensor refresh_reference(const torch::Tensor& reference, const torch::Tensor& tokens,
+torch::Tensor refresh_reference(const torch::Tensor& reference,
+                                const torch::Tensor& tokens,
                                 const torch::Tensor& keep);
 
 // The last n frames of cat(history, x) along dim 0 (fewer when there are fewer).

@@ -75,7 +75,8 @@ struct NaiveResult {
 
 // Streams z through the detector algorithm in blocks of the given sizes, committing each block
 // with its own mask (or its threshold mask for ReferenceRefresh::ThresholdMask).
-inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig& cfg,
+inline NaiveResult naive_detect(const torch::Tensor& z_in,
+                                const DetectorConfig& cfg,
                                 const std::vector<int64_t>& block_sizes) {
     const torch::Tensor z = z_in.to(torch::kCPU).to(torch::kDouble).contiguous();
     auto za = z.accessor<double, 4>();
@@ -99,10 +100,12 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
     const int64_t lo = int64_t(cfg.trim_low * double(N)), hi = int64_t(cfg.trim_high * double(N));
     auto trimmed = [&](const std::vector<double>& a, const std::vector<double>& b) {
         std::vector<double> d(static_cast<size_t>(N));
-        for (int64_t i = 0; i < N; ++i) d[size_t(i)] = std::fabs(a[size_t(i)] - b[size_t(i)]);
+        for (int64_t i = 0; i < N; ++i)
+            d[size_t(i)] = std::fabs(a[size_t(i)] - b[size_t(i)]);
         std::sort(d.begin(), d.end());
         double s = 0;
-        for (int64_t i = lo; i < hi; ++i) s += d[size_t(i)];
+        for (int64_t i = lo; i < hi; ++i)
+            s += d[size_t(i)];
         return s / double(hi - lo);
     };
     auto cy = [&](int64_t y) { return std::clamp<int64_t>(y, 0, H - 1); };
@@ -111,7 +114,8 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
     std::vector<double> raw(total, 0), med(total, 0), gau(total, 0);
     for (int64_t g = 1; g < F; ++g)
         for (int64_t y = 0; y < H; ++y)
-            for (int64_t x = 0; x < W; ++x) raw[at(g, y, x)] = trimmed(tok[at(g, y, x)], tok[at(g - 1, y, x)]);
+            for (int64_t x = 0; x < W; ++x)
+                raw[at(g, y, x)] = trimmed(tok[at(g, y, x)], tok[at(g - 1, y, x)]);
     for (int64_t g = 1; g < F; ++g)
         for (int64_t y = 0; y < H; ++y)
             for (int64_t x = 0; x < W; ++x) {
@@ -119,7 +123,8 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
                 for (int64_t dt = 0; dt < 3; ++dt)
                     for (int64_t dy = -1; dy <= 1; ++dy)
                         for (int64_t dx = -1; dx <= 1; ++dx)
-                            v.push_back(raw[at(std::max<int64_t>(g - dt, 1), cy(y + dy), cx(x + dx))]);
+                            v.push_back(
+                                raw[at(std::max<int64_t>(g - dt, 1), cy(y + dy), cx(x + dx))]);
                 std::nth_element(v.begin(), v.begin() + 13, v.end());
                 med[at(g, y, x)] = v[13];
             }
@@ -159,7 +164,8 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
                 for (int64_t dy = -1; dy <= 1; ++dy)
                     for (int64_t dx = -1; dx <= 1; ++dx) {
                         const int64_t yy = y + dy, xx = x + dx;
-                        if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                        if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+                            continue;
                         const uint8_t s = src[size_t((g * H + yy) * W + xx)];
                         v = dilate ? std::max(v, s) : std::min(v, s);
                     }
@@ -194,7 +200,8 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
                     for (int64_t dt = 0; dt < 3; ++dt)
                         for (int64_t dy = -1; dy <= 1; ++dy)
                             for (int64_t dx = -1; dx <= 1; ++dx)
-                                count += thr[at(std::max<int64_t>(g - dt, 1), cy(y + dy), cx(x + dx))];
+                                count +=
+                                    thr[at(std::max<int64_t>(g - dt, 1), cy(y + dy), cx(x + dx))];
                     mm[at(g, y, x)] = count >= 14;
                 }
             std::vector<uint8_t> tmp(total, 0);
@@ -202,7 +209,7 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
                 std::copy(frame.begin(), frame.end(), tmp.begin() + long(g * H * W));
             };
             put(morph(mm, g, false));
-            put(morph(tmp, g, true));   // open
+            put(morph(tmp, g, true));  // open
             put(morph(tmp, g, true));
             put(morph(tmp, g, false));  // close
             std::copy(tmp.begin() + long(g * H * W), tmp.begin() + long((g + 1) * H * W),
@@ -214,7 +221,8 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
                         for (int64_t dy = -2; dy <= 2; ++dy)
                             for (int64_t dx = -2; dx <= 2; ++dx) {
                                 const int64_t yy = y + dy, xx = x + dx;
-                                if (yy < 0 || yy >= H || xx < 0 || xx >= W) continue;
+                                if (yy < 0 || yy >= H || xx < 0 || xx >= W)
+                                    continue;
                                 v = std::max(v, cleaned[at(g - dt, yy, xx)]);
                             }
                     fin[size_t(y * W + x)] = cfg.cleanup ? v : thr[at(g, y, x)];
@@ -229,7 +237,8 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
                             for (int64_t dy = -1; dy <= 1; ++dy)
                                 for (int64_t dx = -1; dx <= 1; ++dx) {
                                     const int64_t yy = y + dy, xx = x + dx;
-                                    if (yy >= 0 && yy < H && xx >= 0 && xx < W && fin[size_t(yy * W + xx)])
+                                    if (yy >= 0 && yy < H && xx >= 0 && xx < W &&
+                                        fin[size_t(yy * W + xx)])
                                         grown[size_t(y * W + x)] = 1;
                                 }
                     fin = grown;
@@ -240,11 +249,15 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
         for (int64_t y = 0; y < H; ++y)
             for (int64_t x = 0; x < W; ++x) {
                 std::vector<double>& rv = ref[size_t(y * W + x)];
-                if (!have_ref) rv = tok[at(start, y, x)];
+                if (!have_ref)
+                    rv = tok[at(start, y, x)];
                 for (int64_t g = start; g < end; ++g) {
-                    const bool by_threshold = cfg.reference_refresh == ReferenceRefresh::ThresholdMask;
-                    const bool k = by_threshold ? (g == 0 || thr[at(g, y, x)]) : r.keep[at(g, y, x)];
-                    if (k) rv = tok[at(g, y, x)];
+                    const bool by_threshold =
+                        cfg.reference_refresh == ReferenceRefresh::ThresholdMask;
+                    const bool k =
+                        by_threshold ? (g == 0 || thr[at(g, y, x)]) : r.keep[at(g, y, x)];
+                    if (k)
+                        rv = tok[at(g, y, x)];
                 }
             }
         have_ref = true;
@@ -255,7 +268,8 @@ inline NaiveResult naive_detect(const torch::Tensor& z_in, const DetectorConfig&
 
 inline std::vector<int64_t> uniform_blocks(int64_t frames, int64_t per_block) {
     std::vector<int64_t> blocks;
-    for (int64_t s = 0; s < frames; s += per_block) blocks.push_back(per_block);
+    for (int64_t s = 0; s < frames; s += per_block)
+        blocks.push_back(per_block);
     return blocks;
 }
 
@@ -264,7 +278,8 @@ inline torch::Tensor naive_keep_tensor(const NaiveResult& r) {
     auto a = t.accessor<bool, 3>();
     for (int64_t g = 0; g < r.frames; ++g)
         for (int64_t y = 0; y < r.h; ++y)
-            for (int64_t x = 0; x < r.w; ++x) a[g][y][x] = r.keep[size_t((g * r.h + y) * r.w + x)];
+            for (int64_t x = 0; x < r.w; ++x)
+                a[g][y][x] = r.keep[size_t((g * r.h + y) * r.w + x)];
     return t;
 }
 

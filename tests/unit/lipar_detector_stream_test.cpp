@@ -18,14 +18,16 @@ struct Streamed {
     std::vector<double> ratios;
 };
 
-Streamed stream(const torch::Tensor& z, const DetectorConfig& config,
+Streamed stream(const torch::Tensor& z,
+                const DetectorConfig& config,
                 const std::vector<int64_t>& blocks) {
     DuplicateDetector detector(config);
     std::vector<torch::Tensor> keep, distance, distance_long;
     Streamed out;
     int64_t start = 0;
     for (int64_t b : blocks) {
-        const DetectionResult r = detector.detect(z.narrow(1, start, std::min(b, z.size(1) - start)));
+        const DetectionResult r =
+            detector.detect(z.narrow(1, start, std::min(b, z.size(1) - start)));
         detector.commit_block(r.keep);
         keep.push_back(r.keep);
         distance.push_back(r.distance);
@@ -40,11 +42,15 @@ Streamed stream(const torch::Tensor& z, const DetectorConfig& config,
     return out;
 }
 
-void expect_matches_naive(const Streamed& s, const torch::Tensor& z, const DetectorConfig& config,
-                          const std::vector<int64_t>& blocks, const std::string& label) {
+void expect_matches_naive(const Streamed& s,
+                          const torch::Tensor& z,
+                          const DetectorConfig& config,
+                          const std::vector<int64_t>& blocks,
+                          const std::string& label) {
     const testing::NaiveResult naive = testing::naive_detect(z, config, blocks);
     // Precondition of an exact mask comparison between float32 and double arithmetic.
-    ASSERT_GT(naive.min_margin, 1e-5) << label << ": a distance lies on a threshold; change the seed";
+    ASSERT_GT(naive.min_margin, 1e-5)
+        << label << ": a distance lies on a threshold; change the seed";
     const torch::Tensor naive_keep = testing::naive_keep_tensor(naive);
     EXPECT_TRUE(torch::equal(s.keep, naive_keep))
         << label << ": " << (s.keep != naive_keep).sum().item<int64_t>() << " tokens differ";
@@ -52,7 +58,8 @@ void expect_matches_naive(const Streamed& s, const torch::Tensor& z, const Detec
                                 testing::naive_values_tensor(naive, naive.distance), 0.0, 1e-5))
         << label;
     EXPECT_TRUE(torch::allclose(s.distance_long.to(torch::kDouble),
-                                testing::naive_values_tensor(naive, naive.distance_long), 0.0, 1e-5))
+                                testing::naive_values_tensor(naive, naive.distance_long), 0.0,
+                                1e-5))
         << label;
 }
 
@@ -90,7 +97,8 @@ TEST(LiparDetectorStream, blocks_of_1_and_3_match_detect_sequence_and_the_naive_
             EXPECT_EQ(s.ratios, whole.kept_ratio_per_frame) << label;
             expect_matches_naive(s, z, config, blocks, label);
             // The data must exercise both outcomes.
-            const double kept = whole.keep.narrow(0, 1, z.size(1) - 1).to(torch::kFloat).mean().item<double>();
+            const double kept =
+                whole.keep.narrow(0, 1, z.size(1) - 1).to(torch::kFloat).mean().item<double>();
             EXPECT_GT(kept, 0.05) << label;
             EXPECT_LT(kept, 0.95) << label;
         }

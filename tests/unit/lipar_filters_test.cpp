@@ -21,7 +21,9 @@ torch::Tensor frames_of(std::initializer_list<torch::Tensor> frames) {
 
 void expect_mask(const torch::Tensor& actual, const torch::Tensor& expected) {
     EXPECT_TRUE(torch::equal(actual.to(torch::kBool), expected.to(torch::kBool)))
-        << "actual:\n" << mask_to_rows(actual) << "expected:\n" << mask_to_rows(expected);
+        << "actual:\n"
+        << mask_to_rows(actual) << "expected:\n"
+        << mask_to_rows(expected);
 }
 
 TEST(LiparFilters, trim_band_of_64_values_is_12_to_51) {
@@ -62,7 +64,8 @@ TEST(LiparFilters, patchify_gathers_the_channels_of_each_2x2_patch) {
     const torch::Tensor t = patchify_tokens(z);
     ASSERT_EQ(t.sizes(), (std::vector<int64_t>{1, 1, 2, 8}));
     // Token (0, 0, 1) covers columns 2..3 of both rows in both channels.
-    EXPECT_TRUE(torch::equal(t[0][0][1], torch::tensor({2.f, 3.f, 6.f, 7.f, 10.f, 11.f, 14.f, 15.f})));
+    EXPECT_TRUE(
+        torch::equal(t[0][0][1], torch::tensor({2.f, 3.f, 6.f, 7.f, 10.f, 11.f, 14.f, 15.f})));
     EXPECT_THROW(patchify_tokens(torch::zeros({2, 1, 3, 4})), Error);
 }
 
@@ -110,7 +113,8 @@ TEST(LiparFilters, gaussian_kernel_is_the_normalised_past_half_of_a_3x3x3_gaussi
 TEST(LiparFilters, gaussian_keeps_a_constant_map_constant) {
     const torch::Tensor x = torch::full({3, 5, 7}, 7.f);
     EXPECT_TRUE(torch::allclose(causal_gaussian3d(x, {}, 1.5), x, 0.0, 1e-5));
-    EXPECT_TRUE(torch::allclose(causal_gaussian3d(x, torch::full({1, 5, 7}, 7.f), 1.5), x, 0.0, 1e-5));
+    EXPECT_TRUE(
+        torch::allclose(causal_gaussian3d(x, torch::full({1, 5, 7}, 7.f), 1.5), x, 0.0, 1e-5));
 }
 
 TEST(LiparFilters, gaussian_impulse_spreads_to_its_own_and_the_next_frame_only) {
@@ -125,7 +129,8 @@ TEST(LiparFilters, gaussian_impulse_spreads_to_its_own_and_the_next_frame_only) 
     EXPECT_FLOAT_EQ(out[2][1][1].item<float>(), k[0][0][0].item<float>());
     EXPECT_FLOAT_EQ(out[2][0][0].item<float>(), 0.f);
     // The impulse as history reaches frame 0 through the past slice.
-    const torch::Tensor from_history = causal_gaussian3d(torch::zeros({1, 5, 5}), x.narrow(0, 1, 1), 1.5);
+    const torch::Tensor from_history =
+        causal_gaussian3d(torch::zeros({1, 5, 5}), x.narrow(0, 1, 1), 1.5);
     EXPECT_FLOAT_EQ(from_history[0][2][2].item<float>(), k[0][1][1].item<float>());
     // At stream start the first frame stands in for its missing predecessor.
     const torch::Tensor start = causal_gaussian3d(x.narrow(0, 1, 1), {}, 1.5);
@@ -169,10 +174,10 @@ TEST(LiparFilters, open_removes_an_isolated_pixel_and_keeps_a_square) {
 TEST(LiparFilters, open_ignores_pixels_outside_the_frame) {
     // A 2x2 block in the corner survives (its erosion only sees in-frame pixels); the same
     // block inside the frame does not.
-    const torch::Tensor in = mask_from_rows({"##.....", "##.....", ".......", "....##.", "....##.",
-                                             "......."});
-    const torch::Tensor expected = mask_from_rows({"##.....", "##.....", ".......", ".......",
-                                                   ".......", "......."});
+    const torch::Tensor in =
+        mask_from_rows({"##.....", "##.....", ".......", "....##.", "....##.", "......."});
+    const torch::Tensor expected =
+        mask_from_rows({"##.....", "##.....", ".......", ".......", ".......", "......."});
     expect_mask(open2d(in.unsqueeze(0))[0], expected);
 }
 
@@ -205,8 +210,8 @@ TEST(LiparFilters, close_fills_a_one_pixel_hole) {
 }
 
 TEST(LiparFilters, open_and_close_work_per_frame) {
-    const torch::Tensor square =
-        mask_from_rows({".......", ".......", "..###..", "..###..", "..###..", ".......", "......."});
+    const torch::Tensor square = mask_from_rows(
+        {".......", ".......", "..###..", "..###..", "..###..", ".......", "......."});
     const torch::Tensor none = torch::zeros({7, 7}, torch::kBool);
     const torch::Tensor out = close2d(open2d(frames_of({square, none})));
     expect_mask(out[0], square);
@@ -250,10 +255,10 @@ TEST(LiparFilters, chebyshev_distance_counts_king_moves_to_the_nearest_kept_toke
 
 TEST(LiparFilters, min_keep_ratio_grows_by_3x3_dilations_until_the_fraction_is_met) {
     torch::Tensor m = torch::zeros({5, 10, 10}, torch::kBool);
-    m[0][5][5] = true;                             // 1 -> 9 -> 25 tokens: needs two steps for 20%
-    m[1][0][0] = true;                             // corner: 1 -> 4 -> 9 -> 16 -> 25
-    m[3].narrow(0, 0, 3).fill_(true);              // already 30%
-    m[4][5][5] = true;                             // 9 tokens meet 9% exactly after one step
+    m[0][5][5] = true;                 // 1 -> 9 -> 25 tokens: needs two steps for 20%
+    m[1][0][0] = true;                 // corner: 1 -> 4 -> 9 -> 16 -> 25
+    m[3].narrow(0, 0, 3).fill_(true);  // already 30%
+    m[4][5][5] = true;                 // 9 tokens meet 9% exactly after one step
     const torch::Tensor out = enforce_min_keep_ratio(m, 0.2);
     torch::Tensor centre = torch::zeros({10, 10}, torch::kBool);
     centre.narrow(0, 3, 5).narrow(1, 3, 5).fill_(true);
