@@ -18,6 +18,8 @@ const TensorComponent kComponents[] = {
      run_tensor_dit},
     {"dit-causal", "Wan DiT block-causal streaming forward with KV cache: x, x_clean, t, context -> flow",
      declare_dit_options, run_tensor_dit_causal},
+    {"t5", "UMT5 text encoder: ids, mask -> hidden (last hidden state, f32)", declare_t5_options,
+     run_tensor_t5},
 };
 }  // namespace
 

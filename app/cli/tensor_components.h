@@ -25,4 +25,7 @@ void declare_dit_options(Args& args);
 void run_tensor_dit(TensorRunContext& ctx);
 void run_tensor_dit_causal(TensorRunContext& ctx);
 
+void declare_t5_options(Args& args);  // tensor_text.cpp
+void run_tensor_t5(TensorRunContext& ctx);
+
 }  // namespace lipar::cli

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -15,6 +14,7 @@
 #include "core/error.h"
 #include "model/text/text_clean.h"
 #include "model/text/tokenizer.h"
+#include "text_test_util.h"
 
 namespace fs = std::filesystem;
 using lipar::model::clean_prompt;
@@ -76,42 +76,21 @@ TEST(TextClean, fix_text_straightens_quotes_and_drops_controls) {
 class TokenizerTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        std::string why;
-        if (std::string(LIPAR_SPM_TRAIN).empty()) {
-            s_skip = "spm_train not found (apt install sentencepiece)";
+        const auto& model = lipar::test::TrainedSpmModel::get();
+        if (model.path().empty())
             return;
-        }
-        if (!Tokenizer::available(&why)) {
-            s_skip = "SentencePiece shim unavailable: " + why;
-            return;
-        }
-        s_dir = fs::temp_directory_path() / ("lipar_spm_test_" + std::to_string(::getpid()));
-        fs::create_directories(s_dir);
-        const std::string corpus = std::string(LIPAR_TEST_DATA_DIR) + "/spm_corpus.txt";
-        const std::string command = std::string(LIPAR_SPM_TRAIN) + " --input=" + corpus +
-                                    " --model_prefix=" + (s_dir / "spm").string() +
-                                    " --vocab_size=300 --model_type=unigram --pad_id=0"
-                                    " --eos_id=1 --unk_id=3 --bos_id=-1 --num_threads=1"
-                                    " --minloglevel=2 > /dev/null 2>&1";
-        if (std::system(command.c_str()) != 0) {
-            s_skip = "spm_train failed: " + command;
-            return;
-        }
-        s_tokenizer = std::make_unique<Tokenizer>((s_dir / "spm.model").string());
+        s_dir = fs::path(model.path()).parent_path();
+        s_tokenizer = std::make_unique<Tokenizer>(model.path());
     }
-    static void TearDownTestSuite() {
-        s_tokenizer.reset();
-        if (!s_dir.empty())
-            fs::remove_all(s_dir);
-    }
+    static void TearDownTestSuite() { s_tokenizer.reset(); }
     void SetUp() override {
-        if (!s_skip.empty())
-            GTEST_SKIP() << s_skip;
+        const auto& model = lipar::test::TrainedSpmModel::get();
+        if (model.path().empty())
+            GTEST_SKIP() << model.skip_reason();
     }
 
-    static std::string model_path() { return (s_dir / "spm.model").string(); }
+    static std::string model_path() { return lipar::test::TrainedSpmModel::get().path(); }
 
-    static inline std::string s_skip;
     static inline fs::path s_dir;
     static inline std::unique_ptr<Tokenizer> s_tokenizer;
 };
