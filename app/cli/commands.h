@@ -10,5 +10,6 @@ namespace lipar::cli {
 using CommandArgs = std::vector<std::string>;
 
 int cmd_tensor(const CommandArgs& args);  // cmd_tensor.cpp: one component on safetensors I/O
+int cmd_convert(const CommandArgs& args);  // cmd_convert.cpp: checkpoint -> safetensors
 
 }  // namespace lipar::cli

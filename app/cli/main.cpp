@@ -18,6 +18,8 @@ struct Command {
 const Command kCommands[] = {
     {"tensor", "run one model component on tensors from a safetensors file (parity checks)",
      lipar::cli::cmd_tensor},
+    {"convert", "convert a checkpoint (.pth or .safetensors) to safetensors, optionally one part",
+     lipar::cli::cmd_convert},
 };
 
 void print_usage() {

@@ -34,8 +34,10 @@ TensorMap full_weights(const std::string& prefix = "", torch::Dtype dtype = torc
     };
     float base = 1.0f;
     for (const auto& [name, shape] : shapes) {
-        auto t =
-            torch::arange(c10::multiply_integers(shape), torch::kFloat32).reshape(shape) + base;
+        int64_t numel = 1;
+        for (int64_t d : shape)
+            numel *= d;
+        auto t = torch::arange(numel, torch::kFloat32).reshape(shape) + base;
         m[prefix + name] = t.to(dtype);
         base += 100.0f;
     }
