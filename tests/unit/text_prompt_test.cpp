@@ -19,7 +19,7 @@ using namespace lipar::model;
 namespace {
 
 class CacheDir {
-public:
+  public:
     CacheDir() {
         static int counter = 0;
         m_path = fs::temp_directory_path() / ("lipar_prompt_cache_" + std::to_string(::getpid()) +
@@ -31,12 +31,14 @@ public:
     }
     std::string str() const { return m_path.string(); }
 
-private:
+  private:
     fs::path m_path;
 };
 
 // A fake embedding: `rows` rows of distinct values, the rest zero, as the prompt encoder returns.
-torch::Tensor fake_embedding(int64_t text_len, int64_t rows, double base,
+torch::Tensor fake_embedding(int64_t text_len,
+                             int64_t rows,
+                             double base,
                              torch::Dtype dtype = torch::kFloat32) {
     auto e = torch::zeros({text_len, 8}, torch::kFloat32);
     e.slice(0, 0, rows) = torch::arange(rows * 8, torch::kFloat32).view({rows, 8}) + base;
@@ -66,7 +68,8 @@ TEST(PromptCache, repeated_prompt_comes_from_memory_then_from_disk) {
         EXPECT_EQ(cache.stats().misses, 1);
         EXPECT_EQ(cache.stats().memory_hits, 1);
         // Only the 5 non-padding rows are stored.
-        const auto header = lipar::io::read_safetensors_header(cache.file_path("a cat on the beach"));
+        const auto header =
+            lipar::io::read_safetensors_header(cache.file_path("a cat on the beach"));
         ASSERT_EQ(header.tensors.size(), 1u);
         EXPECT_EQ(header.tensors[0].shape, (std::vector<int64_t>{5, 8}));
         EXPECT_EQ(header.metadata.at("prompt"), "a cat on the beach");
@@ -96,7 +99,8 @@ TEST(PromptCache, corrupt_or_foreign_files_are_recomputed_with_a_warning) {
     int computed = 0;
     std::vector<std::string> warnings;
     const int listener = lipar::add_log_listener([&](lipar::LogLevel level, const std::string& m) {
-        if (level == lipar::LogLevel::Warn) warnings.push_back(m);
+        if (level == lipar::LogLevel::Warn)
+            warnings.push_back(m);
     });
     {
         PromptCache cache("pack", 16, options_in(dir, 0));
@@ -183,10 +187,11 @@ TEST(PromptCache, default_directory_follows_xdg) {
 // ---- the prompt encoder (needs the trained SentencePiece model) -------------------------------
 
 class PromptEncoderTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         const auto& model = lipar::test::TrainedSpmModel::get();
-        if (model.path().empty()) GTEST_SKIP() << model.skip_reason();
+        if (model.path().empty())
+            GTEST_SKIP() << model.skip_reason();
         m_tokenizer = std::make_shared<Tokenizer>(model.path());
         m_config.vocab_size = 300;
         m_config.d_model = 32;

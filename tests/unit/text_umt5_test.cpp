@@ -401,4 +401,48 @@ TEST_F(Umt5WeightFiles, foreign_or_incomplete_weights_are_rejected_with_names) {
     EXPECT_THROW(read_umt5_weights((m_dir.path() / "absent.safetensors").string()), lipar::Error);
 }
 
+// Fixtures from tests/data/make_wan_umt5_checkpoint.py: the same tiny encoder as a Wan-style
+// torch.save file (bf16 storages, Wan names) and as Hugging Face-named F32 safetensors.
+TEST(Umt5WanCheckpoint, wan_pth_and_hugging_face_safetensors_give_the_same_encoder) {
+    const std::string data = LIPAR_TEST_DATA_DIR;
+    const auto wan = read_umt5_weights(data + "/wan_umt5_tiny.pth");
+    EXPECT_EQ(wan.config.vocab_size, 32);
+    EXPECT_EQ(wan.config.d_model, 16);
+    EXPECT_EQ(wan.config.num_heads, 2);
+    EXPECT_EQ(wan.config.d_kv, 8);
+    EXPECT_EQ(wan.config.num_layers, 2);
+    EXPECT_EQ(wan.config.d_ff, 24);
+    EXPECT_EQ(wan.config.num_buckets, 32);
+    EXPECT_EQ(wan.tensors.at("encoder.block.1.layer.1.DenseReluDense.wi_0.weight").scalar_type(),
+              torch::kBFloat16);
+
+    auto from_pth = load_umt5_encoder(data + "/wan_umt5_tiny.pth", torch::kFloat32);
+    auto from_hf = load_umt5_encoder(data + "/wan_umt5_tiny_hf.safetensors", torch::kFloat32);
+    const auto ids = random_ids(2, 40, 32, 4);
+    auto mask = torch::ones({2, 40}, torch::kInt64);
+    mask[0].slice(0, 25).fill_(0);
+    const auto a = from_pth->forward(ids, mask);
+    EXPECT_TRUE(torch::equal(a, from_hf->forward(ids, mask)));
+    EXPECT_GT(a.abs().mean().item<double>(), 0.1);
+}
+
+TEST(Umt5WanCheckpoint, cli_tensor_t5_matches_the_library) {
+    const std::string data = LIPAR_TEST_DATA_DIR;
+    TempDir dir;
+    const auto ids = random_ids(2, 30, 32, 8);
+    auto mask = torch::ones({2, 30}, torch::kInt64);
+    mask[1].slice(0, 11).fill_(0);
+    const auto in = (dir.path() / "in.safetensors").string();
+    const auto out = (dir.path() / "out.safetensors").string();
+    lipar::io::write_safetensors(in, {{"ids", ids}, {"mask", mask}});
+    const std::string command = std::string(LIPAR_CLI_PATH) + " tensor t5 --weights " + data +
+                                "/wan_umt5_tiny.pth --in " + in + " --out " + out +
+                                " > /dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+    const auto hidden = lipar::io::read_safetensors(out).at("hidden");
+    auto model = load_umt5_encoder(data + "/wan_umt5_tiny.pth", torch::kFloat32);
+    EXPECT_EQ(hidden.scalar_type(), torch::kFloat32);
+    EXPECT_TRUE(torch::equal(hidden, model->forward(ids, mask)));
+}
+
 }  // namespace

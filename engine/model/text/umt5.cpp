@@ -42,6 +42,12 @@ int64_t Umt5Config::parameter_count() const {
     return vocab_size * d_model + num_layers * per_layer + d_model;
 }
 
+void check_umt5_dtype(torch::Dtype dtype) {
+    LIPAR_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, StatusCode::Unsupported,
+                "the UMT5 text encoder runs in f32 or bf16, not ", dtype_name(dtype),
+                " (T5 activations overflow float16)");
+}
+
 torch::Tensor relative_position_bucket(const torch::Tensor& relative_position,
                                        int64_t num_buckets,
                                        int64_t max_distance) {
@@ -152,10 +158,7 @@ torch::Tensor Umt5BlockImpl::forward(const torch::Tensor& x_in,
 Umt5EncoderImpl::Umt5EncoderImpl(const Umt5Config& config, const torch::TensorOptions& options)
     : m_config(config), m_options(options) {
     m_config.validate();
-    const auto dtype = torch::typeMetaToScalarType(options.dtype());
-    LIPAR_CHECK(dtype == torch::kFloat32 || dtype == torch::kBFloat16, StatusCode::Unsupported,
-                "the UMT5 text encoder runs in f32 or bf16, not ", dtype_name(dtype),
-                " (T5 activations overflow float16)");
+    check_umt5_dtype(torch::typeMetaToScalarType(options.dtype()));
     shared = register_module(
         "shared", Umt5Weight(std::vector<int64_t>{config.vocab_size, config.d_model}, options));
     auto encoder = std::make_shared<torch::nn::Module>();

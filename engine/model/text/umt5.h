@@ -35,6 +35,9 @@ struct Umt5Config {
     int64_t parameter_count() const;
 };
 
+// Error(Unsupported) unless f32 or bf16 (T5's feed-forward activations overflow float16).
+void check_umt5_dtype(torch::Dtype dtype);
+
 // T5's bucketing of relative positions (memory index - query index) for a bidirectional encoder:
 // half of the buckets per direction (positive distances offset by num_buckets / 2); within a half,
 // distances below max_exact = num_buckets / 4 get their own bucket, larger ones share buckets on a

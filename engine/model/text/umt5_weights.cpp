@@ -10,10 +10,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "core/log.h"
-#if __has_include("io/checkpoint.h")  // io/checkpoint.h lands with the .pth reader
 #include "io/checkpoint.h"
-#define LIPAR_TEXT_HAVE_CHECKPOINT 1
-#endif
 #include "io/safetensors.h"
 #include "io/weights.h"
 
@@ -313,11 +310,7 @@ Umt5Weights read_umt5_weights(const std::string& path_in) {
         out.description = "safetensors " + path.string();
         hugging_face = true;
     } else {
-#ifdef LIPAR_TEXT_HAVE_CHECKPOINT
         raw = io::load_checkpoint(path.string());
-#else
-        fail(StatusCode::Unsupported, "reading '", path.string(), "' needs the .pth reader");
-#endif
         out.description = "checkpoint " + path.string();
     }
     out.tensors = canonical_umt5_weights(std::move(raw));
@@ -329,6 +322,7 @@ Umt5Weights read_umt5_weights(const std::string& path_in) {
 }
 
 Umt5Encoder load_umt5_encoder(const std::string& path, const torch::TensorOptions& options) {
+    check_umt5_dtype(torch::typeMetaToScalarType(options.dtype()));  // before reading gigabytes
     Umt5Weights weights = read_umt5_weights(path);
     LIPAR_LOG_INFO("UMT5 text encoder from ", weights.description, ": ",
                    weights.config.to_string());
