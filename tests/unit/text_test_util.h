@@ -1,7 +1,8 @@
 #pragma once
-// Shared by the text-encoder tests: a tiny SentencePiece unigram model (vocab 300, umt5's special
-// ids: pad 0, eos 1, unk 3, no bos) trained once per test process from tests/data/spm_corpus.txt
-// with the Debian `spm_train` tool, and removed at exit.
+// Shared by the text-encoder tests: a small UMT5 configuration and helpers, and a tiny
+// SentencePiece unigram model (vocab 300, umt5's special ids: pad 0, eos 1, unk 3, no bos) trained
+// once per test process from tests/data/spm_corpus.txt with the Debian `spm_train` tool, and
+// removed at exit.
 
 #include <unistd.h>
 
@@ -9,9 +10,39 @@
 #include <filesystem>
 #include <string>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "io/tensor_map.h"
 #include "model/text/tokenizer.h"
+#include "model/text/umt5.h"
 
 namespace lipar::test {
+
+// vocab 64, d_model 32, 4 heads x 8, 2 layers, d_ff 48, 32 buckets.
+inline lipar::model::Umt5Config small_config() {
+    lipar::model::Umt5Config c;
+    c.vocab_size = 64;
+    c.d_model = 32;
+    c.num_heads = 4;
+    c.d_kv = 8;
+    c.num_layers = 2;
+    c.d_ff = 48;
+    c.num_buckets = 32;
+    c.max_distance = 128;
+    return c;
+}
+
+inline torch::Tensor random_ids(int64_t batch, int64_t len, int64_t vocab, uint64_t seed) {
+    auto gen = at::detail::createCPUGenerator(seed);
+    return torch::randint(vocab, {batch, len}, gen, torch::kInt64);
+}
+
+inline lipar::io::TensorMap state_dict(torch::nn::Module& m) {
+    lipar::io::TensorMap out;
+    for (const auto& item : m.named_parameters())
+        out[item.key()] = item.value().detach().clone();
+    return out;
+}
 
 class TrainedSpmModel {
   public:
