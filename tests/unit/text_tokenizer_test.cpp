@@ -210,4 +210,19 @@ TEST_F(TokenizerTest, out_of_range_ids_are_rejected) {
     EXPECT_THROW(s_tokenizer->decode({5, -1}), lipar::Error);
 }
 
+// Only meaningful in builds without the shim (e.g. no libsentencepiece-dev): the tokenizer must
+// refuse with Unsupported so that callers fall back to precomputed embeddings.
+TEST(TokenizerWithoutShim, construction_reports_unsupported_when_the_shim_is_missing) {
+    std::string why;
+    if (Tokenizer::available(&why))
+        GTEST_SKIP() << "the shim is available in this build";
+    EXPECT_NE(why.find("liblipar_spm.so"), std::string::npos);
+    try {
+        Tokenizer tokenizer("/nonexistent/spiece.model");
+        FAIL() << "expected Unsupported";
+    } catch (const lipar::Error& e) {
+        EXPECT_EQ(e.code(), lipar::StatusCode::Unsupported);
+    }
+}
+
 }  // namespace
