@@ -26,6 +26,8 @@ const TensorComponent kComponents[] = {
      declare_taehv_options, run_tensor_taehv_encode},
     {"taehv-decode", "TAEHV decoder: z [N,K,16,h,w] -> x [N,4K-3,3,8h,8w] in [0,1]",
      declare_taehv_options, run_tensor_taehv_decode},
+    {"t5", "UMT5 text encoder: ids, mask -> hidden (last hidden state, f32)", declare_t5_options,
+     run_tensor_t5},
 };
 }  // namespace
 

@@ -33,5 +33,7 @@ void run_tensor_taesd_encode(TensorRunContext& ctx);
 void run_tensor_taesd_decode(TensorRunContext& ctx);
 void run_tensor_taehv_encode(TensorRunContext& ctx);
 void run_tensor_taehv_decode(TensorRunContext& ctx);
+void declare_t5_options(Args& args);  // tensor_text.cpp
+void run_tensor_t5(TensorRunContext& ctx);
 
 }  // namespace lipar::cli
