@@ -20,9 +20,10 @@ struct ApplyOptions {
     // Tried, repeatedly and in this order, on a checkpoint name that the module lacks:
     // "generator.model.blocks.0.x" -> "model.blocks.0.x" -> "blocks.0.x".
     std::vector<std::string> strip_prefixes = {"model.", "generator.", "module."};
-    bool allow_missing =
-        false;  // module tensors absent from the checkpoint are an error unless true
-    bool allow_unexpected = false;  // checkpoint tensors the module lacks are an error unless true
+    // Module tensors absent from the checkpoint are an error unless true.
+    bool allow_missing = false;
+    // Checkpoint tensors the module lacks are an error unless true.
+    bool allow_unexpected = false;
 };
 
 struct WeightReport {
