@@ -214,6 +214,18 @@ TEST_F(VaeTaehv, video_autoencoder_adapter_streams_frames_without_a_batch_axis) 
     EXPECT_LT(relative_error(frames, s_model->decode(z.unsqueeze(0)).squeeze(0)), kStreamTolerance);
 }
 
+TEST_F(VaeTaehv, new_stream_shares_weights_but_not_state) {
+    auto ae = make_video_autoencoder(s_model);
+    auto other = ae->new_stream();
+    const auto z = random_latents(1, 2, 4, 6, 13)[0];
+    const auto first = ae->decode_latents(z.narrow(0, 0, 1));
+    // The first stream has advanced; the new one starts from the beginning.
+    EXPECT_EQ(ae->decode_latents(z.narrow(0, 1, 1)).size(0), 4);
+    const auto again = other->decode_latents(z.narrow(0, 0, 1));
+    ASSERT_EQ(again.sizes(), first.sizes());
+    EXPECT_TRUE(torch::equal(again, first));
+}
+
 TEST(VaeAutoencoder, taesd_adapter_is_per_frame_and_kinds_parse) {
     auto ae = random_autoencoder(AutoencoderKind::Taesd, 5, kCpuF32, 16);
     EXPECT_EQ(ae->temporal_ratio(), 1);
