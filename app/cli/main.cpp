@@ -16,6 +16,11 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"edit", "edit a video with a prompt (modes off, naive, lipar, compare)", lipar::cli::cmd_edit},
+    {"bench", "off / naive / lipar on the same clip: FPS, stage times, kept ratio, fidelity",
+     lipar::cli::cmd_bench},
+    {"info", "describe a model pack and check that it loads", lipar::cli::cmd_info},
+    {"pack", "create model packs (pack init-random)", lipar::cli::cmd_pack},
     {"bench-dit", "time the causal DiT on one block with random weights (matrix throughput)",
      lipar::cli::cmd_bench_dit},
     {"tensor", "run one model component on tensors from a safetensors file (parity checks)",

@@ -212,7 +212,7 @@ std::vector<EditedFrame> Editor::push(const Frame& frame) {
     fitted.pts_s = frame.pts_s;
     Timer t;
     auto z = m_ae->encode_frames(to_tensor(fitted).unsqueeze(0));
-    m_report.encode_ms += t.elapsed_ms(m_settings.device);
+    m_encode_ms += t.elapsed_ms(m_settings.device);
     m_inputs.push_back(std::move(fitted));
     for (int64_t i = 0; i < z.size(0); ++i) m_latents.push_back(z[i]);
     std::vector<EditedFrame> out;
@@ -261,45 +261,65 @@ void Editor::reset() {
     m_block = 0;
 }
 
-std::vector<EditedFrame> Editor::process_block(const torch::Tensor& latents, bool final_block) {
+torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
+    torch::NoGradGuard no_grad;
     apply_pending_params();
-    const double encode_ms = m_report.encode_ms;
     m_report = BlockReport{};
     m_report.block = m_block;
-    m_report.encode_ms = encode_ms;
+    m_report.encode_ms = m_encode_ms;
+    m_encode_ms = 0;
     const auto& dev = m_settings.device;
-    const int64_t f = latents.size(0);
-    auto z = latents.permute({1, 0, 2, 3}).contiguous();  // [C, f, h, w]
-    auto zb = z.unsqueeze(0).to(torch::kFloat32);         // [1, C, f, h, w]
+    auto z = latents_cfhw.to(dev);
+    const int64_t f = z.size(1);
+    auto zb = z.unsqueeze(0).to(torch::kFloat32);  // [1, C, f, h, w]
     const auto& cfg = m_dit->config();
+    LIPAR_CHECK(z.dim() == 4 && z.size(0) == cfg.in_channels && z.size(2) % cfg.patch[1] == 0 &&
+                    z.size(3) % cfg.patch[2] == 0,
+                StatusCode::ShapeMismatch, "latents ", shape_string(z.sizes()),
+                " do not fit the DiT (", cfg.in_channels, " channels, even sizes)");
     const int64_t gh = z.size(2) / cfg.patch[1], gw = z.size(3) / cfg.patch[2];
     const accel::PruneMode mode = side_mode(m_active);
 
     Timer t;
-    accel::PrunePlan plan;
     if (mode == accel::PruneMode::Off) {
-        plan = accel::PrunePlan::dense(f, gh, gw, m_latent_frame, cfg.head_dim(), dev);
+        m_plan = accel::PrunePlan::dense(f, gh, gw, m_latent_frame, cfg.head_dim(), dev);
     } else {
         auto det = m_detector.detect(z);
-        plan = accel::PrunePlan::build(det.keep, m_latent_frame, cfg.head_dim(), dev);
+        m_plan = accel::PrunePlan::build(det.keep, m_latent_frame, cfg.head_dim(), dev);
     }
     m_report.detect_ms = t.elapsed_ms(dev);
-    m_report.kept_ratio = plan.kept_ratio();
-    m_report.kept_ratio_per_frame = plan.kept_ratio_per_frame();
+    m_report.kept_ratio = m_plan.kept_ratio();
+    m_report.kept_ratio_per_frame = m_plan.kept_ratio_per_frame();
     m_report.latent_frames = f;
 
     t.reset();
-    auto x0 = denoise(*m_main, zb, plan, mode, m_block);
+    auto x0 = denoise(*m_main, zb, m_plan, mode, m_block);
     m_report.denoise_ms = t.elapsed_ms(dev);
-    torch::Tensor x0_base;
+    m_x0_base = torch::Tensor();
     if (m_active.mode == EditMode::Compare) {
         t.reset();
         auto dense = accel::PrunePlan::dense(f, gh, gw, m_latent_frame, cfg.head_dim(), dev);
-        x0_base = denoise(*m_base, zb, dense, accel::PruneMode::Off, m_block);
+        m_x0_base = denoise(*m_base, zb, dense, accel::PruneMode::Off, m_block);
         m_report.baseline_denoise_ms = t.elapsed_ms(dev);
     }
-    if (mode != accel::PruneMode::Off) m_detector.commit_block(plan.keep);
+    if (mode != accel::PruneMode::Off) m_detector.commit_block(m_plan.keep);
+    if (m_settings.keep_latents) {
+        m_report.x0 = x0.squeeze(0).to(torch::kCPU, torch::kFloat32);
+        m_report.keep = m_plan.keep.to(torch::kCPU);
+    }
+    m_latent_frame += f;
+    ++m_block;
+    return x0;
+}
 
+std::vector<EditedFrame> Editor::process_block(const torch::Tensor& latents, bool final_block) {
+    const auto& dev = m_settings.device;
+    auto x0 = edit_latents(latents.permute({1, 0, 2, 3}));
+    const auto& plan = m_plan;
+    const int64_t f = plan.frames, gh = plan.grid_h, gw = plan.grid_w;
+    const accel::PruneMode mode = side_mode(m_active);
+    Timer t;
+    const torch::Tensor& x0_base = m_x0_base;
     auto keep_cpu = plan.keep.to(torch::kCPU).to(torch::kUInt8).contiguous();
     for (int64_t i = 0; i < f; ++i) {
         const uint8_t* p = keep_cpu.data_ptr<uint8_t>() + i * gh * gw;
@@ -353,9 +373,6 @@ std::vector<EditedFrame> Editor::process_block(const torch::Tensor& latents, boo
         m_mask_base += drop;
     }
     m_report.output_frames = static_cast<int64_t>(out.size());
-    m_latent_frame += f;
-    ++m_block;
-    m_report.encode_ms = encode_ms;
     return out;
 }
 

@@ -37,6 +37,7 @@ struct EditorSettings {
     int height = 0;
     int64_t frames_per_block = 0;  // latent frames per block; 0 = the pack's
     model::KvWindow window{1, 6};
+    bool keep_latents = false;  // copy each block's final x0 to BlockReport::x0 (benchmarks)
     torch::Device device{torch::kCPU};
     torch::Dtype dtype = torch::kFloat32;
     std::string prompt_cache_dir;
@@ -62,6 +63,8 @@ struct BlockReport {
     double baseline_decode_ms = 0;
     double kept_ratio = 1.0;
     std::vector<double> kept_ratio_per_frame;
+    torch::Tensor x0;    // [C, f, h, w] float32 on the CPU when EditorSettings::keep_latents
+    torch::Tensor keep;  // [f, h/2, w/2] bool on the CPU, likewise
 };
 
 class Editor {
@@ -80,6 +83,10 @@ public:
     std::vector<EditedFrame> flush();
     // Discontinuity (seek, source change, dropped frames): forget every cache.
     void reset();
+    // The latent part of a block, without the autoencoder: detection, denoising, restoration and
+    // the cache pass on clean latents z [C, f, h, w] (the stream's next block). Returns the final
+    // x0 [1, C, f, h, w] (float32); the report is filled except encode/decode.
+    torch::Tensor edit_latents(const torch::Tensor& z);
 
     const ModelPack& pack() const { return m_pack; }
     int width() const { return m_width; }
@@ -95,6 +102,8 @@ private:
     struct Side;
     void apply_pending_params();
     std::vector<EditedFrame> process_block(const torch::Tensor& latents, bool final_block);
+    accel::PrunePlan m_plan;        // of the block being processed
+    torch::Tensor m_x0_base;        // compare mode: the baseline's x0 of that block
     torch::Tensor denoise(Side& side, const torch::Tensor& z, const accel::PrunePlan& plan,
                           accel::PruneMode mode, int64_t block);
     const model::CrossAttnCache& cross_cache(const std::string& prompt);
@@ -127,6 +136,7 @@ private:
     std::vector<std::vector<uint8_t>> m_masks;  // per latent frame of the current stream
     int64_t m_mask_base = 0;                    // latent index of m_masks[0]
     BlockReport m_report;
+    double m_encode_ms = 0;  // encoder time since the last block started
 };
 
 }  // namespace lipar::pipeline

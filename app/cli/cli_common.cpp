@@ -1,0 +1,110 @@
+#include "cli_common.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "core/device.h"
+#include "core/error.h"
+
+namespace lipar::cli {
+
+namespace fs = std::filesystem;
+
+std::string resolve_pack_dir(const Args& args) {
+    if (args.has("pack")) return args.get("pack");
+    if (const char* env = std::getenv("LIPAR_PACK"); env && *env) return env;
+    for (const char* dir : {LIPAR_DEFAULT_PACK_DIR, LIPAR_INSTALL_PACK_DIR}) {
+        if (fs::exists(fs::path(dir) / "manifest.json")) return dir;
+    }
+    fail(StatusCode::NotFound,
+         "no model pack: pass --pack DIR, set LIPAR_PACK, or create one with "
+         "`lipar pack init-random --config tiny --out ",
+         LIPAR_DEFAULT_PACK_DIR, "`");
+}
+
+void declare_engine_options(Args& args) {
+    args.option("pack", "model pack directory (default $LIPAR_PACK or the build's default pack)")
+        .option("device", "cpu, cuda, cuda:N or auto", "auto")
+        .option("dtype", "f32, bf16, f16 or auto (bf16 on CUDA, f32 on CPU)", "auto")
+        .option("size", "model resolution WxH, multiples of 16 (default: the pack's)");
+}
+
+pipeline::EditorSettings editor_settings(const Args& args) {
+    pipeline::EditorSettings s;
+    s.device = parse_device(args.get("device"));
+    const std::string dtype = args.get("dtype");
+    s.dtype = dtype == "auto" ? (s.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32)
+                              : parse_dtype(dtype);
+    if (!s.device.is_cuda()) use_all_cpu_threads();
+    if (args.has("size")) {
+        const auto [w, h] = args.get_size("size");
+        LIPAR_CHECK(w % 16 == 0 && h % 16 == 0, StatusCode::InvalidArgument, "--size ", w, "x", h,
+                    " must be a multiple of 16 in both directions");
+        s.width = static_cast<int>(w);
+        s.height = static_cast<int>(h);
+    }
+    return s;
+}
+
+void declare_edit_options(Args& args) {
+    args.option("prompt", "the edit to apply", "")
+        .option("mode", "off, naive, lipar or compare", "lipar")
+        .option("tau1", "short-term duplicate threshold", "0.15")
+        .option("tau2", "long-term threshold", "0.3")
+        .option("strength", "SDEdit strength: first denoising step / 1000", "0.4")
+        .option("steps", "denoising steps", "3")
+        .option("seed", "noise seed", "0")
+        .option("min-keep", "minimum fraction of tokens kept in a frame that keeps any", "0")
+        .flag("no-recovery", "lipar mode without attention recovery (= naive)");
+}
+
+EditParams edit_params(const Args& args) {
+    EditParams p;
+    p.prompt = args.get("prompt");
+    p.mode = parse_edit_mode(args.get("mode"));
+    LIPAR_CHECK(p.mode != EditMode::Invalid, StatusCode::InvalidArgument, "--mode '",
+                args.get("mode"), "' is not one of off, naive, lipar, compare");
+    p.tau1 = args.get_double("tau1");
+    p.tau2 = args.get_double("tau2");
+    p.strength = args.get_double("strength");
+    p.steps = static_cast<int>(args.get_int("steps"));
+    p.seed = static_cast<uint64_t>(args.get_int("seed"));
+    p.min_keep_ratio = args.get_double("min-keep");
+    p.attention_recovery = !args.flag_set("no-recovery");
+    const std::string why = p.validate();
+    LIPAR_CHECK(why.empty(), StatusCode::InvalidArgument, why);
+    return p;
+}
+
+Progress::Progress(std::string what, int64_t total)
+    : m_what(std::move(what)), m_total(total), m_tty(isatty(2) != 0) {}
+
+void Progress::update(int64_t done, const std::string& detail) {
+    if (m_tty) {
+        const int width = 30;
+        const int filled = m_total > 0 ? static_cast<int>(width * std::min(done, m_total) / m_total) : 0;
+        std::fprintf(stderr, "\r%s [%s%s] %lld%s  %s   ", m_what.c_str(),
+                     std::string(static_cast<size_t>(filled), '#').c_str(),
+                     std::string(static_cast<size_t>(width - filled), '.').c_str(),
+                     static_cast<long long>(done),
+                     m_total > 0 ? ("/" + std::to_string(m_total)).c_str() : "", detail.c_str());
+        std::fflush(stderr);
+        return;
+    }
+    const int decile = m_total > 0 ? static_cast<int>(10 * done / m_total) : 0;
+    if (decile != m_last_decile) {
+        m_last_decile = decile;
+        std::fprintf(stderr, "%s %lld/%lld %s\n", m_what.c_str(), static_cast<long long>(done),
+                     static_cast<long long>(m_total), detail.c_str());
+    }
+}
+
+void Progress::finish() {
+    if (m_tty) std::fprintf(stderr, "\n");
+}
+
+}  // namespace lipar::cli

@@ -1,0 +1,35 @@
+#pragma once
+// Pieces shared by the editing commands: pack and device choice, progress display.
+
+#include <string>
+
+#include "args.h"
+#include "pipeline/editor.h"
+
+namespace lipar::cli {
+
+// --pack, else $LIPAR_PACK, else the build's default pack, else the installed one.
+std::string resolve_pack_dir(const Args& args);
+// Declares --pack --device --dtype --size on a command.
+void declare_engine_options(Args& args);
+pipeline::EditorSettings editor_settings(const Args& args);
+// Declares and reads the editing parameters (--prompt --mode --tau1 --tau2 --strength --steps
+// --seed --min-keep --no-recovery).
+void declare_edit_options(Args& args);
+EditParams edit_params(const Args& args);
+
+// One-line progress on stderr: redrawn in place on a terminal, every 10% otherwise.
+class Progress {
+public:
+    Progress(std::string what, int64_t total);
+    void update(int64_t done, const std::string& detail);
+    void finish();
+
+private:
+    std::string m_what;
+    int64_t m_total;
+    bool m_tty;
+    int m_last_decile = -1;
+};
+
+}  // namespace lipar::cli

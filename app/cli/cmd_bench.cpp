@@ -1,0 +1,256 @@
+// `lipar bench IN [--pack DIR] [--frames N] [--size WxH] [--device] [--json]`: the same clip through
+// the editor in off, naive and lipar modes (fresh stream each), timed end to end, with fidelity of
+// naive and lipar to off (PSNR of decoded frames, relative error of the final latents).
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+
+#include "args.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "core/gpu_memory.h"
+#include "core/json.h"
+#include "core/timer.h"
+#include "io/checkpoint.h"
+#include "media/convert.h"
+#include "media/video_source.h"
+#include "pipeline/editor.h"
+
+namespace lipar::cli {
+
+namespace {
+
+struct ModeResult {
+    EditMode mode = EditMode::Invalid;
+    double wall_ms = 0;
+    int64_t frames = 0;
+    int64_t blocks = 0;
+    double encode = 0, detect = 0, denoise = 0, decode = 0;
+    double kept_sum = 0;
+    double peak_gb = 0;
+    std::vector<Frame> outputs;
+    std::vector<torch::Tensor> latents;
+    std::vector<torch::Tensor> keeps;
+    double psnr_db = 0;       // vs off
+    double latent_rel = 0;    // vs off
+    double kept_rel = 0;      // vs off, over the tokens this mode computed (attention effect only)
+    double fps() const { return wall_ms > 0 ? 1000.0 * frames / wall_ms : 0; }
+    double dit_ms_per_block() const { return blocks ? denoise / blocks : 0; }
+};
+
+ModeResult run_mode(pipeline::Editor& editor, const std::vector<Frame>& frames, EditParams p,
+                    EditMode mode, const torch::Device& device) {
+    ModeResult r;
+    r.mode = mode;
+    p.mode = mode;
+    editor.reset();
+    editor.set_params(p);
+    reset_peak_gpu_memory(device);
+    int64_t last_block = -1;
+    auto collect = [&](std::vector<pipeline::EditedFrame>& outs) {
+        const auto& rep = editor.last_report();
+        if (rep.block != last_block && rep.block >= 0) {
+            last_block = rep.block;
+            r.encode += rep.encode_ms;
+            r.detect += rep.detect_ms;
+            r.denoise += rep.denoise_ms;
+            r.decode += rep.decode_ms;
+            r.kept_sum += rep.kept_ratio;
+            ++r.blocks;
+            if (rep.x0.defined()) {
+                r.latents.push_back(rep.x0);
+                r.keeps.push_back(rep.keep);
+            }
+        }
+        for (auto& o : outs) r.outputs.push_back(std::move(o.output));
+    };
+    synchronize(device);
+    Timer t;
+    for (const auto& f : frames) {
+        auto outs = editor.push(f);
+        collect(outs);
+    }
+    auto outs = editor.flush();
+    collect(outs);
+    r.wall_ms = t.elapsed_ms(device);
+    r.frames = static_cast<int64_t>(r.outputs.size());
+    r.peak_gb = gpu_memory_stats(device).peak_allocated_bytes / 1e9;
+    return r;
+}
+
+// Latent-only run (no autoencoder): blocks of clean latents [C, F, h, w] through the editor.
+ModeResult run_latents(pipeline::Editor& editor, const torch::Tensor& z, EditParams p,
+                       EditMode mode, const torch::Device& device) {
+    ModeResult r;
+    r.mode = mode;
+    p.mode = mode;
+    editor.reset();
+    editor.set_params(p);
+    reset_peak_gpu_memory(device);
+    synchronize(device);
+    Timer t;
+    const int64_t fpb = editor.frames_per_block();
+    for (int64_t s = 0; s + fpb <= z.size(1); s += fpb) {
+        editor.edit_latents(z.narrow(1, s, fpb));
+        const auto& rep = editor.last_report();
+        r.detect += rep.detect_ms;
+        r.denoise += rep.denoise_ms;
+        r.kept_sum += rep.kept_ratio;
+        ++r.blocks;
+        r.frames += fpb;
+        r.latents.push_back(rep.x0);
+        r.keeps.push_back(rep.keep);
+    }
+    r.wall_ms = t.elapsed_ms(device);
+    r.peak_gb = gpu_memory_stats(device).peak_allocated_bytes / 1e9;
+    return r;
+}
+
+}  // namespace
+
+int cmd_bench(const CommandArgs& argv) {
+    Args args("bench", argv);
+    args.positional("IN", "input video (any format FFmpeg reads, or .y4m)", false)
+        .option("latents", "instead of a video: clean latents (.pth/.safetensors, [1,C,F,h,w] or "
+                           "[C,F,h,w]) run through the DiT without the autoencoder")
+        .option("frames", "source frames to use", "48")
+        .option("warmup-blocks", "blocks run before timing (untimed)", "1")
+        .flag("json", "print one JSON object per mode instead of a table");
+    declare_edit_options(args);
+    declare_engine_options(args);
+    if (!args.parse()) return 0;
+    EditParams params = edit_params(args);
+    const auto settings_base = editor_settings(args);
+    auto settings = settings_base;
+    settings.keep_latents = true;
+    const auto pack = pipeline::ModelPack::load(resolve_pack_dir(args));
+    pipeline::Editor editor(pack, settings);
+    const int64_t n = args.get_int("frames");
+    LIPAR_CHECK(n > 0, StatusCode::InvalidArgument, "--frames must be > 0");
+    LIPAR_CHECK(args.has("IN") != args.has("latents"), StatusCode::InvalidArgument,
+                "give either a video IN or --latents FILE");
+    const bool json = args.flag_set("json");
+    std::vector<Frame> frames;
+    torch::Tensor latents;
+    std::string input = args.get("IN");
+    if (args.has("latents")) {
+        input = args.get("latents");
+        auto map = io::load_checkpoint(input);
+        LIPAR_CHECK(map.size() == 1, StatusCode::FormatError, "'", input,
+                    "' must hold exactly one tensor, it holds ", map.size());
+        latents = map.begin()->second.to(torch::kFloat32);
+        if (latents.dim() == 5) latents = latents.squeeze(0);
+        LIPAR_CHECK(latents.dim() == 4, StatusCode::ShapeMismatch, "latents must be [C, F, h, w]");
+    } else {
+        frames = media::read_video_frames(input, n);
+        LIPAR_CHECK(!frames.empty(), StatusCode::FormatError, "'", input, "' has no frames");
+    }
+    if (!json) {
+        std::printf("bench: %s, %zu frames at %dx%d, pack %s%s, %s, tau1 %.3g tau2 %.3g\n",
+                    input.c_str(), latents.defined() ? size_t(latents.size(1)) : frames.size(),
+                    latents.defined() ? int(latents.size(3) * 8) : editor.width(),
+                    latents.defined() ? int(latents.size(2) * 8) : editor.height(),
+                    pack.name.c_str(), pack.untrained ? " [UNTRAINED]" : "",
+                    editor.device_name().c_str(), params.tau1, params.tau2);
+    }
+    // Warm-up (kernel selection, allocator growth) on the first blocks, untimed.
+    const int64_t warm = args.get_int("warmup-blocks") * editor.source_frames_per_block();
+    std::vector<ModeResult> results;
+    if (latents.defined()) {
+        const int64_t fpb = editor.frames_per_block();
+        run_latents(editor, latents.narrow(1, 0, std::min<int64_t>(fpb, latents.size(1))), params,
+                    EditMode::Off, settings.device);
+        for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
+            results.push_back(run_latents(editor, latents, params, mode, settings.device));
+        }
+    } else {
+        if (warm > 0) {
+            std::vector<Frame> head(frames.begin(),
+                                    frames.begin() + std::min<int64_t>(warm, frames.size()));
+            run_mode(editor, head, params, EditMode::Off, settings.device);
+        }
+        for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
+            results.push_back(run_mode(editor, frames, params, mode, settings.device));
+        }
+    }
+    const ModeResult& off = results[0];
+    for (auto& r : results) {
+        double psnr_sum = 0;
+        const size_t m = std::min(r.outputs.size(), off.outputs.size());
+        int64_t counted = 0;
+        for (size_t i = 0; i < m; ++i) {
+            const double p = media::psnr_db(r.outputs[i], off.outputs[i]);
+            if (std::isfinite(p)) {
+                psnr_sum += p;
+                ++counted;
+            }
+        }
+        r.psnr_db = counted ? psnr_sum / counted : INFINITY;
+        if (!r.latents.empty() && r.latents.size() == off.latents.size()) {
+            auto a = torch::cat(r.latents, 1), b = torch::cat(off.latents, 1);
+            r.latent_rel = relative_error(a, b);
+            // [f, gh, gw] token mask -> latent pixels [1, f, h, w]
+            auto keep = torch::cat(r.keeps, 0);
+            keep = keep.repeat_interleave(a.size(2) / keep.size(1), 1)
+                       .repeat_interleave(a.size(3) / keep.size(2), 2)
+                       .unsqueeze(0)
+                       .expand_as(a);
+            r.kept_rel = relative_error(a.masked_select(keep), b.masked_select(keep));
+        }
+    }
+    for (const auto& r : results) {
+        const double per = r.frames ? 1.0 / r.frames : 0;
+        if (json) {
+            Json j = Json::object();
+            j.set("mode", edit_mode_name(r.mode));
+            j.set("input", input);
+            j.set("frames", r.frames);
+            j.set("width", editor.width());
+            j.set("height", editor.height());
+            j.set("device", editor.device_name());
+            j.set("pack", pack.name);
+            j.set("untrained", pack.untrained);
+            j.set("fps", r.fps());
+            j.set("speedup_vs_off", off.fps() > 0 ? r.fps() / off.fps() : 0.0);
+            j.set("dit_ms_per_block", r.dit_ms_per_block());
+            j.set("dit_speedup_vs_off", r.dit_ms_per_block() > 0
+                                             ? off.dit_ms_per_block() / r.dit_ms_per_block()
+                                             : 0.0);
+            j.set("kept_ratio", r.blocks ? r.kept_sum / r.blocks : 1.0);
+            j.set("encode_ms_per_frame", r.encode * per);
+            j.set("detect_ms_per_frame", r.detect * per);
+            j.set("denoise_ms_per_frame", r.denoise * per);
+            j.set("decode_ms_per_frame", r.decode * per);
+            j.set("psnr_db_vs_off", std::isfinite(r.psnr_db) ? Json(r.psnr_db) : Json("inf"));
+            j.set("latent_rel_error_vs_off", r.latent_rel);
+            j.set("kept_token_rel_error_vs_off", r.kept_rel);
+            j.set("peak_gpu_gb", r.peak_gb);
+            j.set("tau1", params.tau1);
+            j.set("tau2", params.tau2);
+            std::cout << j.dump() << "\n";
+        }
+    }
+    if (!json) {
+        std::printf("\n%-6s %7s %8s %9s %8s %7s %7s %8s %7s %8s %9s %8s\n", "mode", "FPS", "speedup",
+                    "DiT/block", "DiT x", "kept", "enc", "detect", "denoise", "decode", "PSNR-off",
+                    "lat.err");
+        for (const auto& r : results) {
+            const double per = r.frames ? 1.0 / r.frames : 0;
+            std::printf("%-6s %7.2f %7.2fx %7.1fms %7.2fx %6.1f%% %7.1f %8.1f %7.1f %8.1f %9.2f %8.4f %8.4f\n",
+                        edit_mode_name(r.mode), r.fps(), off.fps() > 0 ? r.fps() / off.fps() : 0.0,
+                        r.dit_ms_per_block(),
+                        r.dit_ms_per_block() > 0 ? off.dit_ms_per_block() / r.dit_ms_per_block() : 0.0,
+                        100.0 * (r.blocks ? r.kept_sum / r.blocks : 1.0), r.encode * per,
+                        r.detect * per, r.denoise * per, r.decode * per, r.psnr_db, r.latent_rel,
+                        r.kept_rel);
+        }
+        std::printf("(stage columns: ms per output frame; PSNR, latent error and kept-token latent "
+                    "error against off; peak GPU memory %.2f / %.2f / %.2f GB)\n",
+                    results[0].peak_gb, results[1].peak_gb, results[2].peak_gb);
+    }
+    return 0;
+}
+
+}  // namespace lipar::cli

@@ -1,0 +1,162 @@
+// `lipar edit IN -o OUT --prompt TEXT --mode off|naive|lipar|compare ...`
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "args.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "core/error.h"
+#include "core/timer.h"
+#include "media/label.h"
+#include "media/video_sink.h"
+#include "media/video_source.h"
+#include "pipeline/editor.h"
+
+namespace lipar::cli {
+
+namespace {
+
+std::string fps_label(const char* side, double ms_per_frame) {
+    char buf[64];
+    if (ms_per_frame <= 0) {
+        std::snprintf(buf, sizeof buf, "%s", side);
+    } else {
+        std::snprintf(buf, sizeof buf, "%s %.1f FPS", side, 1000.0 / ms_per_frame);
+    }
+    return buf;
+}
+
+struct Totals {
+    int64_t frames = 0;
+    double encode = 0, detect = 0, denoise = 0, decode = 0, base_denoise = 0, base_decode = 0;
+    double kept_sum = 0;
+    int64_t blocks = 0;
+    void add(const pipeline::BlockReport& r) {
+        encode += r.encode_ms;
+        detect += r.detect_ms;
+        denoise += r.denoise_ms;
+        decode += r.decode_ms;
+        base_denoise += r.baseline_denoise_ms;
+        base_decode += r.baseline_decode_ms;
+        kept_sum += r.kept_ratio;
+        ++blocks;
+    }
+};
+
+}  // namespace
+
+int cmd_edit(const CommandArgs& argv) {
+    Args args("edit", argv);
+    args.positional("IN", "input video (any format FFmpeg reads, or .y4m)")
+        .option("out", "output video: .mp4 (fragmented H.264), .mkv or .y4m")
+        .alias("-o", "out")
+        .option("frames", "process at most this many source frames (-1: all)", "-1");
+    declare_edit_options(args);
+    declare_engine_options(args);
+    if (!args.parse()) return 0;
+    LIPAR_CHECK(args.has("out"), StatusCode::InvalidArgument, "-o OUT is required");
+    const std::string in_path = args.get("IN"), out_path = args.get("out");
+    const auto ext = std::filesystem::path(out_path).extension().string();
+    LIPAR_CHECK(ext == ".mp4" || ext == ".mkv" || ext == ".y4m", StatusCode::InvalidArgument,
+                "output '", out_path, "' must end in .mp4, .mkv or .y4m");
+    const EditParams params = edit_params(args);
+    const int64_t max_frames = args.get_int("frames");
+
+    auto source = media::open_video(in_path);  // clear errors for missing / unreadable input
+    const auto info = source->info();
+    const auto pack = pipeline::ModelPack::load(resolve_pack_dir(args));
+    pipeline::Editor editor(pack, editor_settings(args));
+    editor.set_params(params);
+    if (pack.untrained) {
+        std::fprintf(stderr, "note: pack '%s' is UNTRAINED (random weights): the output is noise; "
+                             "speed and pruning are real\n", pack.name.c_str());
+    }
+
+    media::EncodeOptions enc;
+    const bool compare = params.mode == EditMode::Compare;
+    enc.width = editor.width() * (compare ? 2 : 1);
+    enc.height = editor.height();
+    enc.fps = info.fps > 0 ? info.fps : 25.0;
+    enc.audio_from = info.has_audio ? in_path : "";
+    auto sink = media::open_video_sink(out_path, enc);
+
+    int64_t total = info.frame_count;
+    if (max_frames >= 0 && (total < 0 || max_frames < total)) total = max_frames;
+    Progress progress("editing", total);
+    Totals totals;
+    int64_t last_block = -1, read = 0, written = 0;
+    double base_ms_pf = 0, main_ms_pf = 0;
+    Timer wall;
+    auto write_outputs = [&](std::vector<pipeline::EditedFrame>& outs) {
+        const auto& r = editor.last_report();
+        if (r.block != last_block && r.block >= 0) {
+            last_block = r.block;
+            totals.add(r);
+            if (r.output_frames > 0) {
+                main_ms_pf = (r.denoise_ms + r.decode_ms) / r.output_frames;
+                base_ms_pf = (r.baseline_denoise_ms + r.baseline_decode_ms) / r.output_frames;
+            }
+        }
+        for (auto& o : outs) {
+            Frame frame = compare ? media::side_by_side(o.baseline, o.output,
+                                                        fps_label("BASELINE", base_ms_pf),
+                                                        fps_label("LIPAR", main_ms_pf))
+                                  : o.output;
+            // Keep the output as long as the input (audio stays in sync): frames the
+            // autoencoder withholds at the start are shown as the first edited frame.
+            while (written <= o.index) {
+                frame.index = written;
+                sink->write(frame);
+                ++written;
+            }
+        }
+        totals.frames += static_cast<int64_t>(outs.size());
+    };
+    Frame frame;
+    while ((max_frames < 0 || read < max_frames) && source->read(frame)) {
+        ++read;
+        auto outs = editor.push(frame);
+        write_outputs(outs);
+        const double secs = wall.elapsed_ms() / 1000.0;
+        char detail[96];
+        std::snprintf(detail, sizeof detail, "%.1f FPS  kept %.0f%%", secs > 0 ? written / secs : 0.0,
+                      totals.blocks ? 100.0 * totals.kept_sum / totals.blocks : 100.0);
+        progress.update(read, detail);
+    }
+    auto outs = editor.flush();
+    write_outputs(outs);
+    sink->close();
+    progress.finish();
+    LIPAR_CHECK(read > 0, StatusCode::FormatError, "'", in_path, "' has no video frames");
+    const double secs = wall.elapsed_ms() / 1000.0;
+    const double per = totals.frames > 0 ? 1.0 / static_cast<double>(totals.frames) : 0.0;
+    std::printf("\n%-14s %s -> %s\n", "video", in_path.c_str(), out_path.c_str());
+    std::printf("%-14s %lld read, %lld written (%lld edited%s)\n", "frames", (long long)read,
+                (long long)written, (long long)totals.frames,
+                written > totals.frames ? "; leading frames repeat the first edited one" : "");
+    std::printf("%-14s %s, prompt \"%s\", tau1 %.3g, tau2 %.3g, strength %.2f, steps %d, seed %llu\n",
+                "mode", edit_mode_name(params.mode), params.prompt.c_str(), params.tau1,
+                params.tau2, params.strength, params.steps, (unsigned long long)params.seed);
+    std::printf("%-14s %s (%dx%d) on %s%s\n", "model", pack.name.c_str(), editor.width(),
+                editor.height(), editor.device_name().c_str(), pack.untrained ? " [UNTRAINED]" : "");
+    std::printf("%-14s %.2f FPS end to end (%.1f s)\n", "throughput", secs > 0 ? written / secs : 0.0,
+                secs);
+    if (params.mode != EditMode::Off) {
+        std::printf("%-14s %.1f%% of tokens recomputed (mean over %lld blocks)\n", "kept",
+                    totals.blocks ? 100.0 * totals.kept_sum / totals.blocks : 100.0,
+                    (long long)totals.blocks);
+    }
+    std::printf("%-14s encode %.1f  detect %.1f  denoise %.1f  decode %.1f\n", "ms per frame",
+                totals.encode * per, totals.detect * per, totals.denoise * per, totals.decode * per);
+    if (compare) {
+        const double b = (totals.base_denoise + totals.base_decode) * per;
+        const double l = (totals.denoise + totals.decode) * per;
+        std::printf("%-14s baseline %.1f ms/frame (%.2f FPS) vs LIPAR %.1f ms/frame (%.2f FPS): "
+                    "%.2fx\n", "compare", b, b > 0 ? 1000 / b : 0.0, l, l > 0 ? 1000 / l : 0.0,
+                    l > 0 ? b / l : 0.0);
+    }
+    return 0;
+}
+
+}  // namespace lipar::cli
