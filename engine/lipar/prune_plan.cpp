@@ -65,6 +65,8 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
             kept_pos.insert(kept_pos.end(), pos, pos + 3);
             ++p.kept_per_frame[static_cast<size_t>(f)];
         } else {
+            if (p.location_pruned.empty()) p.location_pruned.assign(static_cast<size_t>(hw), false);
+            p.location_pruned[static_cast<size_t>(loc)] = true;
             pruned.push_back(i);
             pruned_loc.push_back(loc);
             pruned_pos.insert(pruned_pos.end(), pos, pos + 3);

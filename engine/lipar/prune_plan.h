@@ -38,6 +38,7 @@ struct PrunePlan {
     model::RopeTable rope_pruned;  // [Np, head_dim/2] at each pruned slot's position
     std::vector<int64_t> kept_per_frame;  // host copy, per frame of the block
     std::vector<bool> location_kept;      // host, per location: kept in some frame of the block
+    std::vector<bool> location_pruned;    // host, per location: pruned in some frame of the block
 
     int64_t tokens_per_frame() const { return grid_h * grid_w; }
     int64_t total() const { return frames * tokens_per_frame(); }

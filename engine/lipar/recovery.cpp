@@ -21,14 +21,8 @@ bool ReferenceKv::complete() const {
 bool ReferenceKv::covers(const PrunePlan& plan) const {
     if (plan.all_kept()) return true;
     if (static_cast<int64_t>(m_valid.size()) != plan.tokens_per_frame()) return false;
-    // A pruned location is one not kept in at least one frame; it needs a reference unless it is
-    // kept earlier in the same block (then the reference would still be the older clean one, which
-    // is what the method uses), so require it everywhere a frame prunes it.
-    auto keep = plan.keep.to(torch::kCPU).view({plan.frames, -1});
-    auto pruned_any = keep.logical_not().any(0);
-    const bool* p = pruned_any.data_ptr<bool>();
     for (size_t loc = 0; loc < m_valid.size(); ++loc) {
-        if (p[loc] && !m_valid[loc]) return false;
+        if (plan.location_pruned[loc] && !m_valid[loc]) return false;
     }
     return true;
 }

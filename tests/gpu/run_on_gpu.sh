@@ -15,6 +15,7 @@ build() {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/summary.txt"
     cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
         -DLIPAR_WITH_QT=OFF -DLIPAR_WITH_SPDLOG=OFF -DLIPAR_GTEST_SOURCE_DIR="$PWD/.gpu/googletest" \
+        -DLIPAR_SHARED_DIR="$PWD/.gpu/shared" \
         -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -30 "$OUT/cmake.log"; return 1; }
     grep -E "^-- +(LibTorch|FFmpeg|OpenCV|spdlog|Qt)" "$OUT/cmake.log" | tee -a "$OUT/summary.txt"
     local t0=$SECONDS
@@ -41,6 +42,41 @@ for step in "$@"; do
         parity-dit)
             log "DiT parity with the official Wan2.1 model.py (carried in .gpu/wan_ref)"
             python3 tests/gpu/wan_dit_parity.py .gpu/wan_ref/model.py build-gpu/app/lipar "$OUT/parity" 2>&1 | tee "$OUT/parity_dit.txt" | grep -E "PASS|FAIL|Error|error" | tail -5
+            ;;
+        parity-t5)
+            log "UMT5 parity with Hugging Face transformers"
+            LIPAR_BIN=build-gpu/app/lipar bash tests/gpu/t5_parity.sh /tmp/t5_parity 2>&1 | tee "$OUT/parity_t5.txt" | grep -iE "rel|pass|fail|error" | tail -14
+            ;;
+        ckpt)
+            log "torch.save reader against real torch output"
+            python3 tests/gpu/make_torch_checkpoint.py --out /tmp/ckpt >/dev/null &&
+            build-gpu/app/lipar convert /tmp/ckpt/torch_nested.pth /tmp/ckpt/converted.safetensors &&
+            python3 tests/gpu/make_torch_checkpoint.py --check /tmp/ckpt/converted.safetensors \
+                --expected /tmp/ckpt/torch_nested_expected.safetensors 2>&1 | tee "$OUT/ckpt.txt" | tail -3
+            ;;
+        packs)
+            log "random 1.3B packs (TAEHV random; taef2 real)"
+            build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13 --seed 0 | tail -2
+            build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13f2 --seed 0 \
+                --autoencoder "taesd:.gpu/shared/models/taef2/taef2_encoder.safetensors,.gpu/shared/models/taef2/taef2_decoder.safetensors" | tail -2
+            python3 - <<'PY'
+import cv2
+cap = cv2.VideoCapture(".gpu/shared/data/clips/dog_grass_832x480.mp4")
+with open("/tmp/dog_grass.y4m", "wb") as f:
+    f.write(b"YUV4MPEG2 W832 H480 F16:1 Ip A1:1 C420jpeg\n")
+    while True:
+        ok, bgr = cap.read()
+        if not ok: break
+        f.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+PY
+            ;;
+        bench-lipar)
+            log "lipar bench: real Wan latents (test_latents_wan.pth), 1.3B random DiT, bf16"
+            build-gpu/app/lipar bench --latents .gpu/shared/models/test_latents_wan.pth --pack /tmp/pack13 --device cuda 2>&1 | tee "$OUT/bench_latents.txt" | tail -5
+            log "lipar bench: dog_grass 480x832, 48 frames, 1.3B random DiT + TAEHV random, bf16"
+            build-gpu/app/lipar bench /tmp/dog_grass.y4m --frames 48 --pack /tmp/pack13 --device cuda 2>&1 | tee "$OUT/bench_taehv.txt" | tail -5
+            log "lipar bench: dog_grass 480x832, 48 frames, 1.3B random DiT (32 ch) + taef2, bf16"
+            build-gpu/app/lipar bench /tmp/dog_grass.y4m --frames 48 --pack /tmp/pack13f2 --device cuda 2>&1 | tee "$OUT/bench_taef2.txt" | tail -5
             ;;
         *) echo "unknown step $step"; exit 2 ;;
     esac

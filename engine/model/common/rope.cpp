@@ -50,15 +50,17 @@ torch::Tensor grid_positions(int64_t frames, int64_t height, int64_t width, int6
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTable& table) {
+    // (a, b) -> (a cos - b sin, a sin + b cos) on float32 pairs: out = x * C + swap(x) * S with
+    // C = (cos, cos) and S = (-sin, sin) interleaved per pair.
     const auto sizes = x.sizes();
-    const int64_t half = sizes[3] / 2;
-    auto xf = x.to(torch::kFloat32).reshape({sizes[0], sizes[1], sizes[2], half, 2});
-    auto re = xf.select(4, 0);
-    auto im = xf.select(4, 1);
-    auto c = table.cos.view({1, sizes[1], 1, half});
-    auto s = table.sin.view({1, sizes[1], 1, half});
-    auto out = torch::stack({re * c - im * s, re * s + im * c}, 4);
-    return out.reshape(sizes).to(x.scalar_type());
+    const int64_t n = sizes[1], half = sizes[3] / 2;
+    auto xf = x.to(torch::kFloat32).view({sizes[0], n, sizes[2], half, 2});
+    auto c = table.cos.view({1, n, 1, half, 1});
+    auto s = table.sin.view({1, n, 1, half, 1});
+    auto swapped = xf.flip(-1);                                    // (b, a)
+    auto sign = torch::tensor({-1.0f, 1.0f}, xf.options()).view({1, 1, 1, 1, 2});
+    auto out = torch::addcmul(xf * c, swapped, s * sign);
+    return out.view(sizes).to(x.scalar_type());
 }
 
 }  // namespace lipar::model

@@ -1,5 +1,7 @@
 #include "model/dit/wan_dit.h"
 
+#include <torch/version.h>
+
 #include <cmath>
 
 #include "core/device.h"
@@ -43,9 +45,14 @@ RmsNormImpl::RmsNormImpl(int64_t dim, double eps, torch::TensorOptions options) 
 }
 
 torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+    const auto w = weight.scalar_type() == x.scalar_type() ? weight : weight.to(x.scalar_type());
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    // One fused kernel (statistics in float32); the weight is applied before the final rounding.
+    if (x.is_cuda()) return at::rms_norm(x, {x.size(-1)}, w, m_eps);
+#endif
     auto xf = x.to(torch::kFloat32);
     auto normed = xf * torch::rsqrt(xf.pow(2).mean(-1, true) + m_eps);
-    return normed.to(x.scalar_type()) * weight.to(x.scalar_type());
+    return normed.to(x.scalar_type()) * w;
 }
 
 WanLayerNormImpl::WanLayerNormImpl(int64_t dim, double eps, bool affine, torch::TensorOptions options)
