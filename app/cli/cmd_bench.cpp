@@ -116,7 +116,7 @@ int cmd_bench(const CommandArgs& argv) {
         .option("latents", "instead of a video: clean latents (.pth/.safetensors, [1,C,F,h,w] or "
                            "[C,F,h,w]) run through the DiT without the autoencoder")
         .option("frames", "source frames to use", "48")
-        .option("warmup-blocks", "blocks run before timing (untimed)", "1")
+        .option("warmup-blocks", "blocks run in every mode before timing (untimed)", "2")
         .flag("json", "print one JSON object per mode instead of a table");
     declare_edit_options(args);
     declare_engine_options(args);
@@ -160,8 +160,11 @@ int cmd_bench(const CommandArgs& argv) {
     std::vector<ModeResult> results;
     if (latents.defined()) {
         const int64_t fpb = editor.frames_per_block();
-        run_latents(editor, latents.narrow(1, 0, std::min<int64_t>(fpb, latents.size(1))), params,
-                    EditMode::Off, settings.device);
+        // Warm-up of every mode on two blocks (kernel selection, allocator growth), untimed.
+        for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
+            run_latents(editor, latents.narrow(1, 0, std::min<int64_t>(2 * fpb, latents.size(1))),
+                        params, mode, settings.device);
+        }
         for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
             results.push_back(run_latents(editor, latents, params, mode, settings.device));
         }
@@ -169,7 +172,9 @@ int cmd_bench(const CommandArgs& argv) {
         if (warm > 0) {
             std::vector<Frame> head(frames.begin(),
                                     frames.begin() + std::min<int64_t>(warm, frames.size()));
-            run_mode(editor, head, params, EditMode::Off, settings.device);
+            for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
+                run_mode(editor, head, params, mode, settings.device);
+            }
         }
         for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
             results.push_back(run_mode(editor, frames, params, mode, settings.device));
