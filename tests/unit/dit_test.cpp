@@ -245,3 +245,24 @@ TEST(FlowSchedule, x0_and_renoise_invert_each_other) {
 }
 
 }  // namespace lipar::pipeline
+
+namespace lipar::model {
+
+TEST(DitKvCache, eviction_moves_variable_length_and_empty_frames_correctly) {
+    // Frames of 2, 0, 3, 1 tokens with window sink 1 + recent 2: after the last commit the cache
+    // holds frames 0, 2, 3 in order, each token carrying its frame number.
+    KvCache cache(1, 1, 2, KvWindow{1, 2}, torch::TensorOptions());
+    const int64_t sizes[] = {2, 0, 3, 1};
+    for (int64_t f = 0; f < 4; ++f) {
+        auto k = torch::full({1, sizes[f], 1, 2}, static_cast<float>(f));
+        cache.stage(0, k, k);
+        cache.commit({{f, 0, sizes[f]}});
+    }
+    ASSERT_EQ(cache.frames().size(), 3u);
+    auto keys = cache.keys(0).select(3, 0).flatten();
+    ASSERT_EQ(keys.numel(), 6);
+    const float expected[] = {0, 0, 2, 2, 2, 3};
+    for (int i = 0; i < 6; ++i) EXPECT_EQ(keys[i].item<float>(), expected[i]) << i;
+}
+
+}  // namespace lipar::model

@@ -26,7 +26,12 @@ RopeTable make_rope_table(const torch::Tensor& positions, int64_t head_dim, doub
     auto a_h = pos.select(1, 1).unsqueeze(1) * inv_freq(d_hw, theta, dev).unsqueeze(0);
     auto a_w = pos.select(1, 2).unsqueeze(1) * inv_freq(d_hw, theta, dev).unsqueeze(0);
     auto angles = torch::cat({a_f, a_h, a_w}, 1);  // [N, D/2]
-    return {torch::cos(angles).to(torch::kFloat32), torch::sin(angles).to(torch::kFloat32)};
+    RopeTable t;
+    t.cos = torch::cos(angles).to(torch::kFloat32);
+    t.sin = torch::sin(angles).to(torch::kFloat32);
+    t.cos2 = torch::stack({t.cos, t.cos}, 2);
+    t.sin2 = torch::stack({-t.sin, t.sin}, 2);
+    return t;
 }
 
 torch::Tensor grid_positions(const std::vector<int64_t>& frame_positions, int64_t height,
@@ -50,16 +55,13 @@ torch::Tensor grid_positions(int64_t frames, int64_t height, int64_t width, int6
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTable& table) {
-    // (a, b) -> (a cos - b sin, a sin + b cos) on float32 pairs: out = x * C + swap(x) * S with
-    // C = (cos, cos) and S = (-sin, sin) interleaved per pair.
+    // (a, b) -> (a cos - b sin, a sin + b cos) on float32 pairs: x * (cos, cos) + (b, a) * (-sin, sin)
     const auto sizes = x.sizes();
     const int64_t n = sizes[1], half = sizes[3] / 2;
     auto xf = x.to(torch::kFloat32).view({sizes[0], n, sizes[2], half, 2});
-    auto c = table.cos.view({1, n, 1, half, 1});
-    auto s = table.sin.view({1, n, 1, half, 1});
-    auto swapped = xf.flip(-1);                                    // (b, a)
-    auto sign = torch::tensor({-1.0f, 1.0f}, xf.options()).view({1, 1, 1, 1, 2});
-    auto out = torch::addcmul(xf * c, swapped, s * sign);
+    auto c = table.cos2.view({1, n, 1, half, 2});
+    auto s = table.sin2.view({1, n, 1, half, 2});
+    auto out = torch::addcmul(xf * c, xf.flip(-1), s);
     return out.view(sizes).to(x.scalar_type());
 }
 

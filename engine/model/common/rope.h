@@ -11,8 +11,9 @@ namespace lipar::model {
 struct RopeTable {
     torch::Tensor cos;  // [N, D/2] float32
     torch::Tensor sin;  // [N, D/2] float32
+    // The same, laid out for apply_rope: (cos, cos) and (-sin, sin) per pair, [N, D/2, 2].
+    torch::Tensor cos2, sin2;
     int64_t size() const { return cos.defined() ? cos.size(0) : 0; }
-    RopeTable index(const torch::Tensor& rows) const { return {cos.index_select(0, rows), sin.index_select(0, rows)}; }
 };
 
 // positions: int64 [N, 3] (frame, h, w) on any device; returns tables on that device.

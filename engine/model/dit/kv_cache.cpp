@@ -96,12 +96,15 @@ void KvCache::evict() {
                                  : 0;
     const int64_t src = m_frames[static_cast<size_t>(first_kept)].offset;
     const int64_t len = m_committed - src;
-    for (size_t l = 0; l < m_k.size(); ++l) {
-        // Source and destination may overlap: copy through a temporary.
-        auto k = m_k[l].narrow(1, src, len).clone();
-        auto v = m_v[l].narrow(1, src, len).clone();
-        m_k[l].narrow(1, dst, len).copy_(k);
-        m_v[l].narrow(1, dst, len).copy_(v);
+    // Move [src, src + len) left to dst in chunks no longer than the shift, so that no chunk
+    // overlaps its destination: no temporary (no allocation of a new size each block).
+    const int64_t shift = src - dst;
+    for (size_t l = 0; l < m_k.size() && shift > 0; ++l) {
+        for (int64_t off = 0; off < len; off += shift) {
+            const int64_t n = std::min(shift, len - off);
+            m_k[l].narrow(1, dst + off, n).copy_(m_k[l].narrow(1, src + off, n));
+            m_v[l].narrow(1, dst + off, n).copy_(m_v[l].narrow(1, src + off, n));
+        }
     }
     std::vector<CachedFrame> kept(m_frames.begin(), m_frames.begin() + sink);
     for (int64_t i = first_kept; i < count; ++i) {
