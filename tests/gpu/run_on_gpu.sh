@@ -32,7 +32,7 @@ for step in "$@"; do
             ;;
         unit)
             log "unit tests on the GPU machine's LibTorch"
-            ./build-gpu/tests/lipar_unit_tests 2>&1 | tee "$OUT/unit_tests.log" | grep -E "^\[  (PASSED|FAILED) |FAILED" | tail -20
+            timeout 150 ./build-gpu/tests/lipar_unit_tests --gtest_filter="-*taef2_reconstructs*" 2>&1 | tee "$OUT/unit_tests.log" | grep -E "^\[  (PASSED|FAILED) |FAILED" | tail -20
             ;;
         bench-dit)
             log "bench-dit (1.3B random, bf16, 480x832)"
