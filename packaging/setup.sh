@@ -7,3 +7,9 @@ cd "$(dirname "$0")/.."
 export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
 cmake --preset default
 cmake --build --preset default
+# A seeded random (UNTRAINED) pack so that the app and the CLI run out of the box; replace it with
+# a real pack (packaging/download-models.sh) for meaningful edits.
+if [ ! -f build/packs/default/manifest.json ]; then
+    ./build/app/lipar pack init-random --config tiny --out build/packs/default --seed 0 >/dev/null
+    echo "setup: created the default (untrained) model pack in build/packs/default"
+fi
