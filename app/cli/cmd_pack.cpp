@@ -29,7 +29,9 @@ int cmd_pack(const CommandArgs& argv) {
         .option("seed", "weight seed", "0")
         .option("autoencoder", "taehv (random) or taesd:ENCODER,DECODER (existing weights)", "taehv")
         .option("size", "default resolution WxH (default 320x192 for tiny, 832x480 otherwise)")
-        .option("frames-per-block", "latent frames per block", "3");
+        .option("frames-per-block", "latent frames per block", "3")
+        .option("text", "hashed, or umt5:TOKENIZER.model for a random UMT5 encoder", "hashed")
+        .option("text-layers", "UMT5 layers with --text umt5:...", "2");
     if (!args.parse()) return 0;
     LIPAR_CHECK(args.has("out"), StatusCode::InvalidArgument, "--out DIR is required");
     pipeline::RandomPackOptions o;
@@ -39,6 +41,8 @@ int cmd_pack(const CommandArgs& argv) {
     o.seed = static_cast<uint64_t>(args.get_int("seed"));
     o.autoencoder = args.get("autoencoder");
     o.frames_per_block = args.get_int("frames-per-block");
+    o.text = args.get("text");
+    o.text_layers = args.get_int("text-layers");
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");
         o.width = static_cast<int>(w);

@@ -4,7 +4,13 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/gpu_memory.h"
+#include "core/log.h"
+#include "core/timer.h"
 #include "io/safetensors.h"
+#include "model/text/prompt_cache.h"
+#include "model/text/prompt_encoder.h"
+#include "model/text/umt5_weights.h"
 #include "pipeline/model_pack.h"
 
 namespace lipar::pipeline {
@@ -67,6 +73,53 @@ private:
     io::TensorMap m_table;
 };
 
+// UMT5-XXL with its SentencePiece tokenizer. Embeddings are cached in memory and on disk by
+// (pack, prompt); the encoder is loaded only for a prompt not seen before and released right after
+// encoding, so it never stays resident next to the DiT (the 24 GB plan in docs/MEMORY.md).
+class Umt5Conditioner : public PromptConditioner {
+public:
+    Umt5Conditioner(const ModelPack& pack, int64_t text_dim, torch::Device device,
+                    const std::string& cache_dir)
+        : m_weights(pack.text_weights),
+          m_tokenizer(pack.tokenizer),
+          m_text_len(pack.text_len),
+          m_text_dim(text_dim),
+          m_device(device),
+          m_cache(pack.name + "|" + pack.text_weights, pack.text_len,
+                  model::PromptCacheOptions{cache_dir, true, 16}) {}
+
+    torch::Tensor embed(const std::string& prompt) override {
+        auto e = m_cache.get_or_compute(prompt, [&] { return encode(prompt); });
+        if (e.dim() == 2) e = e.unsqueeze(0);
+        LIPAR_CHECK(e.dim() == 3 && e.size(2) == m_text_dim, StatusCode::ShapeMismatch,
+                    "text encoder gives ", shape_string(e.sizes()), ", the DiT takes ", m_text_dim,
+                    " features");
+        return e.to(m_device, torch::kFloat32);
+    }
+    std::string kind() const override { return "umt5"; }
+
+private:
+    torch::Tensor encode(const std::string& prompt) {
+        Timer t;
+        auto tokenizer = std::make_shared<const model::Tokenizer>(m_tokenizer);
+        const auto dtype = m_device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+        auto umt5 = model::load_umt5_encoder(
+            m_weights, torch::TensorOptions().device(m_device).dtype(dtype));
+        model::PromptEncoder encoder(tokenizer, umt5, m_text_len);
+        auto out = encoder.encode(prompt).to(torch::kCPU, torch::kFloat32);
+        umt5->release();
+        release_cached_gpu_memory();
+        LIPAR_LOG_INFO("encoded prompt with UMT5 in ", static_cast<int>(t.elapsed_ms()),
+                       " ms (encoder released)");
+        return out;
+    }
+
+    std::string m_weights, m_tokenizer;
+    int64_t m_text_len, m_text_dim;
+    torch::Device m_device;
+    model::PromptCache m_cache;
+};
+
 }  // namespace
 
 std::unique_ptr<PromptConditioner> make_hashed_conditioner(int64_t text_len, int64_t text_dim,
@@ -86,6 +139,13 @@ std::unique_ptr<PromptConditioner> make_conditioner(const ModelPack& pack, int64
     if (pack.text_kind == "hashed") return make_hashed_conditioner(pack.text_len, text_dim, device);
     if (pack.text_kind == "embeddings") {
         return make_embeddings_conditioner(pack.embeddings, text_dim, device);
+    }
+    if (pack.text_kind == "umt5") {
+        std::string why;
+        LIPAR_CHECK(model::Tokenizer::available(&why), StatusCode::Unsupported,
+                    "model pack '", pack.name, "' needs the UMT5 tokenizer, which this build "
+                    "cannot load (", why, "); use a pack with precomputed prompt embeddings");
+        return std::make_unique<Umt5Conditioner>(pack, text_dim, device, cache_dir);
     }
     fail(StatusCode::Unsupported, "text encoder kind '", pack.text_kind,
          "' is not available in this build");

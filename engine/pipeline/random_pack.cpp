@@ -7,6 +7,7 @@
 #include "io/safetensors.h"
 #include "model/dit/wan_dit.h"
 #include "model/vae/autoencoder.h"
+#include "model/text/umt5.h"
 #include "model/vae/taehv.h"
 
 namespace lipar::pipeline {
@@ -68,8 +69,29 @@ ModelPack write_random_pack(const RandomPackOptions& o) {
         io::write_safetensors(p.dit_weights, state_dict(*dit, big ? torch::kBFloat16 : torch::kFloat32),
                               {{"lipar", "random Wan DiT (untrained), config " + o.config}});
     }
-    p.text_kind = "hashed";
     p.text_len = config.text_len;
+    if (o.text == "hashed") {
+        p.text_kind = "hashed";
+    } else if (o.text.rfind("umt5:", 0) == 0) {
+        p.text_kind = "umt5";
+        p.tokenizer = fs::absolute(o.text.substr(5)).string();
+        LIPAR_CHECK(fs::is_regular_file(p.tokenizer), StatusCode::NotFound, "tokenizer model ",
+                    p.tokenizer, " does not exist");
+        model::Umt5Config tc;
+        tc.d_model = config.text_dim;
+        tc.num_heads = std::max<int64_t>(1, config.text_dim / 64);
+        tc.d_kv = config.text_dim / tc.num_heads;
+        tc.num_layers = o.text_layers;
+        tc.d_ff = big ? 10240 : 2 * config.text_dim;
+        if (!big) tc.vocab_size = 32128;
+        auto umt5 = model::make_random_umt5(tc, torch::TensorOptions(), o.seed + 2);
+        p.text_weights = (fs::path(o.out) / "umt5.safetensors").string();
+        io::write_safetensors(p.text_weights, state_dict(*umt5, big ? torch::kBFloat16 : torch::kFloat32),
+                              {{"lipar", "random UMT5 encoder (untrained), " + tc.to_string()}});
+    } else {
+        fail(StatusCode::InvalidArgument, "unknown --text '", o.text,
+             "' (expected hashed or umt5:TOKENIZER.model)");
+    }
     const bool tiny = o.config == "tiny";
     p.width = o.width > 0 ? o.width : (tiny ? 320 : 832);
     p.height = o.height > 0 ? o.height : (tiny ? 192 : 480);

@@ -18,6 +18,11 @@ struct RandomPackOptions {
     // weights, e.g. taef2; the DiT then takes their latent channel count).
     std::string autoencoder = "taehv";
     int width = 0, height = 0;  // default resolution; 0 = 320x192 for tiny, 832x480 otherwise
+    // "hashed" (a seeded embedding per prompt) or "umt5:TOKENIZER.model": a random UMT5 encoder
+    // with Hugging Face's published tensor names (d_model = the DiT's text_dim, 2 layers; 24
+    // layers of the released size for wan-1.3b is --text-layers 24) and that SentencePiece model.
+    std::string text = "hashed";
+    int64_t text_layers = 2;
     int64_t frames_per_block = 3;
 };
 

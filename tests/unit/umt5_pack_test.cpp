@@ -1,0 +1,75 @@
+// A model pack whose prompts go through the real text path: SentencePiece tokenizer + UMT5 with the
+// published tensor names (random, reduced), the disk prompt cache, then the editor.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/device.h"
+#include "core/error.h"
+#include "media/video_source.h"
+#include "pipeline/editor.h"
+#include "pipeline/random_pack.h"
+#include "text_test_util.h"
+
+namespace lipar::pipeline {
+
+namespace fs = std::filesystem;
+
+TEST(Umt5Pack, a_umt5_pack_encodes_prompts_caches_them_on_disk_and_edits_a_clip) {
+#ifndef LIPAR_HAVE_FFMPEG
+    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+#endif
+    const auto& spm = test::TrainedSpmModel::get();
+    if (spm.path().empty()) GTEST_SKIP() << spm.skip_reason();
+    use_all_cpu_threads();
+    const fs::path root = fs::temp_directory_path() / ("lipar_umt5_pack_" + std::to_string(::getpid()));
+    RandomPackOptions o;
+    o.config = "tiny";
+    o.out = (root / "pack").string();
+    o.text = "umt5:" + spm.path();
+    const auto pack = write_random_pack(o);
+    ASSERT_EQ(pack.text_kind, "umt5");
+    EditorSettings s;
+    s.width = 128;
+    s.height = 64;
+    s.prompt_cache_dir = (root / "cache").string();
+    Editor editor(pack, s);
+    auto frames = media::read_video_frames(
+        std::string(LIPAR_SHARED_DIR) + "/data/clips/dog_grass_832x480.mp4", 12);
+    auto run = [&](const std::string& prompt) {
+        EditParams p;
+        p.prompt = prompt;
+        p.mode = EditMode::Off;
+        editor.reset();
+        editor.set_params(p);
+        std::vector<EditedFrame> out;
+        for (const auto& f : frames) {
+            auto o2 = editor.push(f);
+            out.insert(out.end(), o2.begin(), o2.end());
+        }
+        return out;
+    };
+    auto a = run("a red fox in the snow");
+    auto b = run("a blue whale in the sea");
+    ASSERT_EQ(a.size(), 9u);
+    EXPECT_NE(a.back().output.rgb, b.back().output.rgb);  // the prompt reaches the DiT
+    int cached = 0;
+    for (const auto& e : fs::directory_iterator(root / "cache")) cached += e.is_regular_file();
+    EXPECT_EQ(cached, 2);  // one embedding file per prompt
+    fs::remove_all(root);
+}
+
+TEST(Umt5Pack, a_missing_tokenizer_is_named_when_the_pack_is_made) {
+    RandomPackOptions o;
+    o.out = (fs::temp_directory_path() / "lipar_umt5_pack_missing").string();
+    o.text = "umt5:/nonexistent/spiece.model";
+    try {
+        write_random_pack(o);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/spiece.model"), std::string::npos);
+    }
+    fs::remove_all(o.out);
+}
+
+}  // namespace lipar::pipeline
