@@ -16,9 +16,11 @@ for f in self_forcing_dmd.pt taew2_1.pth models_t5_umt5-xxl-enc-bf16.pth spiece.
     cmp "$work/mirror/$f" "$work/pack/$f"
 done
 [ "$(wc -l <"$work/pack/SHA256SUMS")" -eq 3 ] || { echo "expected 3 recorded hashes"; exit 1; }
-"$build/app/lipar" info "$work/pack" --no-load | grep -q "self-forcing-wan2.1-1.3b"
+info=$("$build/app/lipar" info "$work/pack" --no-load)
+grep -q "self-forcing-wan2.1-1.3b" <<<"$info"
 # second run verifies what is there
-"$src/packaging/download-models.sh" --dest "$work/pack" --mirror "$work/mirror" --checksums "$work/sums" | grep -q "present, verifying"
+again=$("$src/packaging/download-models.sh" --dest "$work/pack" --mirror "$work/mirror" --checksums "$work/sums")
+grep -q "present, verifying" <<<"$again"
 # a corrupted pinned file is refused and deleted
 rm "$work/pack/taew2_1.pth"; echo corrupted >"$work/mirror/taew2_1.pth"
 if "$src/packaging/download-models.sh" --dest "$work/pack" --mirror "$work/mirror" --checksums "$work/sums" 2>"$work/err"; then
