@@ -1,4 +1,5 @@
 // `lipar`: the command-line client of the engine.
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -34,9 +35,24 @@ void print_usage() {
     for (const auto& c : kCommands) std::cout << "  " << c.name << "\n      " << c.summary << "\n";
 }
 
+// Log level from $LIPAR_LOG (trace, debug, info, warn, error, off); warnings and errors by default
+// so that the CLI prints its progress and results, not the engine's chatter.
+void configure_logging() {
+    lipar::LogLevel level = lipar::LogLevel::Warn;
+    if (const char* env = std::getenv("LIPAR_LOG")) {
+        const std::string v = env;
+        for (auto l : {lipar::LogLevel::Trace, lipar::LogLevel::Debug, lipar::LogLevel::Info,
+                       lipar::LogLevel::Warn, lipar::LogLevel::Error, lipar::LogLevel::Off}) {
+            if (v == lipar::log_level_name(l)) level = l;
+        }
+    }
+    lipar::set_log_level(level);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    configure_logging();
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         print_usage();
         return argc < 2 ? 2 : 0;

@@ -32,7 +32,8 @@ void log_callback(void* avcl, int level, const char* fmt, va_list args) {
     if (level > AV_LOG_WARNING) {
         return;
     }
-    const LogLevel ours = level <= AV_LOG_ERROR ? LogLevel::Warn : LogLevel::Debug;
+    // FFmpeg errors surface as a lipar::Error with their message; its log lines are detail.
+    const LogLevel ours = level <= AV_LOG_ERROR ? LogLevel::Info : LogLevel::Debug;
     if (!log_enabled(ours)) {
         return;
     }
