@@ -8,6 +8,9 @@ EngineBridge::EngineBridge(QObject* parent) : QObject(parent) {
     qRegisterMetaType<lipar::EngineState>();
     m_statsTimer.setInterval(250);
     connect(&m_statsTimer, &QTimer::timeout, this, &EngineBridge::refresh);
+    m_presentTimer.setSingleShot(true);
+    m_presentTimer.setTimerType(Qt::PreciseTimer);
+    connect(&m_presentTimer, &QTimer::timeout, this, &EngineBridge::presentNext);
 }
 
 EngineBridge::~EngineBridge() {
@@ -49,6 +52,8 @@ void EngineBridge::stop() {
         return;
     }
     m_statsTimer.stop();
+    m_presentTimer.stop();
+    m_pacer.clear();
     m_engine->set_wakeup({});
     auto done = std::make_shared<std::atomic<bool>>(false);
     Disposal disposal;
@@ -75,7 +80,18 @@ bool EngineBridge::openSource(const lipar::SourceSpec& source) {
         report(status);
         return false;
     }
+    // What waits belongs to the previous source.
+    m_presentTimer.stop();
+    m_pacer.clear();
     return true;
+}
+
+void EngineBridge::setPresentation(Presentation presentation) {
+    m_presentation = presentation;
+    if (presentation == Presentation::Latest) {
+        m_presentTimer.stop();
+        m_pacer.clear();
+    }
 }
 
 void EngineBridge::setParams(const lipar::EditParams& params) {
@@ -159,12 +175,36 @@ void EngineBridge::drain() {
             return;
         }
     }
-    if (m_engine->take_latest(m_output)) {
-        ++m_framesDelivered;
-        emit frameReady(m_output);  // a receiver may stop() the engine
+    if (m_presentation == Presentation::Latest) {
+        if (m_engine->take_latest(m_output)) {
+            ++m_framesDelivered;
+            emit frameReady(m_output);  // a receiver may stop() the engine
+        }
+    } else {
+        int taken = 0;
+        while (m_engine->take_next(m_pacer.slotForNext())) {
+            m_pacer.commit();
+            ++taken;
+        }
+        m_pacer.noteBurst(taken);
+        if (taken > 0 && !m_presentTimer.isActive()) {
+            presentNext();
+        }
     }
     if (m_engine) {
         setState(m_engine->state());
+    }
+}
+
+void EngineBridge::presentNext() {
+    if (!m_engine || !m_pacer.takeOldest(m_output)) {
+        return;
+    }
+    ++m_framesDelivered;
+    const int delayMs = m_pacer.delayAfter(m_output);
+    emit frameReady(m_output);  // a receiver may stop() the engine
+    if (m_engine && delayMs >= 0) {
+        m_presentTimer.start(delayMs);
     }
 }
 

@@ -2,12 +2,17 @@
 // The GUI's only handle on the engine: a QObject that owns a lipar::Engine.
 //
 // Threading: an EngineBridge lives on the GUI thread and all its methods are called there. The
-// engine calls the wakeup callback on its engine thread (once per empty->full transition of its
-// output slot); the callback only posts one queued call of drain() to this object, and drain()
-// takes the newest result with take_latest() on the GUI thread. Stats and state are polled with a
-// timer. Nothing here waits on model work: stop() hands the engine to a disposal thread (an
-// engine's destructor joins its threads and finishes an open recording). The destructor waits for
-// every engine it ever owned, so no engine thread outlives the bridge.
+// engine calls the wakeup callback on one of its own threads (at most once between two take_*()
+// calls); the callback only posts one queued call of drain() to this object, and drain() takes
+// the results, errors and state on the GUI thread. Stats are polled with a timer.
+//
+// Results are shown paced (Presentation::Paced, the default: every result, taken with take_next
+// and played out at the source's frame rate by a FramePacer, because the engine publishes a block
+// of frames at once) or newest-only (Presentation::Latest: take_latest, lowest latency).
+//
+// Nothing here waits on model work: stop() hands the engine to a disposal thread (an engine's
+// destructor joins its threads and finishes an open recording). The destructor waits for every
+// engine it ever owned, so no engine thread outlives the bridge.
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -19,11 +24,14 @@
 #include <vector>
 
 #include "engine_metatypes.h"
+#include "frame_pacer.h"
 
 class EngineBridge : public QObject {
     Q_OBJECT
 
   public:
+    enum class Presentation { Invalid = 0, Paced, Latest };
+
     explicit EngineBridge(QObject* parent = nullptr);
     ~EngineBridge() override;
 
@@ -48,6 +56,11 @@ class EngineBridge : public QObject {
     int64_t framesDelivered() const { return m_framesDelivered; }
     double displayFps() const { return m_displayFps; }
 
+    void setPresentation(Presentation presentation);
+    Presentation presentation() const { return m_presentation; }
+    // Results received but not shown yet (paced presentation).
+    int framesWaiting() const { return m_pacer.size(); }
+
     void setStatsInterval(int ms) { m_statsTimer.setInterval(ms); }
     // Polls stats and state now (also done by the timer).
     void refresh();
@@ -70,6 +83,7 @@ class EngineBridge : public QObject {
     };
 
     void drain();
+    void presentNext();
     void report(const lipar::Status& status);
     void setState(lipar::EngineState state);
     void joinFinishedDisposals(bool all);
@@ -80,6 +94,9 @@ class EngineBridge : public QObject {
     lipar::EngineStats m_stats;
     lipar::EngineState m_state = lipar::EngineState::Stopped;
     bool m_recording = false;
+    Presentation m_presentation = Presentation::Paced;
+    FramePacer m_pacer;
+    QTimer m_presentTimer;
     QTimer m_statsTimer;
     QElapsedTimer m_fpsClock;
     int64_t m_framesDelivered = 0;

@@ -131,6 +131,10 @@ void MainWindow::connectSignals() {
             &PreviewWidget::setStageTimesVisible);
     connect(m_actions->showOverlay, &QAction::toggled, m_preview,
             &PreviewWidget::setOverlayVisible);
+    connect(m_actions->newestOnly, &QAction::toggled, this, [this](bool newestOnly) {
+        m_bridge->setPresentation(newestOnly ? EngineBridge::Presentation::Latest
+                                             : EngineBridge::Presentation::Paced);
+    });
     connect(m_actions->about, &QAction::triggered, this, &MainWindow::showAbout);
 }
 
@@ -178,6 +182,7 @@ void MainWindow::restoreSettings(const StudioOptions& options) {
     restoreToggle(m_actions->showStages, "show_stages", false);
     restoreToggle(m_actions->showOverlay, "show_overlay", true);
     restoreToggle(m_actions->recordSideBySide, "record_side_by_side", false);
+    restoreToggle(m_actions->newestOnly, "newest_only", false);
     m_preview->setShowInput(m_actions->showInput->isChecked());
     m_preview->setMaskVisible(m_actions->showMask->isChecked());
     m_preview->setStageTimesVisible(m_actions->showStages->isChecked());
@@ -208,6 +213,7 @@ void MainWindow::saveSettings() {
     saveToggle(m_actions->showStages, "show_stages");
     saveToggle(m_actions->showOverlay, "show_overlay");
     saveToggle(m_actions->recordSideBySide, "record_side_by_side");
+    saveToggle(m_actions->newestOnly, "newest_only");
     m_settings->setWindow(saveGeometry(), saveState());
     m_settings->sync();
 }

@@ -50,6 +50,10 @@ StudioActions::StudioActions(QMainWindow* window) : QObject(window) {
                             tr("Per-stage milliseconds in the overlay"), true);
     showOverlay = makeAction(this, tr("Overlay"), QKeySequence(Qt::Key_O),
                              tr("FPS, latency and pruning statistics over the preview"), true);
+    newestOnly = makeAction(this, tr("Newest frame only"), {},
+                            tr("Show only the newest result (lowest latency) instead of playing "
+                               "every frame at the source's pace"),
+                            true);
     about = makeAction(this, tr("About LIPAR Studio"), {}, tr("About"));
     start->setShortcutContext(Qt::WindowShortcut);
 }
@@ -73,6 +77,7 @@ QMenu* StudioActions::addMenus(QMainWindow* window) {
     m_viewMenu->addAction(showMask);
     m_viewMenu->addAction(showStages);
     m_viewMenu->addAction(showOverlay);
+    m_viewMenu->addAction(newestOnly);
     m_viewMenu->addSeparator();
 
     QMenu* help = window->menuBar()->addMenu(tr("&Help"));

@@ -1,7 +1,8 @@
 #pragma once
 // The main window's actions with their shortcuts, menus and toolbar:
 //   Space start/stop, Ctrl+R record, Ctrl+S snapshot, C compare, Ctrl+O open video, Ctrl+Q quit;
-//   view toggles: input side by side, pruning mask heatmap, stage times, overlay.
+//   view toggles: input side by side, pruning mask heatmap, stage times, overlay, newest frame
+//   only (lowest latency instead of paced playback).
 // Single-key shortcuts (Space, C) do not fire while a text field has focus (Qt gives the key to
 // the field), so typing a prompt is safe.
 
@@ -40,6 +41,7 @@ class StudioActions : public QObject {
     QAction* showMask = nullptr;
     QAction* showStages = nullptr;
     QAction* showOverlay = nullptr;
+    QAction* newestOnly = nullptr;
     QAction* about = nullptr;
 
   private:
