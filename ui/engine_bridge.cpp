@@ -14,10 +14,9 @@ EngineBridge::EngineBridge(QObject* parent) : QObject(parent) {
 }
 
 EngineBridge::~EngineBridge() {
-    if (m_engine) {
-        m_engine->set_wakeup({});
-        m_engine.reset();  // joins its threads; a recording is finished and stays playable
-    }
+    // Joins its threads (a recording is finished and stays playable). A wakeup that comes
+    // meanwhile only posts a drain to this object, which Qt discards with it.
+    m_engine.reset();
     waitForStoppedEngines();
 }
 
@@ -34,7 +33,6 @@ bool EngineBridge::start(const lipar::EngineConfig& config, const lipar::EditPar
         [this] { QMetaObject::invokeMethod(this, &EngineBridge::drain, Qt::QueuedConnection); });
     const lipar::Status status = m_engine->start(config, params);
     if (!status.ok()) {
-        m_engine->set_wakeup({});
         m_engine.reset();  // never started: nothing to wait for
         setState(lipar::EngineState::Failed);
         report(status);
@@ -54,7 +52,9 @@ void EngineBridge::stop() {
     m_statsTimer.stop();
     m_presentTimer.stop();
     m_pacer.clear();
-    m_engine->set_wakeup({});
+    // The wakeup stays (the engine allows replacing it only while stopped): until the disposal
+    // thread has stopped this engine, a wakeup may still post a drain, which finds no engine or
+    // the next one and takes nothing from this one.
     auto done = std::make_shared<std::atomic<bool>>(false);
     Disposal disposal;
     disposal.done = done;
