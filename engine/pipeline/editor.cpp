@@ -119,7 +119,13 @@ void Editor::apply_pending_params() {
         const auto options =
             torch::TensorOptions().device(m_settings.device).dtype(m_settings.dtype);
         m_base = std::make_unique<Side>(m_dit->config(), m_settings.window, options);
-        m_ae_base = m_ae->new_stream();
+    }
+    if (m_active.mode == EditMode::Compare && old.mode != EditMode::Compare) {
+        // The baseline's decoder starts a stream here (its old state belongs to another span).
+        if (!m_ae_base) m_ae_base = m_ae->new_stream();
+        m_ae_base->reset_decoder();
+        m_base_start_latent = m_latent_frame;
+        m_base_frames_out = 0;
     }
 }
 
@@ -251,6 +257,8 @@ void Editor::reset() {
     m_detector.reset();
     m_ae->reset();
     if (m_ae_base) m_ae_base->reset();
+    m_base_start_latent = 0;
+    m_base_frames_out = 0;
     m_inputs.clear();
     m_latents.clear();
     m_masks.clear();
@@ -331,8 +339,9 @@ std::vector<EditedFrame> Editor::process_block(const torch::Tensor& latents, boo
         if (!m_inputs.empty() && m_inputs.front().index == source) e.input = m_inputs.front();
         e.output = to_frame(frames[i]);
         e.output.index = source;
-        if (base_frames.defined() && i < base_frames.size(0)) {
-            e.baseline = to_frame(base_frames[i]);
+        const int64_t base_i = source - (m_base_start_latent * ratio + trim + m_base_frames_out);
+        if (base_frames.defined() && base_i >= 0 && base_i < base_frames.size(0)) {
+            e.baseline = to_frame(base_frames[base_i]);
             e.baseline.index = source;
         }
         const int64_t latent = source / ratio - m_mask_base;
@@ -352,6 +361,7 @@ std::vector<EditedFrame> Editor::process_block(const torch::Tensor& latents, boo
         m_masks.erase(m_masks.begin(), m_masks.begin() + drop);
         m_mask_base += drop;
     }
+    if (base_frames.defined()) m_base_frames_out += base_frames.size(0);
     m_report.output_frames = static_cast<int64_t>(out.size());
     m_latent_frame += f;
     ++m_block;

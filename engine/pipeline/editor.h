@@ -109,6 +109,11 @@ private:
     model::WanDit m_dit{nullptr};
     std::unique_ptr<model::VideoAutoencoder> m_ae;        // encoder + main decoder stream
     std::unique_ptr<model::VideoAutoencoder> m_ae_base;   // compare: the baseline's decoder stream
+    // The baseline's decoder stream starts when compare mode starts, possibly mid-stream: its
+    // decoded frame k (after its own trim) stands for source frame
+    // m_base_start_latent * temporal ratio + trim + k.
+    int64_t m_base_start_latent = 0;
+    int64_t m_base_frames_out = 0;
     std::unique_ptr<PromptConditioner> m_text;
     FlowSchedule m_schedule;
     accel::DuplicateDetector m_detector;

@@ -38,6 +38,7 @@ struct SourceSpec {
     bool loop = false;         // File: start over at the end
     Pacing pacing = Pacing::Realtime;
     int64_t max_frames = -1;   // stop after this many source frames (-1: all)
+    double fps = 0;            // External: nominal frame rate for recordings (0: 30)
 
     static SourceSpec file(const std::string& path, bool loop = false,
                            Pacing pacing = Pacing::Realtime);
@@ -84,29 +85,41 @@ public:
     // Starts the engine thread, which loads the pack (state Loading -> Ready, or Failed with
     // take_error()). Returns an error only for an invalid config or a second start.
     Status start(const EngineConfig& config, const EditParams& params = {});
-    // Stops the source and the engine thread; safe at any moment and more than once.
+    // Stops the source and the engine thread (after the block in progress) and finishes a
+    // recording; safe at any moment and more than once. Stats stay readable until the next run.
     void stop();
 
-    // Replaces the current source (the stream's caches reset at the next block).
+    // Replaces the current source (the stream's caches reset at the next block). May be called
+    // before start(); opening a file or camera happens here, so a missing one is reported now.
     Status open_source(const SourceSpec& source);
     void close_source();
-    // External sources: hands one frame in. Realtime: replaces a pending frame (counted as a
-    // drop); EveryFrame: waits for room. Returns false when the engine is stopping.
+    // External sources: hands one frame in (index -1: numbered after the previous one).
+    // Realtime: never waits; when a block's worth of frames is already waiting, the oldest is
+    // dropped (counted); EveryFrame: waits for room. Returns false when the engine is stopping or
+    // failed, the source is not External or was replaced, or max_frames was reached. May be
+    // called from a producer thread while the controlling thread calls the other methods.
     bool push_frame(Frame frame);
     // External sources: no more frames; the engine flushes what it holds, then state Finished.
     void end_of_stream();
 
-    void set_params(const EditParams& params);  // applied at the next block boundary
+    // Applied at the next block boundary; invalid parameters are refused (InvalidArgument).
+    Status set_params(const EditParams& params);
     EditParams params() const;
     // Drops the stream's caches at the next block (discontinuity the engine cannot see itself).
     void reset_stream();
 
     // The newest result since the last call (older undelivered ones are skipped); false if none.
     bool take_latest(EngineOutput& out);
-    // EveryFrame pacing: every result in order (for export); false if none pending.
+    // The oldest undelivered result; false if none. EveryFrame sources: every result in order
+    // (export; the engine waits while two blocks of results are undelivered). Realtime sources:
+    // at most two blocks wait, older ones are skipped (a player can pace them at the source fps).
     bool take_next(EngineOutput& out);
-    // Called from the engine thread when a result (or an error) becomes available after the
-    // output slot was empty: one wakeup per empty->full transition, never one per frame.
+    // Called from an engine-owned thread (engine, source or recorder thread) when a result, an
+    // error or a state change (Ready, Running, Finished, Failed) arrives after the consumer's
+    // last take_*() call: at most one call until the consumer takes again, never one per frame.
+    // On a wakeup, drain with take_latest() or take_next() until false, take_error(), and read
+    // state(). The callback must not block or call stop() (post to the GUI thread); replace it
+    // only while the engine is stopped.
     void set_wakeup(std::function<void()> wakeup);
 
     EngineState state() const;
