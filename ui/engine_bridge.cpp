@@ -95,8 +95,12 @@ void EngineBridge::setPresentation(Presentation presentation) {
 }
 
 void EngineBridge::setParams(const lipar::EditParams& params) {
-    if (m_engine) {
-        m_engine->set_params(params);
+    if (!m_engine) {
+        return;
+    }
+    const lipar::Status status = m_engine->set_params(params);
+    if (!status.ok()) {
+        report(status);
     }
 }
 

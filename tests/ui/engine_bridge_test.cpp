@@ -2,14 +2,16 @@
 // Frames arrive through the wakeup -> queued drain path as frameReady signals, stats update, the
 // engine keeps running through parameter and source changes, stopping is clean, and a missing
 // pack is reported as an error naming its path.
+// Engine-internal (LibTorch) headers first: Qt's `slots` macro would break them.
+#include "core/device.h"
+#include "pipeline/random_pack.h"
+
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
 #include <filesystem>
 
-#include "core/device.h"
 #include "engine_bridge.h"
-#include "pipeline/random_pack.h"
 
 namespace {
 
