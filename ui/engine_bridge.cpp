@@ -150,12 +150,14 @@ void EngineBridge::refresh() {
         }
     }
     m_stats = m_engine->stats();
-    const qint64 elapsedMs = m_fpsClock.isValid() ? m_fpsClock.restart() : 0;
-    if (elapsedMs > 0) {
+    // Shown frames per second over windows of at least a second (like the engine's stats).
+    const qint64 elapsedMs = m_fpsClock.isValid() ? m_fpsClock.elapsed() : 0;
+    if (elapsedMs >= 1000) {
         m_displayFps = 1000.0 * static_cast<double>(m_framesDelivered - m_framesAtLastPoll) /
                        static_cast<double>(elapsedMs);
+        m_framesAtLastPoll = m_framesDelivered;
+        m_fpsClock.restart();
     }
-    m_framesAtLastPoll = m_framesDelivered;
     // The engine may end a recording by itself (e.g. a write error); keep the toggle honest.
     if (m_recording && !m_engine->recording()) {
         m_recording = false;

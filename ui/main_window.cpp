@@ -248,6 +248,21 @@ void MainWindow::onStats(const lipar::EngineStats& stats) {
         m_packLabel->setText(QString::fromStdString(stats.pack_name) +
                              (stats.untrained ? tr(" (untrained)") : QString()));
     }
+    // Until the first result, say why the preview is still empty.
+    if (stats.frames_out == 0 && m_preview->paneCount() == 0) {
+        if (stats.dropped_frames > 0 && stats.stream_resets > 1) {
+            m_preview->setPlaceholderText(
+                tr("The engine is slower than the source: %1 frames dropped, the stream restarted "
+                   "%2 times before a block could finish.\nPick a smaller resolution preset or a "
+                   "faster device (Engine panel), or fewer steps.")
+                    .arg(stats.dropped_frames)
+                    .arg(stats.stream_resets));
+        } else if (m_bridge->state() == lipar::EngineState::Running) {
+            m_preview->setPlaceholderText(
+                tr("Running: the first block of frames is being edited (%1 frames in)...")
+                    .arg(stats.frames_in));
+        }
+    }
 }
 
 void MainWindow::onState(lipar::EngineState state) {
