@@ -17,7 +17,7 @@ uint64_t InputChannel::open(Pacing pacing, bool external, int64_t max_frames) {
     m_max_frames = max_frames;
     m_accepted = 0;
     m_next_index = 0;
-    m_end_of_stream = false;
+    m_eos_at = -1;
     m_reset = true;
     ++m_generation;
     m_room_cv.notify_all();
@@ -30,7 +30,7 @@ void InputChannel::close() {
     m_queue.clear();
     m_pacing = Pacing::Invalid;
     m_external = false;
-    m_end_of_stream = false;
+    m_eos_at = -1;
     m_reset = true;
     ++m_generation;
     m_room_cv.notify_all();
@@ -62,6 +62,8 @@ bool InputChannel::push(uint64_t generation, Frame frame) {
         int64_t dropped = 0;
         while (m_queue.size() >= capacity_locked()) {
             m_queue.pop_front();
+            if (m_eos_at > 0)
+                --m_eos_at;
             ++dropped;
         }
         if (dropped > 0)
@@ -71,7 +73,7 @@ bool InputChannel::push(uint64_t generation, Frame frame) {
     m_stats.on_input(now);
     ++m_accepted;
     if (m_max_frames >= 0 && m_accepted >= m_max_frames)
-        m_end_of_stream = true;
+        m_eos_at = static_cast<int64_t>(m_queue.size());
     m_data_cv.notify_all();
     return true;
 }
@@ -80,7 +82,7 @@ void InputChannel::end_of_stream(uint64_t generation) {
     std::lock_guard<std::mutex> lock(m_mutex);
     if (m_stopped || generation != m_generation || m_pacing == Pacing::Invalid)
         return;
-    m_end_of_stream = true;
+    m_eos_at = static_cast<int64_t>(m_queue.size());
     m_data_cv.notify_all();
 }
 
@@ -108,8 +110,7 @@ void InputChannel::end_of_stream_external() {
 
 InputEvent InputChannel::wait_event() {
     std::unique_lock<std::mutex> lock(m_mutex);
-    m_data_cv.wait(lock,
-                   [&] { return m_stopped || m_reset || !m_queue.empty() || m_end_of_stream; });
+    m_data_cv.wait(lock, [&] { return m_stopped || m_reset || !m_queue.empty() || m_eos_at >= 0; });
     InputEvent event;
     event.pacing = m_pacing;
     if (m_stopped) {
@@ -117,14 +118,16 @@ InputEvent InputChannel::wait_event() {
     } else if (m_reset) {
         m_reset = false;
         event.kind = InputEvent::Kind::Reset;
-    } else if (!m_queue.empty()) {
+    } else if (m_eos_at == 0) {
+        m_eos_at = -1;
+        event.kind = InputEvent::Kind::EndOfStream;
+    } else {
+        if (m_eos_at > 0)
+            --m_eos_at;
         event.kind = InputEvent::Kind::Frame;
         event.input = std::move(m_queue.front());
         m_queue.pop_front();
         m_room_cv.notify_all();
-    } else {
-        m_end_of_stream = false;
-        event.kind = InputEvent::Kind::EndOfStream;
     }
     return event;
 }

@@ -56,8 +56,9 @@ class InputChannel {
     bool push_external(Frame frame);
     void end_of_stream_external();
 
-    // Engine thread: blocks until there is something to do. Priority: stop, reset, the oldest
-    // frame, end of stream (only once no frame is waiting).
+    // Engine thread: blocks until there is something to do. Priority: stop, reset, then the
+    // frames and the end of stream in the order they came (frames pushed after an end of stream
+    // start the next stream).
     InputEvent wait_event();
     // Engine thread, once the editor is loaded: source frames per block (sets the capacities).
     void set_block_frames(int64_t frames);
@@ -82,7 +83,7 @@ class InputChannel {
     int64_t m_accepted = 0;       // frames accepted from the current source
     int64_t m_next_index = 0;     // assigned to frames that arrive without an index
     int64_t m_block_frames = 12;  // source frames per block (TAEHV x 3 until loaded)
-    bool m_end_of_stream = false;
+    int64_t m_eos_at = -1;        // end of stream after this many queued frames (-1: none pending)
     bool m_reset = false;
     bool m_stopped = false;
 };

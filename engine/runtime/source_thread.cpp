@@ -43,7 +43,9 @@ void SourceThread::run() {
     set_thread_name("lipar-source");
     const bool paced = m_pacing == Pacing::Realtime && !m_source->is_live();
     const double fps = m_source->info().fps > 0 ? m_source->info().fps : 30.0;
-    const auto start = Clock::now();
+    const auto period =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / fps));
+    auto start = Clock::now();
     int64_t n = 0;
     try {
         for (;;) {
@@ -58,8 +60,12 @@ void SourceThread::run() {
                 return;
             }
             if (paced) {
-                const auto due = start + std::chrono::duration_cast<Clock::duration>(
-                                             std::chrono::duration<double>(n / fps));
+                auto due = start + n * period;
+                const auto now = Clock::now();
+                if (now > due + period) {  // decoding fell behind: play on from now, no burst
+                    start = now - n * period;
+                    due = now;
+                }
                 if (!wait_until(due))
                     return;
             }

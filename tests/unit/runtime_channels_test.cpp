@@ -78,7 +78,7 @@ TEST(RuntimeInputChannel, realtime_keeps_one_block_of_the_newest_frames_and_coun
     EXPECT_FALSE(input.push(gen, tiny_frame(11)));
 }
 
-TEST(RuntimeInputChannel, numbers_unindexed_frames_and_ends_the_stream_at_max_frames) {
+TEST(RuntimeInputChannel, numbers_unindexed_frames_ends_at_max_frames_and_keeps_the_end_in_order) {
     StatsCollector stats;
     InputChannel input(stats);
     input.open(Pacing::EveryFrame, true, 3);
@@ -91,6 +91,16 @@ TEST(RuntimeInputChannel, numbers_unindexed_frames_and_ends_the_stream_at_max_fr
     EXPECT_EQ(input.wait_event().input.frame.index, 5);
     EXPECT_EQ(input.wait_event().input.frame.index, 6);
     EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::EndOfStream);
+    input.close();
+    // Frames after an end of stream belong to the next stream: the end comes first.
+    const uint64_t gen = input.open(Pacing::EveryFrame, true, -1);
+    EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::Reset);
+    EXPECT_TRUE(input.push(gen, tiny_frame(0)));
+    input.end_of_stream(gen);
+    EXPECT_TRUE(input.push(gen, tiny_frame(1)));
+    EXPECT_EQ(input.wait_event().input.frame.index, 0);
+    EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::EndOfStream);
+    EXPECT_EQ(input.wait_event().input.frame.index, 1);
     input.close();
     EXPECT_FALSE(input.push_external(tiny_frame(-1)));  // no external source
 }

@@ -118,8 +118,8 @@ public:
     // error or a state change (Ready, Running, Finished, Failed) arrives after the consumer's
     // last take_*() call: at most one call until the consumer takes again, never one per frame.
     // On a wakeup, drain with take_latest() or take_next() until false, take_error(), and read
-    // state(). The callback must not block or call stop() (post to the GUI thread); replace it
-    // only while the engine is stopped.
+    // state(). The callback must not block, and may call only take_*(), state() and stats()
+    // (post to the GUI thread); replace it only while the engine is stopped.
     void set_wakeup(std::function<void()> wakeup);
 
     EngineState state() const;
