@@ -9,22 +9,14 @@
 #include <string>
 
 #include "core/error.h"
+#include "lipar/log_listener.h"  // LogLevel, LogListener, add/remove_log_listener (public API)
 
 namespace lipar {
-
-enum class LogLevel { Trace = 0, Debug, Info, Warn, Error, Off };
 
 void log_message(LogLevel level, const std::string& message);
 void set_log_level(LogLevel level);
 LogLevel log_level();
 bool log_enabled(LogLevel level);
-
-using LogListener = std::function<void(LogLevel, const std::string&)>;
-// Returns an id for remove_log_listener.
-int add_log_listener(LogListener listener);
-void remove_log_listener(int id);
-
-const char* log_level_name(LogLevel level);
 
 }  // namespace lipar
 

@@ -1,0 +1,158 @@
+// MainWindow without a running engine: shortcuts, compare toggle, settings that persist across
+// runs (and command-line overrides), a missing pack reported with its path and what to do,
+// snapshots, and the engine log reaching the log panel from another thread.
+#include <QAction>
+#include <QDoubleSpinBox>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <thread>
+
+#include "control_panel.h"
+#include "core/log.h"
+#include "engine_config_panel.h"
+#include "log_panel.h"
+#include "main_window.h"
+#include "preview_widget.h"
+#include "prompt_editor.h"
+#include "slider_spin_box.h"
+#include "source_picker.h"
+#include "studio_actions.h"
+#include "studio_controller.h"
+
+class MainWindowTest : public QObject {
+    Q_OBJECT
+
+  private:
+    StudioOptions options(const QStringList& extra = {}) const {
+        StudioOptions o;
+        QString error;
+        const bool ok = o.parse(QStringList{"lipar-studio", "--settings",
+                                            m_dir.filePath(QStringLiteral("studio.ini"))} +
+                                    extra,
+                                &error);
+        if (!ok) {
+            qFatal("%s", qPrintable(error));
+        }
+        return o;
+    }
+
+    QTemporaryDir m_dir;
+
+  private slots:
+    void shortcuts_are_the_documented_ones() {
+        MainWindow window(options());
+        QCOMPARE(window.actions()->start->shortcut(), QKeySequence(Qt::Key_Space));
+        QCOMPARE(window.actions()->record->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_R));
+        QCOMPARE(window.actions()->snapshot->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_S));
+        QCOMPARE(window.actions()->compare->shortcut(), QKeySequence(Qt::Key_C));
+    }
+
+    void compare_toggle_switches_to_compare_and_back() {
+        MainWindow window(options());
+        window.controls()->setMode(lipar::EditMode::Naive);
+        QSignalSpy spy(window.controls(), &ControlPanel::paramsChanged);
+        window.actions()->compare->trigger();
+        QCOMPARE(window.controls()->mode(), lipar::EditMode::Compare);
+        QVERIFY(window.actions()->compare->isChecked());
+        window.actions()->compare->trigger();
+        QCOMPARE(window.controls()->mode(), lipar::EditMode::Naive);
+        QVERIFY(!window.actions()->compare->isChecked());
+        QCOMPARE(spy.count(), 2);
+    }
+
+    void a_missing_pack_is_reported_with_its_path_and_what_to_do() {
+        const QString pack = m_dir.filePath(QStringLiteral("no-pack-here"));
+        MainWindow window(
+            options({"--pack", pack, "--source", "/clips/x.mp4", "--quit-after-frames", "1"}));
+        QSignalSpy errors(&window, &MainWindow::errorShown);
+        window.controller()->startEngine();
+        QCOMPARE(errors.count(), 1);
+        QVERIFY2(errors.first().at(1).toString().contains(pack),
+                 qPrintable(errors.first().at(1).toString()));
+        QVERIFY(errors.first().at(2).toString().contains(QStringLiteral("init-random")));
+        QVERIFY(window.preview()->placeholderText().contains(pack));
+        QVERIFY(window.logPanel()->text().contains(pack));
+    }
+
+    void settings_persist_across_runs() {
+        QTemporaryDir dir;
+        const QString ini = dir.filePath(QStringLiteral("persist.ini"));
+        {
+            StudioOptions o;
+            QString error;
+            QVERIFY(o.parse({"lipar-studio", "--settings", ini}, &error));
+            MainWindow window(o);
+            window.controls()->tau1Control()->spinBox()->setValue(0.2);
+            window.controls()->setMode(lipar::EditMode::Naive);
+            window.controls()->promptEditor()->lineEdit()->setText(QStringLiteral("pencil sketch"));
+            window.controls()->promptEditor()->apply();
+            window.sourcePicker()->setSource(lipar::SourceSpec::camera(3, 1280, 720));
+            lipar::EngineConfig config = window.configPanel()->engineConfig();
+            config.width = 480;
+            config.height = 272;
+            window.configPanel()->setEngineConfig(config);
+            window.actions()->showMask->setChecked(true);
+            window.close();
+        }
+        StudioOptions o;
+        QString error;
+        QVERIFY(o.parse({"lipar-studio", "--settings", ini}, &error));
+        MainWindow window(o);
+        const lipar::EditParams params = window.controls()->editParams();
+        QCOMPARE(params.tau1, 0.2);
+        QCOMPARE(params.mode, lipar::EditMode::Naive);
+        QCOMPARE(params.prompt, std::string("pencil sketch"));
+        QCOMPARE(window.controls()->promptEditor()->history().value(0),
+                 QStringLiteral("pencil sketch"));
+        const lipar::SourceSpec source = window.sourcePicker()->currentSource();
+        QCOMPARE(source.kind, lipar::SourceSpec::Kind::Camera);
+        QCOMPARE(source.camera_index, 3);
+        QCOMPARE(source.camera_width, 1280);
+        QCOMPARE(window.configPanel()->resolution(), QSize(480, 272));
+        QVERIFY(window.actions()->showMask->isChecked());
+        QVERIFY(window.preview()->maskVisible());
+
+        // The command line wins over the settings for that run.
+        StudioOptions overridden;
+        QVERIFY(overridden.parse({"lipar-studio", "--settings", ini, "--mode", "lipar", "--prompt",
+                                  "night", "--resolution", "320x192"},
+                                 &error));
+        MainWindow second(overridden);
+        QCOMPARE(second.controls()->editParams().mode, lipar::EditMode::Lipar);
+        QCOMPARE(second.controls()->editParams().prompt, std::string("night"));
+        QCOMPARE(second.controls()->editParams().tau1, 0.2);
+        QCOMPARE(second.configPanel()->resolution(), QSize(320, 192));
+    }
+
+    void snapshot_saves_the_preview_as_png() {
+        MainWindow window(options());
+        window.resize(1000, 700);
+        lipar::Frame frame;
+        frame.resize(64, 32);
+        std::fill(frame.rgb.begin(), frame.rgb.end(), uint8_t{128});
+        window.preview()->setPaneFrame(0, frame);
+        const QString path = m_dir.filePath(QStringLiteral("snap.png"));
+        QCOMPARE(window.controller()->takeSnapshot(path), path);
+        const QImage image(path);
+        QVERIFY(!image.isNull());
+        QCOMPARE(image.size(), window.preview()->size());
+    }
+
+    void engine_log_lines_reach_the_log_panel_from_another_thread() {
+        LogPanel panel;
+        std::thread engineThread([] { LIPAR_LOG_WARN("decoder hiccup at frame ", 42); });
+        engineThread.join();
+        QTRY_VERIFY(panel.text().contains(QStringLiteral("decoder hiccup at frame 42")));
+        QVERIFY(panel.text().contains(QStringLiteral("[warn]")));
+        panel.setMinimumLevel(lipar::LogLevel::Error);
+        std::thread quiet([] { LIPAR_LOG_WARN("not shown"); });
+        quiet.join();
+        QCoreApplication::processEvents();
+        QVERIFY(!panel.text().contains(QStringLiteral("not shown")));
+    }
+};
+
+QTEST_MAIN(MainWindowTest)
+#include "main_window_test.moc"

@@ -1,0 +1,236 @@
+// PreviewWidget: frames keep their aspect ratio inside letterbox bars, its image buffers are
+// reused for frames of the same size, compare mode labels each side with its own FPS, and the
+// pruning heatmap tints only recomputed tokens.
+#include <QTest>
+
+#include "preview_widget.h"
+
+namespace {
+
+const QColor kLeft(200, 30, 40);
+const QColor kRight(20, 60, 210);
+
+// Left half kLeft, right half kRight.
+lipar::Frame twoColourFrame(int width, int height, int shift = 0) {
+    lipar::Frame frame;
+    frame.resize(width, height);
+    for (int y = 0; y < height; ++y) {
+        for (int x = 0; x < width; ++x) {
+            const QColor& c = x < width / 2 ? kLeft : kRight;
+            uint8_t* p = frame.pixel(x, y);
+            p[0] = static_cast<uint8_t>(c.red() + shift);
+            p[1] = static_cast<uint8_t>(c.green());
+            p[2] = static_cast<uint8_t>(c.blue());
+        }
+    }
+    return frame;
+}
+
+lipar::Frame solidFrame(int width, int height, QColor colour) {
+    lipar::Frame frame;
+    frame.resize(width, height);
+    for (int i = 0; i < width * height; ++i) {
+        frame.rgb[static_cast<size_t>(i) * 3] = static_cast<uint8_t>(colour.red());
+        frame.rgb[static_cast<size_t>(i) * 3 + 1] = static_cast<uint8_t>(colour.green());
+        frame.rgb[static_cast<size_t>(i) * 3 + 2] = static_cast<uint8_t>(colour.blue());
+    }
+    return frame;
+}
+
+QImage render(PreviewWidget& widget) {
+    return widget.grab().toImage().convertToFormat(QImage::Format_RGB32);
+}
+
+QColor at(const QImage& image, int x, int y) {
+    return image.pixelColor(x, y);
+}
+
+}  // namespace
+
+class PreviewWidgetTest : public QObject {
+    Q_OBJECT
+
+  private slots:
+    void paints_a_wide_frame_letterboxed_in_a_square_widget() {
+        PreviewWidget widget;
+        widget.setOverlayVisible(false);
+        widget.resize(400, 400);
+        QVERIFY(widget.setPaneFrame(0, twoColourFrame(160, 90)));
+        // 16:9 in 400x400: 400x225, centred vertically.
+        QCOMPARE(widget.paneImageRect(0), QRect(0, 87, 400, 225));
+        const QImage image = render(widget);
+        QCOMPARE(image.size(), QSize(400, 400));
+        const QColor background = PreviewWidget::backgroundColor();
+        for (int x : {0, 150, 399}) {
+            QCOMPARE(at(image, x, 0), background);
+            QCOMPARE(at(image, x, 86), background);
+            QCOMPARE(at(image, x, 312), background);
+            QCOMPARE(at(image, x, 399), background);
+        }
+        QCOMPARE(at(image, 100, 200), kLeft);
+        QCOMPARE(at(image, 300, 200), kRight);
+        QCOMPARE(at(image, 2, 300), kLeft);
+        QCOMPARE(at(image, 397, 100), kRight);
+    }
+
+    void paints_a_tall_frame_pillarboxed_in_a_wide_widget() {
+        PreviewWidget widget;
+        widget.setOverlayVisible(false);
+        widget.resize(600, 300);
+        QVERIFY(widget.setPaneFrame(0, twoColourFrame(64, 128)));
+        QCOMPARE(widget.paneImageRect(0), QRect(225, 0, 150, 300));
+        const QImage image = render(widget);
+        const QColor background = PreviewWidget::backgroundColor();
+        QCOMPARE(at(image, 10, 150), background);
+        QCOMPARE(at(image, 224, 150), background);
+        QCOMPARE(at(image, 375, 150), background);
+        QCOMPARE(at(image, 590, 10), background);
+        QCOMPARE(at(image, 260, 150), kLeft);
+        QCOMPARE(at(image, 340, 150), kRight);
+    }
+
+    void side_by_side_panes_each_keep_their_aspect_ratio() {
+        PreviewWidget widget;
+        widget.setOverlayVisible(false);
+        widget.resize(800, 400);
+        lipar::EngineOutput output;
+        output.mode = lipar::EditMode::Lipar;
+        output.input = solidFrame(128, 64, kLeft);
+        output.output = solidFrame(128, 64, kRight);
+        widget.showOutput(output);
+        QCOMPARE(widget.paneCount(), 2);
+        QCOMPARE(widget.paneImageRect(0), QRect(0, 100, 400, 200));
+        QCOMPARE(widget.paneImageRect(1), QRect(400, 100, 400, 200));
+        QCOMPARE(widget.paneLabel(0), QStringLiteral("Input"));
+        const QImage image = render(widget);
+        QCOMPARE(at(image, 200, 250), kLeft);
+        QCOMPARE(at(image, 600, 250), kRight);
+        QCOMPARE(at(image, 200, 50), PreviewWidget::backgroundColor());
+        QCOMPARE(at(image, 600, 350), PreviewWidget::backgroundColor());
+
+        widget.setShowInput(false);
+        widget.showOutput(output);
+        QCOMPARE(widget.paneCount(), 1);
+        QCOMPARE(widget.paneImageRect(0), QRect(0, 0, 800, 400));
+    }
+
+    void frames_of_the_same_size_reuse_the_image_buffer() {
+        PreviewWidget widget;
+        widget.resize(320, 240);
+        QVERIFY(widget.setPaneFrame(0, twoColourFrame(96, 64, 0)));
+        QCOMPARE(widget.imageAllocations(), 1);
+        const uchar* bits = widget.paneImage(0).constBits();
+        for (int i = 1; i <= 20; ++i) {
+            QVERIFY(widget.setPaneFrame(0, twoColourFrame(96, 64, i)));
+            widget.grab();  // painting must not detach or reallocate it either
+        }
+        QCOMPARE(widget.imageAllocations(), 1);
+        QCOMPARE(widget.paneImage(0).constBits(), bits);
+        // The buffer holds the newest frame.
+        QCOMPARE(widget.paneImage(0).pixelColor(0, 0),
+                 QColor(kLeft.red() + 20, kLeft.green(), kLeft.blue()));
+        QVERIFY(widget.setPaneFrame(0, twoColourFrame(128, 64)));
+        QCOMPARE(widget.imageAllocations(), 2);
+    }
+
+    void refuses_a_frame_whose_buffer_is_short() {
+        PreviewWidget widget;
+        lipar::Frame frame = twoColourFrame(16, 16);
+        frame.rgb.resize(10);
+        QVERIFY(!widget.setPaneFrame(0, frame));
+        QVERIFY(!widget.setPaneFrame(PreviewWidget::kMaxPanes, twoColourFrame(16, 16)));
+        QCOMPARE(widget.paneCount(), 0);
+    }
+
+    void compare_mode_shows_baseline_and_lipar_with_their_own_fps() {
+        PreviewWidget widget;
+        widget.resize(800, 400);
+        lipar::EngineOutput output;
+        output.mode = lipar::EditMode::Compare;
+        output.input = solidFrame(128, 64, Qt::white);
+        output.baseline = solidFrame(128, 64, kLeft);
+        output.output = solidFrame(128, 64, kRight);
+        widget.showOutput(output);
+        lipar::EngineStats stats;
+        stats.baseline_ms_per_frame = 100.0;
+        stats.lipar_ms_per_frame = 40.0;
+        widget.setStats(stats, 0.0);
+        QCOMPARE(widget.paneCount(), 2);
+        QCOMPARE(widget.paneLabel(0), QStringLiteral("Baseline  10.0 fps"));
+        QCOMPARE(widget.paneLabel(1), QStringLiteral("LIPAR  25.0 fps"));
+        widget.setOverlayVisible(false);
+        const QImage image = render(widget);
+        QCOMPARE(at(image, 200, 280), kLeft);
+        QCOMPARE(at(image, 600, 280), kRight);
+    }
+
+    void mask_heatmap_tints_only_recomputed_tokens_of_the_output() {
+        PreviewWidget widget;
+        widget.setOverlayVisible(false);
+        widget.setShowInput(false);
+        widget.resize(400, 200);
+        lipar::EngineOutput output;
+        output.mode = lipar::EditMode::Lipar;
+        output.output = solidFrame(128, 64, QColor(40, 40, 40));
+        // 4 x 2 tokens; the left column of tokens was recomputed.
+        output.keep_mask = {1, 0, 0, 0, 1, 0, 0, 0};
+        output.mask_width = 4;
+        output.mask_height = 2;
+        widget.showOutput(output);
+        QCOMPARE(widget.mask().keptRatio(), 0.25);
+        QImage plain = render(widget);
+        QCOMPARE(at(plain, 50, 100), QColor(40, 40, 40));
+        widget.setMaskVisible(true);
+        const QImage tinted = render(widget);
+        const QColor recomputed = at(tinted, 50, 100);
+        QVERIFY2(recomputed.red() > 100 && recomputed.blue() < 40, qPrintable(recomputed.name()));
+        QCOMPARE(at(tinted, 150, 100), QColor(40, 40, 40));
+        QCOMPARE(at(tinted, 350, 20), QColor(40, 40, 40));
+        for (int i = 0; i < 5; ++i) {
+            widget.showOutput(output);
+        }
+        QCOMPARE(widget.mask().imageAllocations(), 1);
+    }
+
+    void overlay_shows_stats_and_the_untrained_badge() {
+        PreviewWidget widget;
+        lipar::EngineStats stats;
+        stats.output_fps = 12.5;
+        stats.latency_ms = 250;
+        stats.kept_ratio = 0.68;
+        stats.dropped_frames = 3;
+        stats.untrained = true;
+        stats.stages.denoise_ms = 20.0;
+        widget.setStats(stats, 11.0);
+        QVERIFY(widget.overlay().untrainedBadgeVisible());
+        const QStringList lines = widget.overlay().lines();
+        QCOMPARE(lines.value(0),
+                 QStringLiteral("12.5 fps output  |  11.0 fps shown  |  latency 250 ms"));
+        QVERIFY(lines.contains(QStringLiteral("kept tokens 68.0%")));
+        QVERIFY(lines.contains(QStringLiteral("dropped frames 3")));
+        QVERIFY(!lines.join('\n').contains(QStringLiteral("denoise")));
+        widget.setStageTimesVisible(true);
+        QVERIFY(widget.overlay().lines().join('\n').contains(QStringLiteral("denoise 20")));
+        stats.untrained = false;
+        widget.setStats(stats, 11.0);
+        QVERIFY(!widget.overlay().untrainedBadgeVisible());
+    }
+
+    void shows_the_placeholder_until_a_frame_arrives() {
+        PreviewWidget widget;
+        widget.resize(300, 200);
+        widget.setPlaceholderText(QStringLiteral("No model pack at /nowhere"));
+        QCOMPARE(widget.paneCount(), 0);
+        const QImage image = render(widget);
+        // Background with some text pixels in the middle.
+        QCOMPARE(at(image, 2, 2), PreviewWidget::backgroundColor());
+        bool text = false;
+        for (int x = 0; x < 300 && !text; ++x) {
+            text = at(image, x, 100) != PreviewWidget::backgroundColor();
+        }
+        QVERIFY(text);
+    }
+};
+
+QTEST_MAIN(PreviewWidgetTest)
+#include "preview_widget_test.moc"

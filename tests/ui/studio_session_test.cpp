@@ -1,0 +1,109 @@
+// The whole window against the real engine (tiny random pack, real clip, CPU): start, frames in
+// the preview, compare toggle while running, a prompt change that keeps frames coming, a
+// resolution change that restarts the engine at the new size, and stop.
+#include "core/device.h"
+#include "pipeline/random_pack.h"
+
+#include <QAction>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <filesystem>
+
+#include "control_panel.h"
+#include "engine_bridge.h"
+#include "engine_config_panel.h"
+#include "main_window.h"
+#include "preview_widget.h"
+#include "prompt_editor.h"
+#include "source_picker.h"
+#include "studio_actions.h"
+#include "studio_controller.h"
+
+namespace {
+
+const QString kClip =
+    QStringLiteral(LIPAR_SHARED_DIR) + QStringLiteral("/data/clips/dog_grass_832x480.mp4");
+constexpr int kTimeoutMs = 180000;  // a failure bound only
+
+}  // namespace
+
+class StudioSessionTest : public QObject {
+    Q_OBJECT
+
+  private:
+    QTemporaryDir m_dir;
+    QString m_pack;
+
+  private slots:
+    void initTestCase() {
+        if (!std::filesystem::exists(kClip.toStdString())) {
+            QSKIP("the shared clip is missing");
+        }
+        lipar::use_all_cpu_threads();
+        lipar::pipeline::RandomPackOptions options;
+        options.config = "tiny";
+        options.out = m_dir.filePath(QStringLiteral("pack")).toStdString();
+        options.seed = 5;
+        lipar::pipeline::write_random_pack(options);
+        m_pack = QString::fromStdString(options.out);
+    }
+
+    void a_session_from_start_to_stop() {
+        StudioOptions options;
+        QString error;
+        QVERIFY(options.parse(
+            {"lipar-studio", "--settings", m_dir.filePath("s.ini"), "--pack", m_pack, "--source",
+             kClip, "--loop", "--resolution", "128x64", "--device", "cpu", "--mode", "lipar",
+             "--prompt", "a watercolor", "--quit-after-frames", "1000"},
+            &error));
+        MainWindow window(options);
+        window.resize(1000, 700);
+        EngineBridge* bridge = window.bridge();
+        QSignalSpy frames(bridge, &EngineBridge::frameReady);
+        QSignalSpy errors(&window, &MainWindow::errorShown);
+        window.actions()->start->trigger();
+        QVERIFY(bridge->isActive());
+        QCOMPARE(window.actions()->start->text(), QStringLiteral("Stop"));
+        QTRY_VERIFY_WITH_TIMEOUT(frames.count() >= 2 || !errors.isEmpty(), kTimeoutMs);
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(1).toString()));
+        QCOMPARE(window.preview()->paneCount(), 2);  // input | output
+        QCOMPARE(window.preview()->paneImage(1).size(), QSize(128, 64));
+
+        // Compare while running: the same engine, both sides from then on.
+        window.actions()->compare->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!bridge->latestOutput().baseline.empty() || !errors.isEmpty(),
+                                 kTimeoutMs);
+        QVERIFY(window.preview()->paneLabel(0).startsWith(QStringLiteral("Baseline")));
+        QVERIFY(window.preview()->paneLabel(1).startsWith(QStringLiteral("LIPAR")));
+
+        // A new prompt: frames keep coming.
+        window.controls()->promptEditor()->lineEdit()->setText(QStringLiteral("pencil sketch"));
+        window.controls()->promptEditor()->apply();
+        const int before = frames.count();
+        QTRY_VERIFY_WITH_TIMEOUT(frames.count() >= before + 3 || !errors.isEmpty(), kTimeoutMs);
+
+        // A new resolution restarts the engine at that size.
+        lipar::EngineConfig config = window.configPanel()->engineConfig();
+        config.width = 160;
+        config.height = 80;
+        window.configPanel()->setEngineConfig(config);
+        emit window.configPanel()->applyRequested(window.configPanel()->engineConfig());
+        QVERIFY(bridge->isActive());
+        QCOMPARE(bridge->config().width, 160);
+        QTRY_VERIFY_WITH_TIMEOUT(bridge->latestOutput().output.width == 160 || !errors.isEmpty(),
+                                 kTimeoutMs);
+        QCOMPARE(bridge->latestOutput().output.height, 80);
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(1).toString()));
+
+        window.actions()->start->trigger();  // Space: stop
+        QVERIFY(!bridge->isActive());
+        QCOMPARE(bridge->state(), lipar::EngineState::Stopped);
+        QCOMPARE(window.actions()->start->text(), QStringLiteral("Start"));
+        bridge->waitForStoppedEngines();
+    }
+};
+
+QTEST_MAIN(StudioSessionTest)
+#include "studio_session_test.moc"
