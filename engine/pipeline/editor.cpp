@@ -260,6 +260,12 @@ std::vector<EditedFrame> Editor::flush() {
     return out;
 }
 
+void Editor::reset_pruning() {
+    m_detector.reset();
+    m_main->reference.reset();
+    if (m_base) m_base->reference.reset();
+}
+
 void Editor::reset() {
     m_main->reset();
     if (m_base) m_base->reset();

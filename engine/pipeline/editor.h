@@ -81,8 +81,13 @@ public:
     std::vector<EditedFrame> push(const Frame& frame);
     // End of stream: pads the last block and returns the remaining outputs; then reset().
     std::vector<EditedFrame> flush();
-    // Discontinuity (seek, source change, dropped frames): forget every cache.
+    // Discontinuity (seek, source change): forget every cache and the pending frames.
     void reset();
+    // Frames were dropped (a live source outran the engine): the pruning reference must not span
+    // the gap, so detection and LIPAR's clean K/V reference start over (the next block's first
+    // frame is fully recomputed), while the pending frames, the autoencoder streams and the KV
+    // cache carry on: a block in progress still completes.
+    void reset_pruning();
     // The latent part of a block, without the autoencoder: detection, denoising, restoration and
     // the cache pass on clean latents z [C, f, h, w] (the stream's next block). Returns the final
     // x0 [1, C, f, h, w] (float32); the report is filled except encode/decode.

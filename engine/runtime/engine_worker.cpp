@@ -168,8 +168,12 @@ void EngineWorker::apply_params() {
 void EngineWorker::handle_frame(InputFrame input, Pacing pacing) {
     const int64_t index = input.frame.index;
     if (m_last_index >= 0 && index != m_last_index + 1) {
-        LIPAR_LOG_DEBUG("engine: frame ", index, " after ", m_last_index, ": gap");
-        reset_stream("gap in frame indices");
+        // The pruning reference must not span the gap; the block in progress still completes
+        // (a full reset here would never finish a block while the source outruns the engine).
+        LIPAR_LOG_DEBUG("engine: frame ", index, " after ", m_last_index,
+                        ": gap, pruning reference reset");
+        m_editor->reset_pruning();
+        m_shared.stats.on_stream_reset();
     }
     m_last_index = index;
     std::vector<pipeline::EditedFrame> edited;

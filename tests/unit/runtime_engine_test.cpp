@@ -104,8 +104,9 @@ TEST(RuntimeEngine, live_mode_keeps_the_newest_frames_counts_drops_and_resets_on
 
     EXPECT_EQ(consumer.outputs.back().index, 81);
     for (const auto& out : consumer.outputs) {
-        // 52..69 were dropped; after the gap 70..72 start a new stream and are withheld
-        EXPECT_FALSE(out.index >= 52 && out.index <= 72) << out.index;
+        // 52..69 were dropped; the stream goes on after the gap (only the pruning reference
+        // restarts), so 70.. are edited without the 3 frames a new stream would withhold
+        EXPECT_FALSE(out.index >= 52 && out.index <= 69) << out.index;
     }
     const EngineStats s = engine.stats();
     EXPECT_EQ(s.dropped_frames, 28 + 18);
@@ -113,6 +114,35 @@ TEST(RuntimeEngine, live_mode_keeps_the_newest_frames_counts_drops_and_resets_on
     EXPECT_EQ(s.stream_resets, 1);
     EXPECT_TRUE(consumer.errors.empty()) << error_list(consumer.errors);
     EXPECT_EQ(engine.state(), EngineState::Running);
+}
+
+TEST(RuntimeEngine, a_gap_in_live_input_restarts_pruning_but_the_block_in_progress_completes) {
+    SKIP_WITHOUT_FFMPEG();
+    use_all_cpu_threads();
+    const auto frames = clip_frames(36);
+    auto frame = [&](int64_t index) {
+        Frame f = frames[static_cast<size_t>(index)];
+        f.index = index;
+        return f;
+    };
+    Engine engine;
+    Consumer consumer(engine, Consumer::Take::Next);
+    ASSERT_TRUE(engine.open_source(SourceSpec::external(Pacing::Realtime)).ok());
+    ASSERT_TRUE(engine.start(tiny_config(), prompt_params("ink")).ok());
+    for (int64_t i = 0; i < 12; ++i) ASSERT_TRUE(engine.push_frame(frame(i)));
+    ASSERT_TRUE(consumer.wait_for_index(11)) << describe(engine, consumer);
+    // Half a block, then a gap (frames 18..29 never arrive), then the other half: had the gap
+    // reset the whole stream, the editor would hold only 6 frames and no block would finish.
+    for (int64_t i = 12; i < 18; ++i) ASSERT_TRUE(engine.push_frame(frame(i)));
+    for (int64_t i = 30; i < 36; ++i) ASSERT_TRUE(engine.push_frame(frame(i)));
+    ASSERT_TRUE(consumer.wait_for_index(35)) << describe(engine, consumer);
+    std::vector<int64_t> seen;
+    for (const auto& out : consumer.outputs) seen.push_back(out.index);
+    const std::vector<int64_t> expected = {3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                                           14, 15, 16, 17, 30, 31, 32, 33, 34, 35};
+    EXPECT_EQ(seen, expected);
+    EXPECT_EQ(engine.stats().stream_resets, 1);
+    EXPECT_TRUE(consumer.errors.empty()) << error_list(consumer.errors);
 }
 
 TEST(RuntimeEngine, stop_while_computing_and_with_a_blocked_producer_returns_cleanly) {

@@ -22,7 +22,7 @@ struct EngineStats {
     int64_t dropped_frames = 0;   // total, live sources only
     int64_t frames_in = 0;        // totals
     int64_t frames_out = 0;
-    int64_t stream_resets = 0;    // restarts of the stream: gaps in frame indices, refused
+    int64_t stream_resets = 0;    // restarts: gaps in frame indices (pruning reference only), refused
                                   // frames, out-of-memory retries
     double kept_ratio = 1.0;      // fraction of tokens recomputed (last block)
     // Compare mode: compute time per output frame of each side (same input, separate caches).
