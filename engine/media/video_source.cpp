@@ -15,6 +15,16 @@
 namespace lipar::media {
 namespace {
 
+
+bool starts_with_y4m_magic(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    char magic[10] = {0};
+    in.read(magic, sizeof(magic));
+    return in.gcount() == sizeof(magic) && std::string(magic, sizeof(magic)) == "YUV4MPEG2 ";
+}
+
+}  // namespace
+
 std::string lower_extension(const std::string& path) {
     const size_t slash = path.find_last_of('/');
     const size_t dot = path.find_last_of('.');
@@ -26,15 +36,6 @@ std::string lower_extension(const std::string& path) {
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ext;
 }
-
-bool starts_with_y4m_magic(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    char magic[10] = {0};
-    in.read(magic, sizeof(magic));
-    return in.gcount() == sizeof(magic) && std::string(magic, sizeof(magic)) == "YUV4MPEG2 ";
-}
-
-}  // namespace
 
 std::unique_ptr<VideoSource> open_video(const std::string& path) {
     struct stat st {};

@@ -39,6 +39,9 @@ class VideoSource {  // one thread uses a VideoSource at a time
 // Opens by extension/content: .y4m -> Y4mReader (always available); anything else -> FFmpeg (when
 // built). Throws Error(NotFound) for a missing file, Error(FormatError) "not a video" /
 // Error(Unsupported) for a codec FFmpeg lacks, with the path in the message.
+// ".mp4" for "/a/b/Clip.MP4"; "" without an extension.
+std::string lower_extension(const std::string& path);
+
 std::unique_ptr<VideoSource> open_video(const std::string& path);
 
 // Reads up to max_frames (all when -1) frames from a file.

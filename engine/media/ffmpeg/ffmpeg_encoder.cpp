@@ -11,22 +11,12 @@ extern "C" {
 #include "core/log.h"
 #include "media/ffmpeg/ffmpeg_audio_copy.h"
 #include "media/ffmpeg/ffmpeg_util.h"
+#include "media/video_source.h"
 #include "media/y4m.h"
 
 namespace lipar::media {
 namespace {
 
-std::string lower_extension(const std::string& path) {
-    const size_t slash = path.find_last_of('/');
-    const size_t dot = path.find_last_of('.');
-    if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) {
-        return "";
-    }
-    std::string ext = path.substr(dot);
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return ext;
-}
 
 const AVCodec* find_encoder(const std::string& name) {
     if (name == "auto" || name.empty()) {
