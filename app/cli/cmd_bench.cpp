@@ -26,9 +26,7 @@ struct ModeResult {
     EditMode mode = EditMode::Invalid;
     double wall_ms = 0;
     int64_t frames = 0;
-    int64_t blocks = 0;
-    double encode = 0, detect = 0, denoise = 0, decode = 0;
-    double kept_sum = 0;
+    pipeline::ReportTotals totals;
     double peak_gb = 0;
     std::vector<Frame> outputs;
     std::vector<torch::Tensor> latents;
@@ -37,7 +35,9 @@ struct ModeResult {
     double latent_rel = 0;    // vs off
     double kept_rel = 0;      // vs off, over the tokens this mode computed (attention effect only)
     double fps() const { return wall_ms > 0 ? 1000.0 * frames / wall_ms : 0; }
-    double dit_ms_per_block() const { return blocks ? denoise / blocks : 0; }
+    double dit_ms_per_block() const {
+        return totals.blocks ? totals.denoise_ms / static_cast<double>(totals.blocks) : 0;
+    }
 };
 
 ModeResult run_mode(pipeline::Editor& editor, const std::vector<Frame>& frames, EditParams p,
@@ -53,12 +53,7 @@ ModeResult run_mode(pipeline::Editor& editor, const std::vector<Frame>& frames, 
         const auto& rep = editor.last_report();
         if (rep.block != last_block && rep.block >= 0) {
             last_block = rep.block;
-            r.encode += rep.encode_ms;
-            r.detect += rep.detect_ms;
-            r.denoise += rep.denoise_ms;
-            r.decode += rep.decode_ms;
-            r.kept_sum += rep.kept_ratio;
-            ++r.blocks;
+            r.totals.add(rep);
             if (rep.x0.defined()) {
                 r.latents.push_back(rep.x0);
                 r.keeps.push_back(rep.keep);
@@ -95,10 +90,7 @@ ModeResult run_latents(pipeline::Editor& editor, const torch::Tensor& z, EditPar
     for (int64_t s = 0; s + fpb <= z.size(1); s += fpb) {
         editor.edit_latents(z.narrow(1, s, fpb));
         const auto& rep = editor.last_report();
-        r.detect += rep.detect_ms;
-        r.denoise += rep.denoise_ms;
-        r.kept_sum += rep.kept_ratio;
-        ++r.blocks;
+        r.totals.add(rep);
         r.frames += fpb;
         r.latents.push_back(rep.x0);
         r.keeps.push_back(rep.keep);
@@ -223,11 +215,11 @@ int cmd_bench(const CommandArgs& argv) {
             j.set("dit_speedup_vs_off", r.dit_ms_per_block() > 0
                                              ? off.dit_ms_per_block() / r.dit_ms_per_block()
                                              : 0.0);
-            j.set("kept_ratio", r.blocks ? r.kept_sum / r.blocks : 1.0);
-            j.set("encode_ms_per_frame", r.encode * per);
-            j.set("detect_ms_per_frame", r.detect * per);
-            j.set("denoise_ms_per_frame", r.denoise * per);
-            j.set("decode_ms_per_frame", r.decode * per);
+            j.set("kept_ratio", r.totals.mean_kept_ratio());
+            j.set("encode_ms_per_frame", r.totals.encode_ms * per);
+            j.set("detect_ms_per_frame", r.totals.detect_ms * per);
+            j.set("denoise_ms_per_frame", r.totals.denoise_ms * per);
+            j.set("decode_ms_per_frame", r.totals.decode_ms * per);
             j.set("psnr_db_vs_off", std::isfinite(r.psnr_db) ? Json(r.psnr_db) : Json("inf"));
             j.set("latent_rel_error_vs_off", r.latent_rel);
             j.set("kept_token_rel_error_vs_off", r.kept_rel);
@@ -247,8 +239,8 @@ int cmd_bench(const CommandArgs& argv) {
                         edit_mode_name(r.mode), r.fps(), off.fps() > 0 ? r.fps() / off.fps() : 0.0,
                         r.dit_ms_per_block(),
                         r.dit_ms_per_block() > 0 ? off.dit_ms_per_block() / r.dit_ms_per_block() : 0.0,
-                        100.0 * (r.blocks ? r.kept_sum / r.blocks : 1.0), r.encode * per,
-                        r.detect * per, r.denoise * per, r.decode * per, r.psnr_db, r.latent_rel,
+                        100.0 * r.totals.mean_kept_ratio(), r.totals.encode_ms * per,
+                        r.totals.detect_ms * per, r.totals.denoise_ms * per, r.totals.decode_ms * per, r.psnr_db, r.latent_rel,
                         r.kept_rel);
         }
         std::printf("(stage columns: ms per output frame; PSNR, latent error and kept-token latent "

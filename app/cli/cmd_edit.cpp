@@ -27,22 +27,6 @@ std::string fps_label(const char* side, double ms_per_frame) {
     return buf;
 }
 
-struct Totals {
-    int64_t frames = 0;
-    double encode = 0, detect = 0, denoise = 0, decode = 0, base_denoise = 0, base_decode = 0;
-    double kept_sum = 0;
-    int64_t blocks = 0;
-    void add(const pipeline::BlockReport& r) {
-        encode += r.encode_ms;
-        detect += r.detect_ms;
-        denoise += r.denoise_ms;
-        decode += r.decode_ms;
-        base_denoise += r.baseline_denoise_ms;
-        base_decode += r.baseline_decode_ms;
-        kept_sum += r.kept_ratio;
-        ++blocks;
-    }
-};
 
 }  // namespace
 
@@ -84,7 +68,8 @@ int cmd_edit(const CommandArgs& argv) {
     int64_t total = info.frame_count;
     if (max_frames >= 0 && (total < 0 || max_frames < total)) total = max_frames;
     Progress progress("editing", total);
-    Totals totals;
+    pipeline::ReportTotals totals;
+    int64_t edited = 0;
     int64_t last_block = -1, read = 0, written = 0;
     double base_ms_pf = 0, main_ms_pf = 0;
     Timer wall;
@@ -111,7 +96,7 @@ int cmd_edit(const CommandArgs& argv) {
                 ++written;
             }
         }
-        totals.frames += static_cast<int64_t>(outs.size());
+        edited += static_cast<int64_t>(outs.size());
     };
     Frame frame;
     while ((max_frames < 0 || read < max_frames) && source->read(frame)) {
@@ -121,7 +106,7 @@ int cmd_edit(const CommandArgs& argv) {
         const double secs = wall.elapsed_ms() / 1000.0;
         char detail[96];
         std::snprintf(detail, sizeof detail, "%.1f FPS  kept %.0f%%", secs > 0 ? written / secs : 0.0,
-                      totals.blocks ? 100.0 * totals.kept_sum / totals.blocks : 100.0);
+                      100.0 * totals.mean_kept_ratio());
         progress.update(read, detail);
     }
     auto outs = editor.flush();
@@ -130,11 +115,11 @@ int cmd_edit(const CommandArgs& argv) {
     progress.finish();
     LIPAR_CHECK(read > 0, StatusCode::FormatError, "'", in_path, "' has no video frames");
     const double secs = wall.elapsed_ms() / 1000.0;
-    const double per = totals.frames > 0 ? 1.0 / static_cast<double>(totals.frames) : 0.0;
+    const double per = edited > 0 ? 1.0 / static_cast<double>(edited) : 0.0;
     std::printf("\n%-14s %s -> %s\n", "video", in_path.c_str(), out_path.c_str());
     std::printf("%-14s %lld read, %lld written (%lld edited%s)\n", "frames", (long long)read,
-                (long long)written, (long long)totals.frames,
-                written > totals.frames ? "; leading frames repeat the first edited one" : "");
+                (long long)written, (long long)edited,
+                written > edited ? "; leading frames repeat the first edited one" : "");
     std::printf("%-14s %s, prompt \"%s\", tau1 %.3g, tau2 %.3g, strength %.2f, steps %d, seed %llu\n",
                 "mode", edit_mode_name(params.mode), params.prompt.c_str(), params.tau1,
                 params.tau2, params.strength, params.steps, (unsigned long long)params.seed);
@@ -144,14 +129,15 @@ int cmd_edit(const CommandArgs& argv) {
                 secs);
     if (params.mode != EditMode::Off) {
         std::printf("%-14s %.1f%% of tokens recomputed (mean over %lld blocks)\n", "kept",
-                    totals.blocks ? 100.0 * totals.kept_sum / totals.blocks : 100.0,
+                    100.0 * totals.mean_kept_ratio(),
                     (long long)totals.blocks);
     }
     std::printf("%-14s encode %.1f  detect %.1f  denoise %.1f  decode %.1f\n", "ms per frame",
-                totals.encode * per, totals.detect * per, totals.denoise * per, totals.decode * per);
+                totals.encode_ms * per, totals.detect_ms * per, totals.denoise_ms * per,
+                totals.decode_ms * per);
     if (compare) {
-        const double b = (totals.base_denoise + totals.base_decode) * per;
-        const double l = (totals.denoise + totals.decode) * per;
+        const double b = (totals.baseline_denoise_ms + totals.baseline_decode_ms) * per;
+        const double l = (totals.denoise_ms + totals.decode_ms) * per;
         std::printf("%-14s baseline %.1f ms/frame (%.2f FPS) vs LIPAR %.1f ms/frame (%.2f FPS): "
                     "%.2fx\n", "compare", b, b > 0 ? 1000 / b : 0.0, l, l > 0 ? 1000 / l : 0.0,
                     l > 0 ? b / l : 0.0);

@@ -67,6 +67,25 @@ struct BlockReport {
     torch::Tensor keep;  // [f, h/2, w/2] bool on the CPU, likewise
 };
 
+// Sums of block reports, for summaries and benchmarks.
+struct ReportTotals {
+    int64_t blocks = 0;
+    double encode_ms = 0, detect_ms = 0, denoise_ms = 0, decode_ms = 0;
+    double baseline_denoise_ms = 0, baseline_decode_ms = 0;
+    double kept_sum = 0;
+    void add(const BlockReport& r) {
+        encode_ms += r.encode_ms;
+        detect_ms += r.detect_ms;
+        denoise_ms += r.denoise_ms;
+        decode_ms += r.decode_ms;
+        baseline_denoise_ms += r.baseline_denoise_ms;
+        baseline_decode_ms += r.baseline_decode_ms;
+        kept_sum += r.kept_ratio;
+        ++blocks;
+    }
+    double mean_kept_ratio() const { return blocks ? kept_sum / static_cast<double>(blocks) : 1.0; }
+};
+
 class Editor {
 public:
     // Loads every component of the pack onto settings.device (throws lipar::Error).
