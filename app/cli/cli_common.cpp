@@ -36,9 +36,7 @@ void declare_engine_options(Args& args) {
 pipeline::EditorSettings editor_settings(const Args& args) {
     pipeline::EditorSettings s;
     s.device = parse_device(args.get("device"));
-    const std::string dtype = args.get("dtype");
-    s.dtype = dtype == "auto" ? (s.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32)
-                              : parse_dtype(dtype);
+    s.dtype = parse_dtype(args.get("dtype"), s.device);
     if (!s.device.is_cuda()) use_all_cpu_threads();
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");

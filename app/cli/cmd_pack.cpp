@@ -68,9 +68,7 @@ int cmd_info(const CommandArgs& argv) {
     if (args.flag_set("no-load")) return 0;
     pipeline::EditorSettings s;
     s.device = parse_device(args.get("device"));
-    const std::string dtype = args.get("dtype");
-    s.dtype = dtype == "auto" ? (s.device.is_cuda() ? torch::kBFloat16 : torch::kFloat32)
-                              : parse_dtype(dtype);
+    s.dtype = parse_dtype(args.get("dtype"), s.device);
     Timer t;
     pipeline::Editor editor(pack, s);
     std::cout << "dit config  " << editor.dit_config().describe() << "\n"

@@ -53,6 +53,11 @@ torch::Dtype parse_dtype(const std::string& name_in) {
     fail(StatusCode::InvalidArgument, "invalid dtype '", name_in, "' (expected f32, bf16 or f16)");
 }
 
+torch::Dtype parse_dtype(const std::string& name, const torch::Device& device) {
+    if (lower(name) == "auto") return device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+    return parse_dtype(name);
+}
+
 std::string dtype_name(torch::Dtype dtype) {
     switch (dtype) {
         case torch::kFloat32: return "f32";

@@ -15,7 +15,9 @@ torch::Device parse_device(const std::string& name);
 
 // "f32"/"fp32"/"float32", "bf16"/"bfloat16", "f16"/"fp16"/"float16".
 torch::Dtype parse_dtype(const std::string& name);
-std::string dtype_name(torch::Dtype dtype);  // "f32", "bf16", "f16", "i64", ...
+std::string dtype_name(torch::Dtype dtype);
+// parse_dtype, plus "auto": bf16 on CUDA, f32 on the CPU.
+torch::Dtype parse_dtype(const std::string& name, const torch::Device& device);  // "f32", "bf16", "f16", "i64", ...
 
 // "[1, 16, 3, 60, 104]"
 std::string shape_string(c10::IntArrayRef shape);

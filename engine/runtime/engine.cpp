@@ -65,11 +65,6 @@ struct Engine::Impl {
 
 namespace {
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-    return s;
-}
-
 Status invalid(const std::string& message) {
     return {StatusCode::InvalidArgument, message};
 }
@@ -101,9 +96,7 @@ Status Engine::start(const EngineConfig& config, const EditParams& params) {
     wc.engine = config;
     const Status parsed = capture_status([&] {
         const torch::Device device = parse_device(config.device);
-        const torch::Dtype dtype = lower(config.dtype) == "auto"
-                                       ? (device.is_cuda() ? torch::kBFloat16 : torch::kFloat32)
-                                       : parse_dtype(config.dtype);
+        const torch::Dtype dtype = parse_dtype(config.dtype, device);
         wc.cuda = device.is_cuda();
         wc.device_index = device.has_index() ? device.index() : 0;
         wc.dtype = static_cast<int>(dtype);
