@@ -32,7 +32,7 @@ TEST(GpuRuntime, auto_device_runs_the_engine_on_cuda_in_bf16_every_mode) {
     if (!have_cuda())
         GTEST_SKIP() << "no CUDA device";
     if (clip_frames(1).empty())
-        GTEST_SKIP() << "needs FFmpeg to decode the clip";
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     const auto all = media::read_video_frames(kClip, 40);
     ASSERT_EQ(all.size(), 40u);
     for (EditMode mode : {EditMode::Off, EditMode::Lipar, EditMode::Compare}) {
@@ -69,7 +69,7 @@ TEST(GpuRuntime, out_of_memory_in_a_block_is_retried_once_then_reported_and_fail
     if (!have_cuda())
         GTEST_SKIP() << "no CUDA device";
     if (clip_frames(1).empty())
-        GTEST_SKIP() << "needs FFmpeg to decode the clip";
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     const auto frames = clip_frames(24);
     ASSERT_EQ(frames.size(), 24u);
     Engine engine;

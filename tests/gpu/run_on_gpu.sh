@@ -2,12 +2,43 @@
 # Builds the engine, CLI and GPU tests against the GPU machine's LibTorch 2.x (CUDA) and runs the
 # GPU checks and benchmarks named on the command line. Results go to $OUT (default ./gpu-out).
 #   tests/gpu/run_on_gpu.sh build tests bench-dit
-# Needs googletest sources at .gpu/googletest (copy of Debian's /usr/src/googletest, carried).
+# The device tool carries .gpu/ (gitignored), prepared here on the Debian machine:
+#   .gpu/googletest       cp -r /usr/src/googletest .gpu/
+#   .gpu/shared/...       the clip, taef2 weights and test_latents_wan.pth the steps name
+#   .gpu/wan_ref/model.py the official Wan2.1 model file (parity-dit only)
+#   .gpu/spm/             build/lib/liblipar_spm.so, libsentencepiece{,_train}.so.0, spm_train and
+#                         spm.model trained with the flags of tests/unit/text_test_util.h
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-$PWD/gpu-out}"
 mkdir -p "$OUT"
 log() { echo "== $*" | tee -a "$OUT/summary.txt"; }
+CLIP_Y4M="$PWD/.gpu/shared/data/clips/dog_grass_832x480.y4m"
+# The GPU machine has no SentencePiece: the shim, Debian's libsentencepiece (plain C API between
+# them and us, so the Debian build runs on Ubuntu's newer glibc) and spm_train are carried in
+# .gpu/spm, with a model trained on tests/data/spm_corpus.txt.
+if [ -f .gpu/spm/liblipar_spm.so ]; then
+    export LIPAR_SPM_LIBRARY="$PWD/.gpu/spm/liblipar_spm.so"
+    export LD_LIBRARY_PATH="$PWD/.gpu/spm${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    SPM_TRAIN_FLAG="-DLIPAR_SPM_TRAIN=$PWD/.gpu/spm/spm_train"
+else
+    SPM_TRAIN_FLAG=""
+fi
+
+# The clip as y4m (no FFmpeg there): the runtime tests and benches read it.
+make_clip() {
+    [ -f "$CLIP_Y4M" ] && return 0
+    python3 - "$CLIP_Y4M" <<'PY'
+import sys, cv2
+cap = cv2.VideoCapture(".gpu/shared/data/clips/dog_grass_832x480.mp4")
+with open(sys.argv[1], "wb") as f:
+    f.write(b"YUV4MPEG2 W832 H480 F16:1 Ip A1:1 C420jpeg\n")
+    while True:
+        ok, bgr = cap.read()
+        if not ok: break
+        f.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
+PY
+}
 
 build() {
     local prefix
@@ -15,12 +46,13 @@ build() {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee -a "$OUT/summary.txt"
     cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" \
         -DLIPAR_WITH_QT=OFF -DLIPAR_WITH_SPDLOG=OFF -DLIPAR_GTEST_SOURCE_DIR="$PWD/.gpu/googletest" \
-        -DLIPAR_SHARED_DIR="$PWD/.gpu/shared" \
+        -DLIPAR_SHARED_DIR="$PWD/.gpu/shared" $SPM_TRAIN_FLAG \
         -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -30 "$OUT/cmake.log"; return 1; }
     grep -E "^-- +(LibTorch|FFmpeg|OpenCV|spdlog|Qt)" "$OUT/cmake.log" | tee -a "$OUT/summary.txt"
     local t0=$SECONDS
     ninja -C build-gpu -j16 >"$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; return 1; }
     log "build ok in $((SECONDS - t0)) s"
+    make_clip
 }
 
 for step in "$@"; do
@@ -59,24 +91,40 @@ for step in "$@"; do
             build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13 --seed 0 | tail -2
             build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13f2 --seed 0 \
                 --autoencoder "taesd:.gpu/shared/models/taef2/taef2_encoder.safetensors,.gpu/shared/models/taef2/taef2_decoder.safetensors" | tail -2
-            python3 - <<'PY'
-import cv2
-cap = cv2.VideoCapture(".gpu/shared/data/clips/dog_grass_832x480.mp4")
-with open("/tmp/dog_grass.y4m", "wb") as f:
-    f.write(b"YUV4MPEG2 W832 H480 F16:1 Ip A1:1 C420jpeg\n")
-    while True:
-        ok, bgr = cap.read()
-        if not ok: break
-        f.write(b"FRAME\n" + cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes())
-PY
             ;;
         bench-lipar)
             log "lipar bench: real Wan latents (test_latents_wan.pth), 1.3B random DiT, bf16"
             build-gpu/app/lipar bench --latents .gpu/shared/models/test_latents_wan.pth --pack /tmp/pack13 --device cuda 2>&1 | tee "$OUT/bench_latents.txt" | tail -5
             log "lipar bench: dog_grass 480x832, 48 frames, 1.3B random DiT + TAEHV random, bf16"
-            build-gpu/app/lipar bench /tmp/dog_grass.y4m --frames 48 --pack /tmp/pack13 --device cuda 2>&1 | tee "$OUT/bench_taehv.txt" | tail -5
+            build-gpu/app/lipar bench "$CLIP_Y4M" --frames 48 --pack /tmp/pack13 --device cuda 2>&1 | tee "$OUT/bench_taehv.txt" | tail -5
             log "lipar bench: dog_grass 480x832, 48 frames, 1.3B random DiT (32 ch) + taef2, bf16"
-            build-gpu/app/lipar bench /tmp/dog_grass.y4m --frames 48 --pack /tmp/pack13f2 --device cuda 2>&1 | tee "$OUT/bench_taef2.txt" | tail -5
+            build-gpu/app/lipar bench "$CLIP_Y4M" --frames 48 --pack /tmp/pack13f2 --device cuda 2>&1 | tee "$OUT/bench_taef2.txt" | tail -5
+            ;;
+        text-pack)
+            log "random 1.3B pack + full-width UMT5 (2 layers) through the real SentencePiece tokenizer"
+            build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13t5 --seed 0 \
+                --text umt5:.gpu/spm/spm.model --text-layers 2 2>&1 | tail -2
+            build-gpu/app/lipar info /tmp/pack13t5 --device cuda 2>&1 | tee "$OUT/info_t5.txt" | tail -12
+            export XDG_CACHE_HOME=/tmp/lipar-cache
+            rm -rf /tmp/lipar-cache
+            log "edit (first run: the prompt is encoded by UMT5, then the encoder is released)"
+            build-gpu/app/lipar edit "$CLIP_Y4M" --frames 24 --pack /tmp/pack13t5 --device cuda \
+                --prompt "a watercolor painting of a dog" --out /tmp/t5_edit.y4m 2>&1 | tee "$OUT/edit_t5_first.txt" | tail -6
+            log "edit (second run: the prompt comes from the disk cache, no UMT5 load)"
+            build-gpu/app/lipar edit "$CLIP_Y4M" --frames 24 --pack /tmp/pack13t5 --device cuda \
+                --prompt "a watercolor painting of a dog" --out /tmp/t5_edit2.y4m 2>&1 | tee "$OUT/edit_t5_second.txt" | tail -6
+            cmp /tmp/t5_edit.y4m /tmp/t5_edit2.y4m && log "second run output identical to the first"
+            log "bench (compare modes) with the UMT5 pack"
+            build-gpu/app/lipar bench "$CLIP_Y4M" --frames 48 --pack /tmp/pack13t5 --device cuda \
+                --prompt "a watercolor painting of a dog" 2>&1 | tee "$OUT/bench_t5.txt" | tail -8
+            ;;
+        text-pack-xxl)
+            log "random 1.3B pack + full UMT5-XXL (24 layers, 5.7B) : the 24 GB memory plan, measured"
+            /usr/bin/time -v build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/packxxl --seed 0 \
+                --text umt5:.gpu/spm/spm.model --text-layers 24 2>&1 | grep -E "wrote|Elapsed|Maximum resident" | tee -a "$OUT/summary.txt"
+            ls -la /tmp/packxxl | tee -a "$OUT/summary.txt"
+            XDG_CACHE_HOME=/tmp/lipar-cache-xxl build-gpu/app/lipar bench "$CLIP_Y4M" --frames 24 --pack /tmp/packxxl \
+                --device cuda --prompt "a watercolor painting of a dog" 2>&1 | tee "$OUT/bench_xxl.txt" | tail -8
             ;;
         *) echo "unknown step $step"; exit 2 ;;
     esac

@@ -59,7 +59,7 @@ EditorSettings cpu_settings() {
 
 TEST(Editor, edits_a_real_clip_in_every_mode_with_one_output_per_source_frame_after_the_trim) {
 #ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
 #endif
     use_all_cpu_threads();
     const auto frames = clip_frames(16);
@@ -89,7 +89,7 @@ TEST(Editor, edits_a_real_clip_in_every_mode_with_one_output_per_source_frame_af
 
 TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
 #ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
 #endif
     use_all_cpu_threads();
     const auto frames = clip_frames(12);
@@ -111,7 +111,7 @@ TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
 
 TEST(Editor, compare_mode_baseline_equals_a_separate_off_run) {
 #ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
 #endif
     use_all_cpu_threads();
     const auto frames = clip_frames(16);
@@ -132,7 +132,7 @@ TEST(Editor, compare_mode_baseline_equals_a_separate_off_run) {
 
 TEST(Editor, a_prompt_change_mid_stream_takes_effect_at_the_next_block_without_reset) {
 #ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
 #endif
     use_all_cpu_threads();
     const auto frames = clip_frames(24);

@@ -48,7 +48,7 @@ torch::Tensor clip_latents(int frames, int width, int height) {
 
 TEST(LiparRealClip, default_thresholds_prune_part_of_the_real_clip_at_full_resolution) {
 #ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
 #endif
     use_all_cpu_threads();
     auto z = clip_latents(9, 832, 480);  // 3 blocks of 3 latent frames, 30x52 tokens each
@@ -74,7 +74,7 @@ TEST(LiparRealClip, default_thresholds_prune_part_of_the_real_clip_at_full_resol
 
 TEST(LiparRealClip, zero_thresholds_keep_every_changed_token_and_lipar_then_equals_off) {
 #ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
 #endif
     use_all_cpu_threads();
     auto z = clip_latents(9, 256, 128);  // [32, 9, 16, 32]

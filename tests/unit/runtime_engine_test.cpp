@@ -24,7 +24,7 @@ std::string describe(Engine& engine, const Consumer& consumer) {
 #define SKIP_WITHOUT_FFMPEG()                                  \
     do {                                                       \
         if (clip_frames(1).empty())                            \
-            GTEST_SKIP() << "needs FFmpeg to decode the clip"; \
+            GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)"; \
     } while (0)
 
 }  // namespace

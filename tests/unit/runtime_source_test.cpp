@@ -7,7 +7,7 @@ namespace lipar::runtime_test {
 
 TEST(RuntimeSource, a_realtime_file_plays_to_its_end_and_finishes) {
     if (clip_frames(1).empty())
-        GTEST_SKIP() << "needs FFmpeg to decode the clip";
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     use_all_cpu_threads();
     Engine engine;
     Consumer consumer(engine);
@@ -35,7 +35,7 @@ TEST(RuntimeSource, a_realtime_file_plays_to_its_end_and_finishes) {
 
 TEST(RuntimeSource, a_looping_file_keeps_counting_frames_without_a_reset) {
     if (clip_frames(1).empty())
-        GTEST_SKIP() << "needs FFmpeg to decode the clip";
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     use_all_cpu_threads();
     Engine engine;
     Consumer consumer(engine);
@@ -57,7 +57,7 @@ TEST(RuntimeSource, a_looping_file_keeps_counting_frames_without_a_reset) {
 
 TEST(RuntimeSource, a_frame_the_editor_refuses_is_reported_and_the_stream_goes_on) {
     if (clip_frames(1).empty())
-        GTEST_SKIP() << "needs FFmpeg to decode the clip";
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     use_all_cpu_threads();
     const auto frames = clip_frames(16);
     Engine engine;

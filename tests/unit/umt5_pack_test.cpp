@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 TEST(Umt5Pack, a_umt5_pack_encodes_prompts_caches_them_on_disk_and_edits_a_clip) {
 #ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs FFmpeg to decode the clip";
+    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
 #endif
     const auto& spm = test::TrainedSpmModel::get();
     if (spm.path().empty()) GTEST_SKIP() << spm.skip_reason();
