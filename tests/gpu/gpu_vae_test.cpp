@@ -29,7 +29,7 @@ std::string taef2(const std::string& part) {
 torch::Tensor test_frames() {
     try {
         const auto frames = media::read_video_frames(
-            std::string(LIPAR_SHARED_DIR) + "/data/clips/dog_grass_832x480.mp4", 2);
+            LIPAR_TEST_CLIP, 2);
         std::vector<torch::Tensor> planes;
         for (const auto& f : frames) {
             auto hwc = torch::from_blob(const_cast<uint8_t*>(f.rgb.data()), {f.height, f.width, 3},

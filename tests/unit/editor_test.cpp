@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kClip = std::string(LIPAR_SHARED_DIR) + "/data/clips/dog_grass_832x480.mp4";
+const std::string kClip = LIPAR_TEST_CLIP;  // mp4, or its y4m copy without FFmpeg
 
 // A tiny random pack, written once per test binary run.
 const ModelPack& tiny_pack() {
@@ -30,11 +30,9 @@ const ModelPack& tiny_pack() {
 }
 
 std::vector<Frame> clip_frames(int n) {
-#ifndef LIPAR_HAVE_FFMPEG
-    return {};
-#else
+    if (!std::filesystem::exists(kClip))
+        return {};
     return media::read_video_frames(kClip, n);
-#endif
 }
 
 std::vector<EditedFrame> run(Editor& editor, const std::vector<Frame>& frames) {
@@ -58,9 +56,8 @@ EditorSettings cpu_settings() {
 }  // namespace
 
 TEST(Editor, edits_a_real_clip_in_every_mode_with_one_output_per_source_frame_after_the_trim) {
-#ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
-#endif
+if (!std::filesystem::exists(LIPAR_TEST_CLIP))
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     use_all_cpu_threads();
     const auto frames = clip_frames(16);
     ASSERT_EQ(frames.size(), 16u);
@@ -88,9 +85,8 @@ TEST(Editor, edits_a_real_clip_in_every_mode_with_one_output_per_source_frame_af
 }
 
 TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
-#ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
-#endif
+if (!std::filesystem::exists(LIPAR_TEST_CLIP))
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     use_all_cpu_threads();
     const auto frames = clip_frames(12);
     Editor editor(tiny_pack(), cpu_settings());
@@ -110,9 +106,8 @@ TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
 }
 
 TEST(Editor, compare_mode_baseline_equals_a_separate_off_run) {
-#ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
-#endif
+if (!std::filesystem::exists(LIPAR_TEST_CLIP))
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     use_all_cpu_threads();
     const auto frames = clip_frames(16);
     Editor editor(tiny_pack(), cpu_settings());
@@ -131,9 +126,8 @@ TEST(Editor, compare_mode_baseline_equals_a_separate_off_run) {
 }
 
 TEST(Editor, a_prompt_change_mid_stream_takes_effect_at_the_next_block_without_reset) {
-#ifndef LIPAR_HAVE_FFMPEG
-    GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
-#endif
+if (!std::filesystem::exists(LIPAR_TEST_CLIP))
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
     use_all_cpu_threads();
     const auto frames = clip_frames(24);
     Editor editor(tiny_pack(), cpu_settings());

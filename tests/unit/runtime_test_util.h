@@ -21,14 +21,8 @@ namespace lipar::runtime_test {
 
 namespace fs = std::filesystem;
 
-// The real clip. A build without FFmpeg (the GPU machine) reads a y4m copy of it made next to it
-// (tests/gpu/run_on_gpu.sh writes one); the tests that need it skip when neither can be read.
-inline const std::string kClip = std::string(LIPAR_SHARED_DIR) +
-#ifdef LIPAR_HAVE_FFMPEG
-                                 "/data/clips/dog_grass_832x480.mp4";
-#else
-                                 "/data/clips/dog_grass_832x480.y4m";
-#endif
+// The real clip (mp4, or its y4m copy in a build without FFmpeg: see tests/CMakeLists.txt).
+inline const std::string kClip = LIPAR_TEST_CLIP;
 constexpr int kWidth = 128;
 constexpr int kHeight = 64;
 // Generous: a wait that times out means the engine hung or lost a wakeup.

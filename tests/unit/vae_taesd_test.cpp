@@ -162,7 +162,7 @@ TEST(VaeTaesd, taef2_reconstructs_the_dog_clip_at_the_reference_psnr) {
     use_all_cpu_threads();
     Timer timer;
     const auto frames = media::read_video_frames(
-        std::string(LIPAR_SHARED_DIR) + "/data/clips/dog_grass_832x480.mp4", 16);
+        LIPAR_TEST_CLIP, 16);
     ASSERT_EQ(frames.size(), 16u);
     ASSERT_EQ(frames[0].width, 832);
     ASSERT_EQ(frames[0].height, 480);
