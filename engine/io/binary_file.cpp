@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <random>
+#include <atomic>
 #include <system_error>
+
+#include <unistd.h>
 
 #include "core/error.h"
 
@@ -73,8 +75,9 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path) : m_path(path) {
     if (fs::is_directory(path, ec)) {
         fail(StatusCode::InvalidArgument, path, " is a directory, not a file");
     }
-    std::random_device rd;
-    m_tmp_path = path + ".tmp" + std::to_string(rd() % 1000000);
+    // Unique per process (pid) and per writer (counter): two writers never share a temporary file.
+    static std::atomic<uint64_t> counter{0};
+    m_tmp_path = path + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
     m_out.open(m_tmp_path, std::ios::binary | std::ios::trunc);
     if (!m_out) {
         fail(StatusCode::IoError, "cannot create ", m_tmp_path,

@@ -64,7 +64,8 @@ for step in "$@"; do
             ;;
         unit)
             log "unit tests on the GPU machine's LibTorch (one process per test, so a crash names its test)"
-            ctest --test-dir build-gpu -L unit -j 16 --timeout 120 --output-on-failure 2>&1 | tee "$OUT/unit_tests.log" | grep -E "tests passed|tests failed|\*\*\*|Failed|SEGFAULT|Timeout" | tail -25
+            ctest --test-dir build-gpu -L unit -j 16 --timeout 120 --output-on-failure ${UNIT_FILTER:+-R "$UNIT_FILTER"} 2>&1 | tee "$OUT/unit_tests.log" | grep -E "tests passed|tests failed|\*\*\*|Failed|SEGFAULT|Timeout" | tail -25
+            grep -A14 "fatal signal" "$OUT/unit_tests.log" | head -60
             ;;
         bench-dit)
             log "bench-dit (1.3B random, bf16, 480x832)"

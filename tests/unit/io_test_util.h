@@ -1,12 +1,13 @@
 #pragma once
 // Helpers for the checkpoint I/O tests: a self-removing temporary folder and raw file access.
 
+#include <stdlib.h>
 #include <torch/torch.h>
 
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
+#include <stdexcept>
 #include <sstream>
 #include <string>
 
@@ -15,10 +16,11 @@ namespace lipar::test {
 class TempDir {
   public:
     TempDir() {
-        std::random_device rd;
-        m_path = std::filesystem::temp_directory_path() /
-                 ("lipar_io_test_" + std::to_string(rd()) + std::to_string(rd()));
-        std::filesystem::create_directories(m_path);
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "lipar_io_test_XXXXXX").string();
+        if (::mkdtemp(pattern.data()) == nullptr)
+            throw std::runtime_error("mkdtemp failed for " + pattern);
+        m_path = pattern;
     }
     ~TempDir() {
         std::error_code ec;
