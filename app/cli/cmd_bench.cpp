@@ -243,6 +243,7 @@ int cmd_bench(const CommandArgs& argv) {
                         r.totals.detect_ms * per, r.totals.denoise_ms * per, r.totals.decode_ms * per, r.psnr_db, r.latent_rel,
                         r.kept_rel);
         }
+        std::printf("text: %s\n", editor.text_summary().c_str());
         std::printf("(stage columns: ms per output frame; PSNR, latent error and kept-token latent "
                     "error against off; peak GPU memory %.2f / %.2f / %.2f GB)\n",
                     results[0].peak_gb, results[1].peak_gb, results[2].peak_gb);

@@ -125,6 +125,7 @@ int cmd_edit(const CommandArgs& argv) {
                 params.tau2, params.strength, params.steps, (unsigned long long)params.seed);
     std::printf("%-14s %s (%dx%d) on %s%s\n", "model", pack.name.c_str(), editor.width(),
                 editor.height(), editor.device_name().c_str(), pack.untrained ? " [UNTRAINED]" : "");
+    std::printf("%-14s %s\n", "text", editor.text_summary().c_str());
     std::printf("%-14s %.2f FPS end to end (%.1f s)\n", "throughput", secs > 0 ? written / secs : 0.0,
                 secs);
     if (params.mode != EditMode::Off) {

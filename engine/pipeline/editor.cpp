@@ -95,6 +95,8 @@ const model::DitConfig& Editor::dit_config() const { return m_dit->config(); }
 
 std::string Editor::device_name() const { return device_description(m_settings.device); }
 
+std::string Editor::text_summary() const { return m_text->describe(); }
+
 int64_t Editor::source_frames_per_block() const { return m_fpb * m_ae->temporal_ratio(); }
 
 void Editor::set_params(const EditParams& params) {

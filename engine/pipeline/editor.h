@@ -121,6 +121,8 @@ public:
     const BlockReport& last_report() const { return m_report; }
     const model::DitConfig& dit_config() const;
     std::string device_name() const;
+    // Where the prompt embeddings came from so far (text encoder runs, cache hits).
+    std::string text_summary() const;
 
 private:
     struct Side;

@@ -35,6 +35,9 @@ public:
         return torch::randn({1, m_len, m_dim}, gen).to(m_device);
     }
     std::string kind() const override { return "hashed"; }
+    std::string describe() const override {
+        return "hashed (untrained pack: a seeded fake embedding per prompt, no text encoder)";
+    }
 
 private:
     int64_t m_len, m_dim;
@@ -66,6 +69,7 @@ public:
         return it->second.to(m_device, torch::kFloat32);
     }
     std::string kind() const override { return "embeddings"; }
+    std::string describe() const override { return "precomputed embeddings from " + m_path; }
 
 private:
     std::string m_path;
@@ -97,6 +101,12 @@ public:
         return e.to(m_device, torch::kFloat32);
     }
     std::string kind() const override { return "umt5"; }
+    std::string describe() const override {
+        const auto s = m_cache.stats();
+        return str_cat("UMT5: ", s.misses, " prompt(s) encoded (", static_cast<int64_t>(m_encode_ms),
+                       " ms, encoder released after each), ", s.memory_hits, " from memory, ",
+                       s.disk_hits, " from the disk cache ", m_cache.directory());
+    }
 
 private:
     torch::Tensor encode(const std::string& prompt) {
@@ -109,6 +119,7 @@ private:
         auto out = encoder.encode(prompt).to(torch::kCPU, torch::kFloat32);
         umt5->release();
         release_cached_gpu_memory();
+        m_encode_ms += t.elapsed_ms();
         LIPAR_LOG_INFO("encoded prompt with UMT5 in ", static_cast<int>(t.elapsed_ms()),
                        " ms (encoder released)");
         return out;
@@ -118,6 +129,7 @@ private:
     int64_t m_text_len, m_text_dim;
     torch::Device m_device;
     model::PromptCache m_cache;
+    double m_encode_ms = 0;
 };
 
 }  // namespace

@@ -17,6 +17,9 @@ public:
     virtual ~PromptConditioner() = default;
     virtual torch::Tensor embed(const std::string& prompt) = 0;
     virtual std::string kind() const = 0;
+    // One line for summaries: what produced the prompt embeddings so far (e.g. how many prompts
+    // UMT5 encoded and how many came from the cache).
+    virtual std::string describe() const { return kind(); }
 };
 
 std::unique_ptr<PromptConditioner> make_hashed_conditioner(int64_t text_len, int64_t text_dim,

@@ -35,26 +35,37 @@ if (!std::filesystem::exists(LIPAR_TEST_CLIP))
     Editor editor(pack, s);
     auto frames = media::read_video_frames(
         LIPAR_TEST_CLIP, 12);
-    auto run = [&](const std::string& prompt) {
+    auto run_on = [&](Editor& ed, const std::string& prompt) {
         EditParams p;
         p.prompt = prompt;
         p.mode = EditMode::Off;
-        editor.reset();
-        editor.set_params(p);
+        ed.reset();
+        ed.set_params(p);
         std::vector<EditedFrame> out;
         for (const auto& f : frames) {
-            auto o2 = editor.push(f);
+            auto o2 = ed.push(f);
             out.insert(out.end(), o2.begin(), o2.end());
         }
         return out;
     };
-    auto a = run("a red fox in the snow");
-    auto b = run("a blue whale in the sea");
+    auto a = run_on(editor, "a red fox in the snow");
+    auto b = run_on(editor, "a blue whale in the sea");
     ASSERT_EQ(a.size(), 9u);
     EXPECT_NE(a.back().output.rgb, b.back().output.rgb);  // the prompt reaches the DiT
     int cached = 0;
     for (const auto& e : fs::directory_iterator(root / "cache")) cached += e.is_regular_file();
     EXPECT_EQ(cached, 2);  // one embedding file per prompt
+    EXPECT_NE(editor.text_summary().find("UMT5: 2 prompt(s) encoded"), std::string::npos)
+        << editor.text_summary();
+    // A second editor on the same pack takes both prompts from the disk cache: no UMT5 run.
+    Editor again(pack, s);
+    const auto a2 = run_on(again, "a red fox in the snow");
+    ASSERT_EQ(a2.size(), a.size());
+    EXPECT_EQ(a2.back().output.rgb, a.back().output.rgb);
+    EXPECT_NE(again.text_summary().find("UMT5: 0 prompt(s) encoded"), std::string::npos)
+        << again.text_summary();
+    EXPECT_NE(again.text_summary().find("1 from the disk cache"), std::string::npos)
+        << again.text_summary();
     fs::remove_all(root);
 }
 
