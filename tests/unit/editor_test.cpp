@@ -8,6 +8,7 @@
 #include "media/video_source.h"
 #include "pipeline/editor.h"
 #include "pipeline/random_pack.h"
+#include "common/remove_tree.h"
 
 namespace lipar::pipeline {
 namespace {
@@ -174,7 +175,7 @@ TEST(Editor, rejects_invalid_parameters_and_incomplete_packs) {
         EXPECT_EQ(e.code(), StatusCode::NotFound);
         EXPECT_NE(std::string(e.what()).find("dit.safetensors"), std::string::npos) << e.what();
     }
-    fs::remove_all(broken);
+    lipar::test::remove_tree(broken);
 }
 
 }  // namespace lipar::pipeline

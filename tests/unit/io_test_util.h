@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <sstream>
 #include <string>
+#include "common/remove_tree.h"
 
 namespace lipar::test {
 
@@ -23,8 +24,7 @@ class TempDir {
         m_path = pattern;
     }
     ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(m_path, ec);
+        remove_tree(m_path);
     }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

@@ -11,6 +11,7 @@
 #include "model/vae/autoencoder.h"
 #include "pipeline/editor.h"
 #include "pipeline/random_pack.h"
+#include "common/remove_tree.h"
 
 namespace lipar::accel {
 namespace {
@@ -114,7 +115,7 @@ if (!std::filesystem::exists(LIPAR_TEST_CLIP))
     auto off = run(EditMode::Off);
     auto lipar = run(EditMode::Lipar);
     EXPECT_LT(relative_error(lipar, off), 1e-5);
-    fs::remove_all(o.out);
+    lipar::test::remove_tree(o.out);
 }
 
 }  // namespace lipar::accel

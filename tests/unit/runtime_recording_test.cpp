@@ -2,6 +2,7 @@
 #include "core/device.h"
 #include "runtime/recorder.h"
 #include "runtime_test_util.h"
+#include "common/remove_tree.h"
 
 namespace lipar::runtime_test {
 namespace {
@@ -75,7 +76,7 @@ TEST(RuntimeRecording, records_output_and_side_by_side_files_that_decode_back) {
     // Compare mode: baseline on the left, LIPAR on the right.
     const EngineOutput& o = consumer.outputs[30];
     EXPECT_GT(media::psnr_db(b[10], runtime::side_by_side(o.baseline, o.output)), 25.0);
-    fs::remove_all(dir);
+    lipar::test::remove_tree(dir);
 }
 
 }  // namespace lipar::runtime_test

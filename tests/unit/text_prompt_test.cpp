@@ -12,6 +12,7 @@
 #include "model/text/prompt_cache.h"
 #include "model/text/prompt_encoder.h"
 #include "text_test_util.h"
+#include "common/remove_tree.h"
 
 namespace fs = std::filesystem;
 using namespace lipar::model;
@@ -26,8 +27,7 @@ class CacheDir {
                                               "_" + std::to_string(counter++));
     }
     ~CacheDir() {
-        std::error_code ec;
-        fs::remove_all(m_path, ec);
+        lipar::test::remove_tree(m_path);
     }
     std::string str() const { return m_path.string(); }
 

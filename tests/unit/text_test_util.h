@@ -15,6 +15,7 @@
 #include "io/tensor_map.h"
 #include "model/text/tokenizer.h"
 #include "model/text/umt5.h"
+#include "common/remove_tree.h"
 
 namespace lipar::test {
 
@@ -57,9 +58,8 @@ class TrainedSpmModel {
     TrainedSpmModel(const TrainedSpmModel&) = delete;
     TrainedSpmModel& operator=(const TrainedSpmModel&) = delete;
     ~TrainedSpmModel() {
-        std::error_code ec;
         if (!m_dir.empty())
-            std::filesystem::remove_all(m_dir, ec);
+            remove_tree(m_dir);
     }
 
   private:

@@ -10,6 +10,7 @@
 #include "pipeline/editor.h"
 #include "pipeline/random_pack.h"
 #include "text_test_util.h"
+#include "common/remove_tree.h"
 
 namespace lipar::pipeline {
 
@@ -66,7 +67,7 @@ if (!std::filesystem::exists(LIPAR_TEST_CLIP))
         << again.text_summary();
     EXPECT_NE(again.text_summary().find("1 from the disk cache"), std::string::npos)
         << again.text_summary();
-    fs::remove_all(root);
+    lipar::test::remove_tree(root);
 }
 
 TEST(Umt5Pack, a_missing_tokenizer_is_named_when_the_pack_is_made) {
@@ -79,7 +80,7 @@ TEST(Umt5Pack, a_missing_tokenizer_is_named_when_the_pack_is_made) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("/nonexistent/spiece.model"), std::string::npos);
     }
-    fs::remove_all(o.out);
+    lipar::test::remove_tree(o.out);
 }
 
 }  // namespace lipar::pipeline
