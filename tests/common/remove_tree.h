@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace lipar::test {
 
@@ -17,6 +18,18 @@ inline void remove_tree(const std::filesystem::path& path) {
         return 0;
     };
     ::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+// For scratch made once per test process (a shared random pack): removed when the process exits.
+inline void remove_tree_at_exit(const std::filesystem::path& path) {
+    static struct Paths {
+        std::vector<std::filesystem::path> list;
+        ~Paths() {
+            for (const auto& p : list)
+                remove_tree(p);
+        }
+    } paths;
+    paths.list.push_back(path);
 }
 
 }  // namespace lipar::test

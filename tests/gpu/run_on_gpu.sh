@@ -50,7 +50,7 @@ build() {
         -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 || { tail -30 "$OUT/cmake.log"; return 1; }
     grep -E "^-- +(LibTorch|FFmpeg|OpenCV|spdlog|Qt)" "$OUT/cmake.log" | tee -a "$OUT/summary.txt"
     local t0=$SECONDS
-    ninja -C build-gpu -j16 >"$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; return 1; }
+    ninja -C build-gpu -j16 ${BUILD_TARGETS:-} >"$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; return 1; }
     log "build ok in $((SECONDS - t0)) s"
     make_clip
 }
@@ -120,12 +120,18 @@ for step in "$@"; do
                 --prompt "a watercolor painting of a dog" 2>&1 | tee "$OUT/bench_t5.txt" | tail -8
             ;;
         text-pack-xxl)
-            log "random 1.3B pack + full UMT5-XXL (24 layers, 5.7B) : the 24 GB memory plan, measured"
-            /usr/bin/time -v build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/packxxl --seed 0 \
-                --text umt5:.gpu/spm/spm.model --text-layers 24 2>&1 | grep -E "wrote|Elapsed|Maximum resident" | tee -a "$OUT/summary.txt"
+            log "random 1.3B pack + full-size UMT5-XXL (24 layers): the 24 GB memory plan, measured"
+            build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/packxxl --seed 0 \
+                --text umt5:.gpu/spm/spm.model --text-layers 1 2>&1 | tail -1
+            python3 tests/gpu/grow_umt5_layers.py /tmp/packxxl/umt5.safetensors 24 2>&1 | tee -a "$OUT/summary.txt"
             ls -la /tmp/packxxl | tee -a "$OUT/summary.txt"
-            XDG_CACHE_HOME=/tmp/lipar-cache-xxl build-gpu/app/lipar bench "$CLIP_Y4M" --frames 24 --pack /tmp/packxxl \
-                --device cuda --prompt "a watercolor painting of a dog" 2>&1 | tee "$OUT/bench_xxl.txt" | tail -8
+            nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 100 >/tmp/gpu_mem.log 2>/dev/null &
+            local_smi=$!
+            base=$(nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits | head -1)
+            XDG_CACHE_HOME=/tmp/lipar-cache-xxl build-gpu/app/lipar edit "$CLIP_Y4M" --frames 24 --pack /tmp/packxxl \
+                --device cuda --prompt "a watercolor painting of a dog" --out /tmp/xxl.y4m 2>&1 | tee "$OUT/edit_xxl.txt" | tail -7
+            kill $local_smi
+            log "GPU memory used (nvidia-smi, whole device, every 100 ms): before ${base} MiB, peak $(sort -n /tmp/gpu_mem.log | tail -1) MiB"
             ;;
         *) echo "unknown step $step"; exit 2 ;;
     esac

@@ -25,6 +25,7 @@ const ModelPack& tiny_pack() {
         o.out = (fs::temp_directory_path() / ("lipar_editor_test_pack_" + std::to_string(::getpid())))
                     .string();
         o.seed = 7;
+        lipar::test::remove_tree_at_exit(o.out);
         return write_random_pack(o);
     }();
     return pack;

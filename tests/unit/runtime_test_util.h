@@ -12,6 +12,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/remove_tree.h"
 #include "lipar/engine.h"
 #include "media/convert.h"
 #include "media/video_source.h"
@@ -36,6 +37,7 @@ inline const pipeline::ModelPack& tiny_pack() {
             (fs::temp_directory_path() / ("lipar_runtime_test_pack_" + std::to_string(::getpid())))
                 .string();
         o.seed = 11;
+        lipar::test::remove_tree_at_exit(o.out);
         return pipeline::write_random_pack(o);
     }();
     return pack;
