@@ -31,7 +31,8 @@ int cmd_pack(const CommandArgs& argv) {
         .option("size", "default resolution WxH (default 320x192 for tiny, 832x480 otherwise)")
         .option("frames-per-block", "latent frames per block", "3")
         .option("text", "hashed, or umt5:TOKENIZER.model for a random UMT5 encoder", "hashed")
-        .option("text-layers", "UMT5 layers with --text umt5:...", "2");
+        .option("text-layers", "UMT5 layers with --text umt5:...", "2")
+        .option("text-len", "prompt tokens (0: the configuration's, 512 for wan-1.3b)", "0");
     if (!args.parse()) return 0;
     LIPAR_CHECK(args.has("out"), StatusCode::InvalidArgument, "--out DIR is required");
     pipeline::RandomPackOptions o;
@@ -43,6 +44,7 @@ int cmd_pack(const CommandArgs& argv) {
     o.frames_per_block = args.get_int("frames-per-block");
     o.text = args.get("text");
     o.text_layers = args.get_int("text-layers");
+    o.text_len = args.get_int("text-len");
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");
         o.width = static_cast<int>(w);

@@ -30,6 +30,8 @@ io::TensorMap state_dict(torch::nn::Module& m, torch::Dtype dtype) {
 ModelPack write_random_pack(const RandomPackOptions& o) {
     torch::NoGradGuard no_grad;
     LIPAR_CHECK(!o.out.empty(), StatusCode::InvalidArgument, "no output directory given");
+    LIPAR_CHECK(o.text_len >= 0 && o.text_len <= 4096, StatusCode::InvalidArgument,
+                "text length ", o.text_len, " is outside 1..4096 (0 = the configuration's)");
     fs::create_directories(o.out);
     ModelPack p;
     p.dir = o.out;
@@ -69,7 +71,7 @@ ModelPack write_random_pack(const RandomPackOptions& o) {
         io::write_safetensors(p.dit_weights, state_dict(*dit, big ? torch::kBFloat16 : torch::kFloat32),
                               {{"lipar", "random Wan DiT (untrained), config " + o.config}});
     }
-    p.text_len = config.text_len;
+    p.text_len = o.text_len > 0 ? o.text_len : config.text_len;
     if (o.text == "hashed") {
         p.text_kind = "hashed";
     } else if (o.text.rfind("umt5:", 0) == 0) {

@@ -23,6 +23,7 @@ struct RandomPackOptions {
     // layers of the released size for wan-1.3b is --text-layers 24) and that SentencePiece model.
     std::string text = "hashed";
     int64_t text_layers = 2;
+    int64_t text_len = 0;  // prompt tokens; 0 = the configuration's (512 for wan-1.3b, 16 for tiny)
     int64_t frames_per_block = 3;
 };
 
