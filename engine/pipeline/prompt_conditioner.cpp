@@ -110,6 +110,8 @@ public:
 
 private:
     torch::Tensor encode(const std::string& prompt) {
+        // Seconds for the released 11 GB encoder: say so before the stream pauses for it.
+        LIPAR_LOG_INFO("encoding a new prompt with UMT5 (loading the encoder; the result is cached)");
         Timer t;
         auto tokenizer = std::make_shared<const model::Tokenizer>(m_tokenizer);
         const auto dtype = m_device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
