@@ -1,8 +1,8 @@
 #include "io/binary_file.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <atomic>
+#include <filesystem>
 #include <system_error>
 
 #include <unistd.h>

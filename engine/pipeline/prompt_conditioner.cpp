@@ -121,9 +121,9 @@ private:
         auto out = encoder.encode(prompt).to(torch::kCPU, torch::kFloat32);
         umt5->release();
         release_cached_gpu_memory();
-        m_encode_ms += t.elapsed_ms();
-        LIPAR_LOG_INFO("encoded prompt with UMT5 in ", static_cast<int>(t.elapsed_ms()),
-                       " ms (encoder released)");
+        const double ms = t.elapsed_ms();
+        m_encode_ms += ms;
+        LIPAR_LOG_INFO("encoded prompt with UMT5 in ", static_cast<int>(ms), " ms (encoder released)");
         return out;
     }
 

@@ -1,40 +1,16 @@
 #pragma once
-// Helpers for the checkpoint I/O tests: a self-removing temporary folder and raw file access.
+// Helpers for the checkpoint I/O tests: raw file access (and the shared scratch folder).
 
-#include <stdlib.h>
 #include <torch/torch.h>
 
 #include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <stdexcept>
 #include <sstream>
 #include <string>
-#include "common/remove_tree.h"
+
+#include "common/temp_dir.h"
 
 namespace lipar::test {
-
-class TempDir {
-  public:
-    TempDir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "lipar_io_test_XXXXXX").string();
-        if (::mkdtemp(pattern.data()) == nullptr)
-            throw std::runtime_error("mkdtemp failed for " + pattern);
-        m_path = pattern;
-    }
-    ~TempDir() {
-        remove_tree(m_path);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string file(const std::string& name) const { return (m_path / name).string(); }
-    const std::filesystem::path& path() const { return m_path; }
-
-  private:
-    std::filesystem::path m_path;
-};
 
 inline std::string read_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

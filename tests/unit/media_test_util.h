@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/temp_dir.h"
 #include "lipar/frame.h"
 
 namespace lipar::media::test {
@@ -17,30 +18,7 @@ inline std::string clip_path(const std::string& name) {
     return std::string(LIPAR_SHARED_DIR) + "/data/clips/" + name;
 }
 
-// A scratch directory removed (with its files) when the object goes away.
-class TempDir {
-  public:
-    TempDir() {
-        char pattern[] = "/tmp/lipar_media_test_XXXXXX";
-        const char* made = ::mkdtemp(pattern);
-        m_path = made != nullptr ? made : "/tmp";
-    }
-    ~TempDir() {
-        for (const auto& f : m_files) {
-            std::remove(f.c_str());
-        }
-        ::rmdir(m_path.c_str());
-    }
-    std::string file(const std::string& name) {
-        m_files.push_back(m_path + "/" + name);
-        return m_files.back();
-    }
-    const std::string& path() const { return m_path; }
-
-  private:
-    std::string m_path;
-    std::vector<std::string> m_files;
-};
+using lipar::test::TempDir;  // tests/common/temp_dir.h
 
 inline std::vector<char> read_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
