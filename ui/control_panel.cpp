@@ -32,11 +32,13 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     m_tau2->setToolTip(
         tr("Long-term threshold against the last recomputed content (stops "
            "slow drift)"));
-    m_strength = new SliderSpinBox(0.01, 1.0, 2, this);
+    m_strength = new SliderSpinBox(0.0, 1.0, 2, this);
+    m_strength->spinBox()->setSpecialValueText(tr("pack"));  // 0: the pack's trained schedule
     m_strength->setToolTip(tr("How far the edit departs from the input (SDEdit start level)"));
 
     m_steps = new QSpinBox(this);
-    m_steps->setRange(1, 50);
+    m_steps->setRange(0, 50);
+    m_steps->setSpecialValueText(tr("pack"));
     m_seed = new QSpinBox(this);
     m_seed->setRange(0, std::numeric_limits<int>::max());
 

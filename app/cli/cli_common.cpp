@@ -53,8 +53,8 @@ void declare_edit_options(Args& args) {
         .option("mode", "off, naive, lipar or compare", "lipar")
         .option("tau1", "short-term duplicate threshold", "0.15")
         .option("tau2", "long-term threshold", "0.3")
-        .option("strength", "SDEdit strength: first denoising step / 1000", "0.4")
-        .option("steps", "denoising steps", "3")
+        .option("strength", "SDEdit strength: first denoising step / 1000 (0 = the pack's)", "0")
+        .option("steps", "denoising steps (0 = the pack's)", "0")
         .option("seed", "noise seed", "0")
         .option("min-keep", "minimum fraction of tokens kept in a frame that keeps any", "0")
         .flag("no-recovery", "lipar mode without attention recovery (= naive)");

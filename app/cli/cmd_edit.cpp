@@ -1,4 +1,5 @@
 // `lipar edit IN -o OUT --prompt TEXT --mode off|naive|lipar|compare ...`
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -120,9 +121,11 @@ int cmd_edit(const CommandArgs& argv) {
     std::printf("%-14s %lld read, %lld written (%lld edited%s)\n", "frames", (long long)read,
                 (long long)written, (long long)edited,
                 written > edited ? "; leading frames repeat the first edited one" : "");
-    std::printf("%-14s %s, prompt \"%s\", tau1 %.3g, tau2 %.3g, strength %.2f, steps %d, seed %llu\n",
-                "mode", edit_mode_name(params.mode), params.prompt.c_str(), params.tau1,
-                params.tau2, params.strength, params.steps, (unsigned long long)params.seed);
+    std::string steps;
+    for (double s : editor.step_list()) steps += (steps.empty() ? "" : ", ") + std::to_string(std::lround(s));
+    std::printf("%-14s %s, prompt \"%s\", tau1 %.3g, tau2 %.3g, steps [%s], seed %llu\n", "mode",
+                edit_mode_name(params.mode), params.prompt.c_str(), params.tau1, params.tau2,
+                steps.c_str(), (unsigned long long)params.seed);
     std::printf("%-14s %s (%dx%d) on %s%s\n", "model", pack.name.c_str(), editor.width(),
                 editor.height(), editor.device_name().c_str(), pack.untrained ? " [UNTRAINED]" : "");
     std::printf("%-14s %s\n", "text", editor.text_summary().c_str());

@@ -16,5 +16,6 @@ int cmd_edit(const CommandArgs& args);       // cmd_edit.cpp: edit a video file
 int cmd_bench(const CommandArgs& args);      // cmd_bench.cpp: off / naive / lipar on one clip
 int cmd_tensor(const CommandArgs& args);  // cmd_tensor.cpp: one component on safetensors I/O
 int cmd_convert(const CommandArgs& args);  // cmd_convert.cpp: checkpoint -> safetensors
+int cmd_train(const CommandArgs& args);    // cmd_train.cpp: train the Nano pack
 
 }  // namespace lipar::cli

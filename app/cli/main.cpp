@@ -26,6 +26,8 @@ const Command kCommands[] = {
      lipar::cli::cmd_bench_dit},
     {"tensor", "run one model component on tensors from a safetensors file (parity checks)",
      lipar::cli::cmd_tensor},
+    {"train", "train the Nano model pack (autoencoder, DiT, text encoder) on clips and stills",
+     lipar::cli::cmd_train},
     {"convert", "convert a checkpoint (.pth or .safetensors) to safetensors, optionally one part",
      lipar::cli::cmd_convert},
 };

@@ -52,6 +52,13 @@ accel::DetectorConfig detector_config(const EditParams& p) {
 
 }  // namespace
 
+model::KvWindow editor_window(const ModelPack& pack) {
+    model::KvWindow w{1, 6};
+    if (pack.kv_sink > 0) w.sink_frames = pack.kv_sink;
+    if (pack.kv_recent > 0) w.recent_frames = pack.kv_recent;
+    return w;
+}
+
 Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     : m_pack(pack), m_settings(settings), m_schedule(pack.shift) {
     torch::NoGradGuard no_grad;
@@ -83,7 +90,8 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
                 " latent channels, the DiT takes ", m_dit->config().in_channels);
     m_text = make_conditioner(pack, m_dit->config().text_dim, settings.device,
                               settings.prompt_cache_dir);
-    m_main = std::make_unique<Side>(m_dit->config(), settings.window, options);
+    if (!m_settings.window) m_settings.window = editor_window(pack);
+    m_main = std::make_unique<Side>(m_dit->config(), *m_settings.window, options);
     LIPAR_LOG_INFO("editor: pack '", pack.name, "' loaded on ", device_name(), " in ",
                    static_cast<int>(t.elapsed_ms()), " ms; ", m_width, "x", m_height, ", ", m_fpb,
                    " latent frames per block", pack.untrained ? " [UNTRAINED]" : "");
@@ -127,7 +135,7 @@ void Editor::apply_pending_params() {
     if (m_active.mode == EditMode::Compare && !m_base) {
         const auto options =
             torch::TensorOptions().device(m_settings.device).dtype(m_settings.dtype);
-        m_base = std::make_unique<Side>(m_dit->config(), m_settings.window, options);
+        m_base = std::make_unique<Side>(m_dit->config(), *m_settings.window, options);
     }
     if (m_active.mode == EditMode::Compare && old.mode != EditMode::Compare) {
         // The baseline's decoder starts a stream here (its old state belongs to another span).
@@ -139,8 +147,10 @@ void Editor::apply_pending_params() {
 }
 
 std::vector<double> Editor::step_list() const {
-    const auto n = static_cast<size_t>(m_active.steps);
-    const double start = std::round(m_active.strength * 1000.0);
+    // 0 means "as the pack was trained": its own step list, or its start level / step count.
+    const auto n = m_active.steps > 0 ? static_cast<size_t>(m_active.steps) : m_pack.steps.size();
+    const double start =
+        m_active.strength > 0 ? std::round(m_active.strength * 1000.0) : m_pack.steps[0];
     if (n == m_pack.steps.size() && std::abs(start - m_pack.steps[0]) < 0.5) return m_pack.steps;
     std::vector<double> steps;
     for (size_t i = 0; i < n; ++i) {

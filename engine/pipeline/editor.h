@@ -16,6 +16,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,11 +33,15 @@
 
 namespace lipar::pipeline {
 
+// The pack's trained KV window, or sink 1 + 6 recent frames when the pack does not say.
+model::KvWindow editor_window(const ModelPack& pack);
+
 struct EditorSettings {
     int width = 0;   // model resolution; 0 = the pack's
     int height = 0;
     int64_t frames_per_block = 0;  // latent frames per block; 0 = the pack's
-    model::KvWindow window{1, 6};
+    // KV window; unset = the pack's trained window (editor_window()).
+    std::optional<model::KvWindow> window;
     bool keep_latents = false;  // copy each block's final x0 to BlockReport::x0 (benchmarks)
     torch::Device device{torch::kCPU};
     torch::Dtype dtype = torch::kFloat32;
@@ -119,6 +124,9 @@ public:
     // Source frames per block (latent frames x the autoencoder's temporal ratio).
     int64_t source_frames_per_block() const;
     const BlockReport& last_report() const { return m_report; }
+    // The warped denoising steps the active parameters give (the pack's when strength and steps
+    // are 0).
+    std::vector<double> step_list() const;
     const model::DitConfig& dit_config() const;
     std::string device_name() const;
     // Where the prompt embeddings came from so far (text encoder runs, cache hits).
@@ -133,7 +141,6 @@ private:
     torch::Tensor denoise(Side& side, const torch::Tensor& z, const accel::PrunePlan& plan,
                           accel::PruneMode mode, int64_t block);
     const model::CrossAttnCache& cross_cache(const std::string& prompt);
-    std::vector<double> step_list() const;
     torch::Tensor to_tensor(const Frame& frame) const;
     Frame to_frame(const torch::Tensor& rgb) const;
 

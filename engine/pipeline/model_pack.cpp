@@ -92,9 +92,18 @@ ModelPack ModelPack::load(const std::string& dir) {
             if (const Json* v = r->find("height")) p.height = static_cast<int>(v->as_int64());
             if (const Json* v = r->find("multiple")) p.multiple = static_cast<int>(v->as_int64());
         }
+        if (const Json* w = j.find("window")) {
+            if (const Json* v = w->find("sink")) p.kv_sink = v->as_int64();
+            if (const Json* v = w->find("recent")) p.kv_recent = v->as_int64();
+        }
+        if (const Json* st = j.find("styles")) {
+            for (const auto& e : st->elements()) p.styles.push_back(e.as_string());
+        }
     } catch (const Error& e) {
         fail(StatusCode::FormatError, "model pack '", dir, "': manifest.json: ", e.what());
     }
+    LIPAR_CHECK(p.kv_sink >= 0 && p.kv_recent >= 0, StatusCode::FormatError, "model pack '", dir,
+                "': window sink and recent must not be negative");
     require_file(p, "dit.weights", p.dit_weights);
     LIPAR_CHECK(p.autoencoder_kind == "taehv" || p.autoencoder_kind == "taesd",
                 StatusCode::FormatError, "model pack '", dir, "': autoencoder.kind '",
@@ -159,6 +168,14 @@ void ModelPack::save() const {
     res.set("height", height);
     res.set("multiple", multiple);
     j.set("resolution", res);
+    if (kv_sink > 0 || kv_recent > 0) {
+        j.set("window", Json::object().set("sink", kv_sink).set("recent", kv_recent));
+    }
+    if (!styles.empty()) {
+        Json st = Json::array();
+        for (const auto& s : styles) st.push_back(s);
+        j.set("styles", st);
+    }
     fs::create_directories(dir);
     const std::string path = (fs::path(dir) / "manifest.json").string();
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -184,6 +201,13 @@ std::string ModelPack::describe() const {
     for (size_t i = 0; i < steps.size(); ++i) os << (i ? ", " : "") << steps[i];
     os << "], " << frames_per_block << " latent frames per block\n";
     os << "resolution  " << width << "x" << height << " (multiples of " << multiple << ")\n";
+    if (kv_sink > 0 || kv_recent > 0)
+        os << "window      sink " << kv_sink << " + " << kv_recent << " recent latent frames\n";
+    if (!styles.empty()) {
+        os << "styles      ";
+        for (size_t i = 0; i < styles.size(); ++i) os << (i ? ", " : "") << styles[i];
+        os << "\n";
+    }
     return os.str();
 }
 

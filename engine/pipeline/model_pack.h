@@ -10,7 +10,9 @@
 //         | {"kind": "embeddings", "file": "prompts.safetensors"}
 //         | {"kind": "hashed"},            (untrained packs: a seeded embedding per prompt text)
 //   "schedule": {"shift": 5.0, "steps": [400, 350, 250], "frames_per_block": 3},
-//   "resolution": {"width": 832, "height": 480, "multiple": 16}
+//   "resolution": {"width": 832, "height": 480, "multiple": 16},
+//   "window": {"sink": 1, "recent": 3},          (optional: the KV window the pack was trained for)
+//   "styles": ["black and white", "sepia", ...]  (optional: prompts the pack was trained on)
 // }
 // Paths are relative to the pack directory (absolute paths allowed).
 
@@ -44,6 +46,11 @@ struct ModelPack {
     int64_t frames_per_block = 3;  // latent frames
 
     int width = 832, height = 480, multiple = 16;
+
+    // The KV window the pack was trained with (0 = not stated: the engine's default applies).
+    int64_t kv_sink = 0, kv_recent = 0;
+    // Canonical prompts of the styles a trained pack knows (empty for packs that do not say).
+    std::vector<std::string> styles;
 
     // Reads and validates manifest.json; every referenced file must exist. Errors name the pack,
     // the field and the missing file.

@@ -28,8 +28,9 @@ std::string EditParams::validate() const {
     if (mode == EditMode::Invalid) return "mode must be off, naive, lipar or compare";
     if (!(tau1 >= -1.0 && tau1 <= 100.0)) os << "tau1 " << tau1 << " is out of range [-1, 100]";
     else if (!(tau2 >= -1.0 && tau2 <= 100.0)) os << "tau2 " << tau2 << " is out of range [-1, 100]";
-    else if (!(strength > 0.0 && strength <= 1.0)) os << "strength " << strength << " must be in (0, 1]";
-    else if (steps < 1 || steps > 50) os << "steps " << steps << " must be in 1..50";
+    else if (!(strength >= 0.0 && strength <= 1.0))
+        os << "strength " << strength << " must be in [0, 1] (0 = the pack's)";
+    else if (steps < 0 || steps > 50) os << "steps " << steps << " must be in 0..50 (0 = the pack's)";
     else if (!(min_keep_ratio >= 0.0 && min_keep_ratio <= 1.0))
         os << "min_keep_ratio " << min_keep_ratio << " must be in [0, 1]";
     return os.str();
@@ -42,7 +43,7 @@ std::string EngineConfig::validate() const {
         os << "resolution " << width << "x" << height << " must be multiples of 16 (or 0)";
     else if (latent_frames_per_block < 0 || latent_frames_per_block > 16)
         os << "latent frames per block must be in 0..16";
-    else if (kv_sink < 0 || kv_recent < 0) os << "KV window sizes must be >= 0";
+    else if (kv_sink < -1 || kv_recent < -1) os << "KV window sizes must be >= 0 (or -1: the pack's)";
     return os.str();
 }
 

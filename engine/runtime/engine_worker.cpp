@@ -89,8 +89,11 @@ bool EngineWorker::load() {
         settings.width = c.width;
         settings.height = c.height;
         settings.frames_per_block = c.latent_frames_per_block;
-        settings.window.sink_frames = c.kv_sink;
-        settings.window.recent_frames = c.kv_recent;
+        if (c.kv_sink >= 0 || c.kv_recent >= 0) {
+            settings.window = editor_window(pack);
+            if (c.kv_sink >= 0) settings.window->sink_frames = c.kv_sink;
+            if (c.kv_recent >= 0) settings.window->recent_frames = c.kv_recent;
+        }
         settings.device =
             m_config.cuda
                 ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(m_config.device_index))

@@ -8,6 +8,9 @@
 #   .gpu/wan_ref/model.py the official Wan2.1 model file (parity-dit only)
 #   .gpu/spm/             build/lib/liblipar_spm.so, libsentencepiece{,_train}.so.0, spm_train and
 #                         spm.model trained with the flags of tests/unit/text_test_util.h
+#   .gpu/clips/           the training clips of the Nano pack (copies of ../shared/data/clips:
+#                         every clip but the OpenCV sample tree.avi)
+#   .gpu/stills/          packaging/prepare-nano-stills.sh .gpu/stills
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-$PWD/gpu-out}"
@@ -132,6 +135,31 @@ for step in "$@"; do
                 --device cuda --prompt "a watercolor painting of a dog" --out /tmp/xxl.y4m 2>&1 | tee "$OUT/edit_xxl.txt" | tail -7
             kill $local_smi
             log "GPU memory used (nvidia-smi, whole device, every 100 ms): before ${base} MiB, peak $(sort -n /tmp/gpu_mem.log | tail -1) MiB"
+            ;;
+        train-nano-start)
+            # The whole Nano training in the background (it outlasts one command); poll it with
+            # train-nano-wait in the following calls while the machine is warm.
+            log "Nano training data: clips to y4m (short side 224) + stills"
+            rm -rf /tmp/nano_data && mkdir -p /tmp/nano_data
+            python3 tests/gpu/prepare_nano_clips.py /tmp/nano_data 224 .gpu/clips/* 2>&1 | tee -a "$OUT/summary.txt"
+            cp .gpu/stills/*.y4m /tmp/nano_data/
+            mkdir -p .gpu/nano
+            setsid nohup build-gpu/app/lipar train --data /tmp/nano_data --holdout cups.y4m \
+                --tokenizer resources/tokenizer/nano.model --out .gpu/nano/pack --work .gpu/nano/work \
+                --device cuda --seed 0 ${NANO_TRAIN_ARGS:-} >.gpu/nano/train.log 2>&1 &
+            sleep 5
+            ;;
+        train-nano-wait)
+            # Polls the background training until it ends or the script has run NANO_DEADLINE_S
+            # seconds; copies the log and, once written, the pack to $OUT.
+            deadline=${NANO_DEADLINE_S:-550}
+            while pgrep -f "lipar train" >/dev/null && [ $SECONDS -lt $deadline ]; do sleep 10; done
+            cp .gpu/nano/train.log "$OUT/train.log"
+            grep -E "^\[|dB|wrote|error|lipar train:" .gpu/nano/train.log | tail -25
+            if [ -f .gpu/nano/pack/manifest.json ]; then
+                mkdir -p "$OUT/nano" && cp .gpu/nano/pack/* "$OUT/nano/"
+                log "Nano pack written"
+            fi
             ;;
         *) echo "unknown step $step"; exit 2 ;;
     esac

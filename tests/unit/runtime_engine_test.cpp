@@ -301,7 +301,7 @@ TEST(RuntimeEngine, invalid_params_and_configs_are_refused_with_a_status) {
     EditParams good = prompt_params("kept");
     EXPECT_TRUE(engine.set_params(good).ok());
     bad = good;
-    bad.steps = 0;
+    bad.steps = -1;  // 0 means "the pack's", negative is wrong
     s = engine.set_params(bad);
     EXPECT_EQ(s.code, StatusCode::InvalidArgument);
     EXPECT_NE(s.message.find("steps"), std::string::npos) << s.message;

@@ -26,8 +26,9 @@ struct EditParams {
     double tau1 = 0.15;               // short-term duplicate threshold (normalised latent units)
     double tau2 = 0.3;                // long-term threshold against the clean reference
     bool attention_recovery = true;   // Lipar without recovery behaves as Naive
-    double strength = 0.4;            // SDEdit start: first warped step = strength * 1000
-    int steps = 3;                    // denoising steps from the start level down
+    // SDEdit start: first warped step = strength * 1000; 0 = the pack's schedule.
+    double strength = 0.0;
+    int steps = 0;                    // denoising steps from the start level down; 0 = the pack's
     uint64_t seed = 0;
     double min_keep_ratio = 0.0;      // 0 = off
     bool reset_on_prompt_change = false;  // default: keep the KV cache, swap cross-attention only
@@ -44,8 +45,10 @@ struct EngineConfig {
     int width = 0;                 // model resolution; 0 = the pack's default
     int height = 0;
     int latent_frames_per_block = 0;  // 0 = the pack's default
-    int kv_sink = 1;               // KV cache: sink latent frames
-    int kv_recent = 6;             // KV cache: most recent latent frames (LIPAR's m)
+    // KV cache window in latent frames: sink frames plus the most recent committed frames;
+    // -1 = the pack's trained window (else sink 1, recent 6).
+    int kv_sink = -1;
+    int kv_recent = -1;
     std::string prompt_cache_dir;  // empty = default (~/.cache/lipar-studio/prompts)
 
     std::string validate() const;

@@ -62,10 +62,22 @@ DitConfig DitConfig::tiny() {
     return c;
 }
 
+DitConfig DitConfig::nano() {
+    DitConfig c;
+    c.dim = 256;
+    c.ffn_dim = 768;
+    c.num_heads = 4;
+    c.num_layers = 4;
+    c.text_dim = 128;
+    c.text_len = 24;
+    return c;
+}
+
 DitConfig DitConfig::by_name(const std::string& name) {
     if (name == "tiny") return tiny();
+    if (name == "nano") return nano();
     if (name == "wan-1.3b" || name == "wan2.1-1.3b") return wan_1_3b();
-    fail(StatusCode::InvalidArgument, "unknown DiT config '", name, "' (expected tiny or wan-1.3b)");
+    fail(StatusCode::InvalidArgument, "unknown DiT config '", name, "' (expected tiny, nano or wan-1.3b)");
 }
 
 DitConfig DitConfig::from_weights(const std::map<std::string, torch::Tensor>& w, int64_t head_dim) {

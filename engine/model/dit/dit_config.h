@@ -33,7 +33,10 @@ struct DitConfig {
     static DitConfig wan_1_3b();
     // A few-million-parameter configuration for tests and CPU demos (2 layers, dim 256).
     static DitConfig tiny();
-    // "tiny" | "wan-1.3b"
+    // The trained Nano pack's DiT (4 layers, dim 256, head_dim 64, ~4M parameters): real time on
+    // a 2-core CPU at 320x192.
+    static DitConfig nano();
+    // "tiny" | "nano" | "wan-1.3b"
     static DitConfig by_name(const std::string& name);
     // Reads dim, ffn_dim, layers, channels, patch, text_dim and freq_dim from tensor shapes.
     static DitConfig from_weights(const std::map<std::string, torch::Tensor>& weights,

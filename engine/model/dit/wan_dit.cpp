@@ -3,6 +3,7 @@
 #include <torch/version.h>
 
 #include <cmath>
+#include <optional>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -290,7 +291,9 @@ torch::Tensor WanDitImpl::unpatchify(const torch::Tensor& tokens, int64_t frames
 
 torch::Tensor WanDitImpl::forward(const torch::Tensor& x, const torch::Tensor& t,
                                   const torch::Tensor& context, const DenseOptions& options) {
-    torch::NoGradGuard no_grad;
+    // Training (train()) records autograd history through the same code; inference does not.
+    std::optional<torch::NoGradGuard> no_grad;
+    if (!is_training()) no_grad.emplace();
     const auto grid = token_grid(m_config, x.sizes());
     const int64_t frames = grid[0], n = grid[0] * grid[1] * grid[2];
     auto time = time_conditioning(t);

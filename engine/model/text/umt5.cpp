@@ -1,5 +1,7 @@
 #include "model/text/umt5.h"
 
+#include <optional>
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -186,7 +188,10 @@ torch::Tensor Umt5EncoderImpl::forward(const torch::Tensor& ids_in, const torch:
     const int64_t batch = ids_in.size(0), len = ids_in.size(1);
     LIPAR_CHECK(batch > 0 && len > 0, StatusCode::ShapeMismatch, "UMT5 ids ",
                 shape_string(ids_in.sizes()), " are empty");
-    torch::NoGradGuard no_grad;
+    // Training (train()) records autograd history through the same code; inference does not.
+    std::optional<torch::NoGradGuard> no_grad;
+    if (!is_training())
+        no_grad.emplace();
     auto ids = ids_in.to(m_options.device(), torch::kInt64);
     const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
     LIPAR_CHECK(lo >= 0 && hi < m_config.vocab_size, StatusCode::InvalidArgument,

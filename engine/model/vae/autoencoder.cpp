@@ -76,6 +76,7 @@ class TaehvVideoAutoencoder : public VideoAutoencoder {
     }
     int64_t latent_channels() const override { return m_model->latent_channels(); }
     int64_t temporal_ratio() const override { return m_model->temporal_ratio(); }
+    int64_t spatial_ratio() const override { return m_model->spatial_ratio(); }
     int64_t decoder_frames_to_trim() const override { return m_model->frames_to_trim(); }
     bool can_encode() const override { return true; }
     bool can_decode() const override { return true; }

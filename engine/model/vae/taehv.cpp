@@ -1,9 +1,13 @@
 #include "model/vae/taehv.h"
 
+#include <optional>
+
 #include "core/device.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/json.h"
 #include "io/checkpoint.h"
+#include "io/safetensors.h"
 #include "io/weights.h"
 
 namespace lipar::model {
@@ -11,7 +15,7 @@ namespace lipar::model {
 namespace {
 
 constexpr int64_t kImageChannels = 3;
-constexpr int64_t kSpatialRatio = 8;
+constexpr const char* kLayoutKey = "lipar.taehv";
 
 // [N, t, C, H, W] <-> [N * t, C, H, W]
 torch::Tensor flat(const torch::Tensor& x) {
@@ -41,9 +45,116 @@ void check_same_stream(const torch::Tensor& previous, const torch::Tensor& x, co
 
 int64_t TaehvConfig::temporal_ratio() const {
     int64_t ratio = 1;
-    for (bool down : encoder_time_downscale)
-        ratio *= down ? 2 : 1;
+    for (const auto& stage : encoder)
+        ratio *= stage.time;
     return ratio;
+}
+
+int64_t TaehvConfig::spatial_ratio() const {
+    int64_t ratio = patch;
+    for (const auto& stage : encoder)
+        ratio *= stage.space ? 2 : 1;
+    return ratio;
+}
+
+bool TaehvConfig::is_default_layout() const {
+    TaehvConfig d;
+    auto same = [](const std::vector<TaeStageSpec>& a, const std::vector<TaeStageSpec>& b) {
+        if (a.size() != b.size())
+            return false;
+        for (size_t i = 0; i < a.size(); ++i) {
+            if (a[i].width != b[i].width || a[i].blocks != b[i].blocks || a[i].time != b[i].time ||
+                a[i].space != b[i].space)
+                return false;
+        }
+        return true;
+    };
+    return patch == d.patch && encoder_input_width == d.encoder_input_width &&
+           same(encoder, d.encoder) && same(decoder, d.decoder) &&
+           decoder_output_width == d.decoder_output_width && trim() == d.trim();
+}
+
+void TaehvConfig::validate() const {
+    auto check = [](bool ok, const std::string& what) {
+        LIPAR_CHECK(ok, StatusCode::InvalidArgument, "TAEHV layout: ", what);
+    };
+    check(latent_channels > 0, "latent channels must be positive");
+    check(patch >= 1 && patch <= 8, "patch must be 1..8");
+    check(encoder_input_width > 0 && decoder_output_width > 0, "widths must be positive");
+    check(!encoder.empty() && !decoder.empty(), "encoder and decoder need at least one stage");
+    int64_t up_time = 1, up_space = patch;
+    for (const auto& s : decoder) {
+        check(s.width > 0 && s.blocks >= 0 && s.time >= 1 && s.time <= 8, "bad decoder stage");
+        up_time *= s.time;
+        up_space *= s.space ? 2 : 1;
+    }
+    for (const auto& s : encoder)
+        check(s.width > 0 && s.blocks >= 0 && s.time >= 1 && s.time <= 8, "bad encoder stage");
+    check(up_time == temporal_ratio(), str_cat("encoder temporal ratio ", temporal_ratio(),
+                                               " differs from decoder ratio ", up_time));
+    check(up_space == spatial_ratio(), str_cat("encoder spatial ratio ", spatial_ratio(),
+                                               " differs from decoder ratio ", up_space));
+    check(trim() >= 0 && trim() < temporal_ratio() * 4, "frames_to_trim out of range");
+}
+
+std::string TaehvConfig::to_json() const {
+    auto stages = [](const std::vector<TaeStageSpec>& v) {
+        Json a = Json::array();
+        for (const auto& s : v) {
+            a.push_back(Json::object()
+                            .set("width", s.width)
+                            .set("blocks", s.blocks)
+                            .set("time", s.time)
+                            .set("space", s.space));
+        }
+        return a;
+    };
+    return Json::object()
+        .set("latent_channels", latent_channels)
+        .set("patch", patch)
+        .set("encoder_input_width", encoder_input_width)
+        .set("encoder", stages(encoder))
+        .set("decoder", stages(decoder))
+        .set("decoder_output_width", decoder_output_width)
+        .set("frames_to_trim", trim())
+        .dump();
+}
+
+TaehvConfig TaehvConfig::from_json(const std::string& text) {
+    TaehvConfig c;
+    try {
+        const Json j = Json::parse(text);
+        auto stages = [](const Json& a) {
+            std::vector<TaeStageSpec> v;
+            for (const auto& e : a.elements()) {
+                v.push_back({e.at("width").as_int64(), e.at("blocks").as_int64(),
+                             e.at("time").as_int64(), e.at("space").as_bool()});
+            }
+            return v;
+        };
+        c.latent_channels = j.at("latent_channels").as_int64();
+        c.patch = j.at("patch").as_int64();
+        c.encoder_input_width = j.at("encoder_input_width").as_int64();
+        c.encoder = stages(j.at("encoder"));
+        c.decoder = stages(j.at("decoder"));
+        c.decoder_output_width = j.at("decoder_output_width").as_int64();
+        c.frames_to_trim = j.at("frames_to_trim").as_int64();
+    } catch (const Error& e) {
+        fail(StatusCode::FormatError, "TAEHV layout metadata: ", e.what());
+    }
+    c.validate();
+    return c;
+}
+
+TaehvConfig TaehvConfig::nano() {
+    TaehvConfig c;
+    c.patch = 4;
+    c.encoder_input_width = 32;
+    c.encoder = {{48, 1, 2, true}, {64, 1, 2, false}};
+    c.decoder = {{96, 2, 2, false}, {64, 1, 2, true}};
+    c.decoder_output_width = 48;
+    c.frames_to_trim = 0;
+    return c;
 }
 
 void TaehvEncoderState::reset() {
@@ -63,38 +174,32 @@ void TaehvDecoderState::reset() {
 
 Taehv::Taehv(const TaehvConfig& config, const torch::TensorOptions& options)
     : m_config(config), m_options(options) {
-    int64_t up_ratio = 1;
-    for (bool up : config.decoder_time_upscale)
-        up_ratio *= up ? 2 : 1;
-    LIPAR_CHECK(up_ratio == config.temporal_ratio(), StatusCode::InvalidArgument,
-                "TAEHV: encoder temporal ratio ", config.temporal_ratio(),
-                " differs from decoder ratio ", up_ratio);
-    LIPAR_CHECK(config.latent_channels > 0, StatusCode::InvalidArgument,
-                "TAEHV: latent channels must be positive");
-
-    constexpr int64_t kEncWidth = 64;
+    config.validate();
+    const int64_t pixels = kImageChannels * config.patch * config.patch;
     m_encoder = register_module("encoder", std::make_shared<TaeStack>(options));
-    m_encoder->conv(kImageChannels, kEncWidth).relu();
-    for (int stage = 0; stage < 3; ++stage) {
-        m_encoder->tpool(kEncWidth, config.encoder_time_downscale[stage] ? 2 : 1)
-            .conv(kEncWidth, kEncWidth, 2, false);
-        for (int i = 0; i < 3; ++i)
-            m_encoder->mem_block(kEncWidth, kEncWidth);
+    m_encoder->conv(pixels, config.encoder_input_width).relu();
+    int64_t width = config.encoder_input_width;
+    for (const auto& stage : config.encoder) {
+        m_encoder->tpool(width, stage.time).conv(width, stage.width, stage.space ? 2 : 1, false);
+        width = stage.width;
+        for (int64_t i = 0; i < stage.blocks; ++i)
+            m_encoder->mem_block(width, width);
     }
-    m_encoder->conv(kEncWidth, config.latent_channels);
+    m_encoder->conv(width, config.latent_channels);
 
-    const int64_t widths[4] = {256, 128, 64, 64};
     m_decoder = register_module("decoder", std::make_shared<TaeStack>(options));
-    m_decoder->clamp().conv(config.latent_channels, widths[0]).relu();
-    for (int stage = 0; stage < 3; ++stage) {
-        const int64_t w = widths[stage];
-        for (int i = 0; i < 3; ++i)
-            m_decoder->mem_block(w, w);
-        m_decoder->upsample()
-            .tgrow(w, config.decoder_time_upscale[stage] ? 2 : 1)
-            .conv(w, widths[stage + 1], 1, false);
+    m_decoder->clamp().conv(config.latent_channels, config.decoder.front().width).relu();
+    for (size_t s = 0; s < config.decoder.size(); ++s) {
+        const auto& stage = config.decoder[s];
+        const int64_t next = s + 1 < config.decoder.size() ? config.decoder[s + 1].width
+                                                           : config.decoder_output_width;
+        for (int64_t i = 0; i < stage.blocks; ++i)
+            m_decoder->mem_block(stage.width, stage.width);
+        if (stage.space)
+            m_decoder->upsample();
+        m_decoder->tgrow(stage.width, stage.time).conv(stage.width, next, 1, false);
     }
-    m_decoder->relu().conv(widths[3], kImageChannels);
+    m_decoder->relu().conv(config.decoder_output_width, pixels);
 }
 
 std::shared_ptr<Taehv> Taehv::random(uint64_t seed,
@@ -108,25 +213,47 @@ std::shared_ptr<Taehv> Taehv::random(uint64_t seed,
 }
 
 std::shared_ptr<Taehv> Taehv::load(const std::string& path, const torch::TensorOptions& options) {
-    auto weights = io::load_checkpoint(path);
     TaehvConfig config;
+    bool described = false;
+    if (io::detect_checkpoint_format(path) == io::CheckpointFormat::Safetensors) {
+        const auto header = io::read_safetensors_header(path);
+        auto meta = header.metadata.find(kLayoutKey);
+        if (meta != header.metadata.end()) {
+            try {
+                config = TaehvConfig::from_json(meta->second);
+            } catch (const Error& e) {
+                throw Error(e.code(), str_cat(path, ": ", e.what()));
+            }
+            described = true;
+        }
+    }
+    auto weights = io::load_checkpoint(path);
     auto it = weights.find("encoder.0.weight");
     LIPAR_CHECK(it != weights.end(), StatusCode::FormatError, path,
                 ": not TAEHV weights (no tensor 'encoder.0.weight')");
-    LIPAR_CHECK(it->second.dim() == 4 && it->second.size(1) == kImageChannels,
-                StatusCode::Unsupported, path, ": tensor 'encoder.0.weight' has shape ",
-                shape_string(it->second.sizes()),
-                "; only TAEHV models without pixel patching (taew2_1, taehv) are supported");
-    auto latent = weights.find("decoder.1.weight");
-    if (latent != weights.end() && latent->second.dim() == 4) {
-        config.latent_channels = latent->second.size(1);
+    if (!described) {
+        LIPAR_CHECK(it->second.dim() == 4 && it->second.size(1) == kImageChannels,
+                    StatusCode::Unsupported, path, ": tensor 'encoder.0.weight' has shape ",
+                    shape_string(it->second.sizes()),
+                    "; only TAEHV models without pixel patching (taew2_1, taehv) or with a "
+                    "lipar.taehv layout are supported");
+        auto latent = weights.find("decoder.1.weight");
+        if (latent != weights.end() && latent->second.dim() == 4) {
+            config.latent_channels = latent->second.size(1);
+        }
     }
     auto model = std::make_shared<Taehv>(config, options);
     model->load_weights(std::move(weights), path);
     model->eval();
     LIPAR_LOG_INFO("TAEHV loaded from ", path, ": ", config.latent_channels, " latent channels, ",
-                   dtype_name(options.dtype().toScalarType()), " on ", options.device().str());
+                   described ? "own layout, " : "", dtype_name(options.dtype().toScalarType()),
+                   " on ", options.device().str());
     return model;
+}
+
+void Taehv::save(const std::string& path, torch::Dtype dtype) const {
+    io::write_safetensors(path, parameters_to_map(*this, dtype),
+                          {{kLayoutKey, m_config.to_json()}});
 }
 
 void Taehv::load_weights(io::TensorMap weights, const std::string& source) {
@@ -211,25 +338,32 @@ torch::Tensor Taehv::run_stack(TaeStack& stack,
 }
 
 torch::Tensor Taehv::encode_step(TaehvEncoderState& state, const torch::Tensor& x_in) {
+    const int64_t ratio = spatial_ratio();
     LIPAR_CHECK(x_in.defined() && x_in.dim() == 5 && x_in.size(2) == kImageChannels,
                 StatusCode::ShapeMismatch,
                 "TAEHV encode: expected RGB frames [N, T, 3, H, W], got ",
                 shape_or_undefined(x_in));
     LIPAR_CHECK(x_in.size(0) > 0 && x_in.size(3) > 0 && x_in.size(4) > 0 &&
-                    x_in.size(3) % kSpatialRatio == 0 && x_in.size(4) % kSpatialRatio == 0,
+                    x_in.size(3) % ratio == 0 && x_in.size(4) % ratio == 0,
                 StatusCode::ShapeMismatch, "TAEHV encode: frames ", shape_string(x_in.sizes()),
-                " need N > 0 and H, W non-zero multiples of 8");
+                " need N > 0 and H, W non-zero multiples of ", ratio);
     check_same_stream(state.m_last_frame, x_in, "TAEHV encode");
-    torch::NoGradGuard no_grad;
+    std::optional<torch::NoGradGuard> no_grad;
+    if (!is_training())
+        no_grad.emplace();
     const int64_t t = x_in.size(1);
-    auto empty = torch::empty({x_in.size(0), 0, m_config.latent_channels,
-                               x_in.size(3) / kSpatialRatio, x_in.size(4) / kSpatialRatio},
+    auto empty = torch::empty({x_in.size(0), 0, m_config.latent_channels, x_in.size(3) / ratio,
+                               x_in.size(4) / ratio},
                               m_options);
     if (t == 0)
         return empty;
     auto x = x_in.to(m_options.device(), m_options.dtype().toScalarType());
     state.m_last_frame = x.narrow(1, t - 1, 1).clone();
     state.m_frames_in += t;
+    if (m_config.patch > 1) {
+        auto folded = torch::pixel_unshuffle(flat(x), m_config.patch);
+        x = unflat(folded, x.size(0));
+    }
     auto z = run_stack(*m_encoder, state.m_layer_state, x);
     if (!z.defined())
         return empty;
@@ -258,10 +392,12 @@ torch::Tensor Taehv::decode_step(TaehvDecoderState& state, const torch::Tensor& 
                 StatusCode::ShapeMismatch, "TAEHV decode: expected latents [N, K, ",
                 m_config.latent_channels, ", h, w], got ", shape_or_undefined(z_in));
     check_same_stream(state.m_last_latent, z_in, "TAEHV decode");
-    torch::NoGradGuard no_grad;
-    auto empty = torch::empty({z_in.size(0), 0, kImageChannels, z_in.size(3) * kSpatialRatio,
-                               z_in.size(4) * kSpatialRatio},
-                              m_options);
+    std::optional<torch::NoGradGuard> no_grad;
+    if (!is_training())
+        no_grad.emplace();
+    const int64_t ratio = spatial_ratio();
+    auto empty = torch::empty(
+        {z_in.size(0), 0, kImageChannels, z_in.size(3) * ratio, z_in.size(4) * ratio}, m_options);
     const int64_t k = z_in.size(1);
     if (k == 0)
         return empty;
@@ -271,13 +407,16 @@ torch::Tensor Taehv::decode_step(TaehvDecoderState& state, const torch::Tensor& 
     auto x = run_stack(*m_decoder, state.m_layer_state, z);
     if (!x.defined())
         return empty;
+    if (m_config.patch > 1)
+        x = unflat(torch::pixel_shuffle(flat(x), m_config.patch), x.size(0));
     const int64_t drop = std::min(frames_to_trim() - state.m_frames_trimmed, x.size(1));
     if (drop > 0) {
         x = x.narrow(1, drop, x.size(1) - drop);
         state.m_frames_trimmed += drop;
     }
     state.m_frames_out += x.size(1);
-    return x.clamp_(0.0, 1.0).contiguous();
+    // Training keeps the unclamped values (a clamp would stop the gradient of saturated pixels).
+    return is_training() ? x : x.clamp_(0.0, 1.0).contiguous();
 }
 
 torch::Tensor Taehv::encode(const torch::Tensor& x) {

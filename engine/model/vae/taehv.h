@@ -27,12 +27,40 @@
 
 namespace lipar::model {
 
+// One stage of the encoder (TPool, stride-2 conv, MemBlocks) or decoder (MemBlocks, 2x upsample,
+// TGrow, conv to the next width).
+struct TaeStageSpec {
+    int64_t width = 64;   // channels of the stage's MemBlocks
+    int64_t blocks = 3;   // MemBlocks
+    int64_t time = 1;     // temporal stride: TPool (encoder) or TGrow (decoder) factor
+    bool space = true;    // halves (encoder) or doubles (decoder) the resolution
+};
+
+// The layer layout. The defaults are taew2_1's; LIPAR's own Nano autoencoder (nano()) folds 4x4
+// pixels into channels first (pixel unshuffle / shuffle around the stacks, as TAEHV's patched
+// variants do), so that no convolution runs at full resolution, and uses fewer, narrower stages.
 struct TaehvConfig {
     int64_t latent_channels = 16;
-    std::array<bool, 3> encoder_time_downscale{true, true, false};
-    std::array<bool, 3> decoder_time_upscale{false, true, true};
+    int64_t patch = 1;                  // pixel (un)shuffle factor at the image ends
+    int64_t encoder_input_width = 64;   // channels of the first conv
+    std::vector<TaeStageSpec> encoder = {{64, 3, 2, true}, {64, 3, 2, true}, {64, 3, 1, true}};
+    std::vector<TaeStageSpec> decoder = {{256, 3, 1, true}, {128, 3, 2, true}, {64, 3, 2, true}};
+    int64_t decoder_output_width = 64;  // channels before the last conv to pixels
+    // Decoded frames withheld at the start of a stream: taew2_1 mirrors Wan's VAE (the first
+    // latent stands for one frame) and drops 3; -1 means temporal_ratio - 1.
+    int64_t frames_to_trim = -1;
 
     int64_t temporal_ratio() const;  // 4 for taew2_1
+    int64_t spatial_ratio() const;   // 8 for taew2_1
+    int64_t trim() const { return frames_to_trim < 0 ? temporal_ratio() - 1 : frames_to_trim; }
+    bool is_default_layout() const;  // taew2_1's layout (any latent channel count)
+    void validate() const;           // Error(InvalidArgument) naming the bad field
+
+    // JSON kept in the safetensors metadata under "lipar.taehv" so a file describes its layout.
+    std::string to_json() const;
+    static TaehvConfig from_json(const std::string& json);
+    // LIPAR's Nano autoencoder: patch 4, one encoder stage per 2x in time, ~1 GFLOP per frame.
+    static TaehvConfig nano();
 };
 
 // State of one streaming encode: per layer, the MemBlock's previous input or the TPool's frames
@@ -74,7 +102,8 @@ class Taehv : public torch::nn::Module {
     static std::shared_ptr<Taehv> random(uint64_t seed,
                                          const torch::TensorOptions& options,
                                          const TaehvConfig& config = {});
-    // .pth or .safetensors (taew2_1). Checks every tensor's name and shape.
+    // .pth or .safetensors (taew2_1, or any layout whose safetensors metadata carries
+    // "lipar.taehv"). Checks every tensor's name and shape.
     static std::shared_ptr<Taehv> load(const std::string& path,
                                        const torch::TensorOptions& options);
     // Applies published weights (`source` names them in errors). A TGrow weight with more output
@@ -83,6 +112,11 @@ class Taehv : public torch::nn::Module {
 
     torch::Tensor encode(const torch::Tensor& x);  // [N, T, 3, H, W] -> [N, ceil(T/4), 16, h, w]
     torch::Tensor decode(const torch::Tensor& z);  // [N, K, 16, h, w] -> [N, 4K-3, 3, 8h, 8w]
+    // Writes the weights (in `dtype`) and the layout metadata to a safetensors file.
+    void save(const std::string& path, torch::Dtype dtype = torch::kFloat32) const;
+
+    // In training mode (train()), encode/decode and the step functions record autograd history;
+    // in eval mode (the default after construction and loading) they run without it.
 
     // x: [N, t, 3, H, W] with t >= 0 -> the latents completed by these frames [N, t', 16, h, w]
     // (t' may be 0). N, H and W must stay the same within one stream.
@@ -98,7 +132,8 @@ class Taehv : public torch::nn::Module {
     const torch::TensorOptions& options() const { return m_options; }
     int64_t latent_channels() const { return m_config.latent_channels; }
     int64_t temporal_ratio() const { return m_config.temporal_ratio(); }
-    int64_t frames_to_trim() const { return m_config.temporal_ratio() - 1; }
+    int64_t frames_to_trim() const { return m_config.trim(); }
+    int64_t spatial_ratio() const { return m_config.spatial_ratio(); }
 
     TaeStack& encoder() { return *m_encoder; }
     TaeStack& decoder() { return *m_decoder; }
