@@ -12,6 +12,7 @@ packages=(
     libopencv-dev                                # webcam capture (V4L2 through OpenCV)
     qt6-base-dev qt6-multimedia-dev              # the desktop application
     libsentencepiece-dev sentencepiece           # prompt tokenizer (and spm_train for its tests)
+    zlib1g-dev                                   # compressed PNG contact sheets (lipar eval)
     xvfb xauth                                   # GUI smoke test without a display
 )
 

@@ -9,9 +9,16 @@ export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_f
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-true}"
 cmake --preset default
 cmake --build --preset default
-# A seeded random (UNTRAINED) pack so that the app and the CLI run out of the box; replace it with
-# a real pack (packaging/download-models.sh) for meaningful edits.
-if [ ! -f build/packs/default/manifest.json ]; then
-    ./build/app/lipar pack init-random --config tiny --out build/packs/default --seed 0 >/dev/null
-    echo "setup: created the default (untrained) model pack in build/packs/default"
+# The default model pack is Nano, LIPAR Studio's own trained pack (resources/packs/nano): the app
+# and the CLI edit out of the box on a CPU. A seeded random (untrained) pack stays available for
+# tests and benchmarks in build/packs/tiny-random.
+mkdir -p build/packs
+if [ -L build/packs/default ] || [ ! -e build/packs/default ] ||
+   grep -q '"untrained": true' build/packs/default/manifest.json 2>/dev/null; then
+    rm -rf build/packs/default
+    ln -s ../../resources/packs/nano build/packs/default
+    echo "setup: build/packs/default is the trained Nano pack (resources/packs/nano)"
+fi
+if [ ! -f build/packs/tiny-random/manifest.json ]; then
+    ./build/app/lipar pack init-random --config tiny --out build/packs/tiny-random --seed 0 >/dev/null
 fi

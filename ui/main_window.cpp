@@ -247,6 +247,11 @@ void MainWindow::onStats(const lipar::EngineStats& stats) {
     if (!stats.pack_name.empty()) {
         m_packLabel->setText(QString::fromStdString(stats.pack_name) +
                              (stats.untrained ? tr(" (untrained)") : QString()));
+        QStringList styles;
+        for (const auto& s : stats.styles) {
+            styles << QString::fromStdString(s);
+        }
+        m_controls->promptEditor()->setSuggestions(styles);
     }
     // Until the first result, say why the preview is still empty.
     if (stats.frames_out == 0 && m_preview->paneCount() == 0) {

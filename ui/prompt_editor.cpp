@@ -1,6 +1,7 @@
 #include "prompt_editor.h"
 
 #include <QComboBox>
+#include <QCompleter>
 #include <QHBoxLayout>
 #include <QLineEdit>
 #include <QPushButton>
@@ -25,8 +26,9 @@ PromptEditor::PromptEditor(QWidget* parent) : QWidget(parent) {
     connect(m_combo, qOverload<int>(&QComboBox::activated), this, [this](int index) {
         // Also emitted for Enter in the field (already applied by returnPressed): only a pick
         // of another prompt from the list applies it.
-        if (index >= 0 && index < m_history.size() && m_history.at(index) != m_applied) {
-            m_combo->setEditText(m_history.at(index));
+        const QStringList all = items();
+        if (index >= 0 && index < all.size() && all.at(index) != m_applied) {
+            m_combo->setEditText(all.at(index));
             apply();
         }
     });
@@ -53,10 +55,38 @@ void PromptEditor::setHistory(const QStringList& history) {
             m_history << prompt;
         }
     }
+    refill();
+    m_combo->setEditText(m_applied);
+}
+
+void PromptEditor::setSuggestions(const QStringList& suggestions) {
+    if (suggestions == m_suggestions) {
+        return;
+    }
+    m_suggestions = suggestions;
+    const QString editing = m_combo->currentText();
+    refill();
+    m_combo->setEditText(editing);
+    auto* completer = new QCompleter(m_suggestions, m_combo);
+    completer->setCaseSensitivity(Qt::CaseInsensitive);
+    completer->setFilterMode(Qt::MatchContains);
+    m_combo->setCompleter(completer);
+}
+
+QStringList PromptEditor::items() const {
+    QStringList all = m_history;
+    for (const QString& s : m_suggestions) {
+        if (!all.contains(s)) {
+            all << s;
+        }
+    }
+    return all;
+}
+
+void PromptEditor::refill() {
     const QSignalBlocker blocker(m_combo);
     m_combo->clear();
-    m_combo->addItems(m_history);
-    m_combo->setEditText(m_applied);
+    m_combo->addItems(items());
 }
 
 void PromptEditor::apply() {
@@ -78,8 +108,6 @@ void PromptEditor::remember(const QString& prompt) {
             m_history.removeLast();
         }
     }
-    const QSignalBlocker blocker(m_combo);
-    m_combo->clear();
-    m_combo->addItems(m_history);
+    refill();
     m_combo->setEditText(prompt);
 }

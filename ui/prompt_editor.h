@@ -24,6 +24,10 @@ class PromptEditor : public QWidget {
     void setAppliedPrompt(const QString& prompt);
     QStringList history() const { return m_history; }
     void setHistory(const QStringList& history);
+    // The pack's style prompts: listed in the drop-down after the history, and completed while
+    // typing (any part of a style name matches).
+    void setSuggestions(const QStringList& suggestions);
+    QStringList suggestions() const { return m_suggestions; }
     QLineEdit* lineEdit() const;
     QComboBox* comboBox() const { return m_combo; }
 
@@ -36,9 +40,12 @@ class PromptEditor : public QWidget {
 
   private:
     void remember(const QString& prompt);
+    void refill();  // the drop-down: history, then suggestions not in it
+    QStringList items() const;
 
     QComboBox* m_combo = nullptr;
     QPushButton* m_applyButton = nullptr;
     QString m_applied;
     QStringList m_history;
+    QStringList m_suggestions;
 };

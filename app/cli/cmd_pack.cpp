@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "lipar/cpu_tuning.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "core/device.h"
@@ -78,6 +79,8 @@ int cmd_info(const CommandArgs& argv) {
               << editor.source_frames_per_block() << " source frames\n"
               << "loads       ok on " << editor.device_name() << " (" << dtype_name(s.dtype)
               << ") in " << static_cast<int>(t.elapsed_ms()) << " ms\n";
+    if (std::string(blas_core_name()).size() > 0)
+        std::cout << "cpu blas    OpenBLAS " << blas_core_name() << " kernels\n";
     return 0;
 }
 

@@ -17,5 +17,6 @@ int cmd_bench(const CommandArgs& args);      // cmd_bench.cpp: off / naive / lip
 int cmd_tensor(const CommandArgs& args);  // cmd_tensor.cpp: one component on safetensors I/O
 int cmd_convert(const CommandArgs& args);  // cmd_convert.cpp: checkpoint -> safetensors
 int cmd_train(const CommandArgs& args);    // cmd_train.cpp: train the Nano pack
+int cmd_eval(const CommandArgs& args);     // cmd_eval.cpp: style quality of a trained pack
 
 }  // namespace lipar::cli

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "lipar/cpu_tuning.h"
 
 namespace {
 
@@ -28,6 +29,8 @@ const Command kCommands[] = {
      lipar::cli::cmd_tensor},
     {"train", "train the Nano model pack (autoencoder, DiT, text encoder) on clips and stills",
      lipar::cli::cmd_train},
+    {"eval", "score a trained pack's styles on a clip (PSNR, SSIM, flicker; off/naive/lipar)",
+     lipar::cli::cmd_eval},
     {"convert", "convert a checkpoint (.pth or .safetensors) to safetensors, optionally one part",
      lipar::cli::cmd_convert},
 };
@@ -54,6 +57,7 @@ void configure_logging() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    lipar::tune_blas_for_this_cpu(argv);  // may re-exec this program (see lipar/cpu_tuning.h)
     configure_logging();
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         print_usage();

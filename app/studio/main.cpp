@@ -3,12 +3,14 @@
 #include <QTextStream>
 #include <QTimer>
 
+#include "lipar/cpu_tuning.h"
 #include "main_window.h"
 #include "script_driver.h"
 #include "studio_controller.h"
 #include "studio_options.h"
 
 int main(int argc, char** argv) {
+    lipar::tune_blas_for_this_cpu(argv);  // may re-exec this program (see lipar/cpu_tuning.h)
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("lipar"));
     QApplication::setApplicationName(QStringLiteral("lipar-studio"));

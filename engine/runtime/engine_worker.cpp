@@ -114,7 +114,7 @@ bool EngineWorker::load() {
     m_shared.model_width = m_editor->width();
     m_shared.model_height = m_editor->height();
     m_shared.stats.set_identity(m_editor->device_name(), m_editor->pack().name,
-                                m_editor->pack().untrained);
+                                m_editor->pack().untrained, m_editor->pack().styles);
     if (m_editor->pack().untrained) {
         LIPAR_LOG_WARN("model pack '", m_editor->pack().name,
                        "' holds random (untrained) weights: its output is noise");

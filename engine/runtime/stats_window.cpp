@@ -63,15 +63,18 @@ void StatsCollector::clear() {
     m_device.clear();
     m_pack.clear();
     m_untrained = false;
+    m_styles.clear();
 }
 
 void StatsCollector::set_identity(const std::string& device,
                                   const std::string& pack,
-                                  bool untrained) {
+                                  bool untrained,
+                                  const std::vector<std::string>& styles) {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_device = device;
     m_pack = pack;
     m_untrained = untrained;
+    m_styles = styles;
 }
 
 void StatsCollector::on_input(Clock::time_point t) {
@@ -137,6 +140,7 @@ EngineStats StatsCollector::snapshot(Clock::time_point now) const {
     s.device = m_device;
     s.pack_name = m_pack;
     s.untrained = m_untrained;
+    s.styles = m_styles;
     return s;
 }
 

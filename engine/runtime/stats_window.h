@@ -60,7 +60,8 @@ struct BlockSample {
 class StatsCollector {
   public:
     void clear();
-    void set_identity(const std::string& device, const std::string& pack, bool untrained);
+    void set_identity(const std::string& device, const std::string& pack, bool untrained,
+                      const std::vector<std::string>& styles = {});
     void on_input(Clock::time_point t);
     void on_drop(int64_t frames);
     void on_outputs(Clock::time_point t, const std::vector<double>& latencies_ms);
@@ -78,6 +79,7 @@ class StatsCollector {
     double m_kept_ratio = 1.0;
     std::string m_device, m_pack;
     bool m_untrained = false;
+    std::vector<std::string> m_styles;
 };
 
 }  // namespace lipar::runtime

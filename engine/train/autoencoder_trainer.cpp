@@ -43,7 +43,7 @@ void train_autoencoder(model::Taehv& model, const VideoDataset& data,
         LIPAR_LOG_INFO("autoencoder: resuming at step ", start);
     }
     model.train();
-    ProgressMeter meter("autoencoder", o.steps, start, progress);
+    ProgressMeter meter("autoencoder", o.steps, start, progress, o.report_every);
     const auto device = model.options().device();
     double lr = o.lr;
     for (int64_t step = start; step < o.steps; ++step) {

@@ -25,6 +25,7 @@ struct AutoencoderTrainOptions {
     uint64_t seed = 0;
     std::string checkpoint_dir;  // empty: no checkpoints
     int64_t checkpoint_every = 500;
+    int64_t report_every = 50;  // steps between progress reports
 };
 
 struct ReconstructionReport {

@@ -100,7 +100,7 @@ void train_editor(EditorModules& modules, model::Taehv& autoencoder,
     std::map<int64_t, torch::Tensor> masks;  // per recent-window size
     PromptSampler prompts(o.seed);
     const auto& catalog = style_catalog();
-    ProgressMeter meter("editor", o.steps, start, progress);
+    ProgressMeter meter("editor", o.steps, start, progress, o.report_every);
     double lr = o.lr;
     for (int64_t step = start; step < o.steps; ++step) {
         std::mt19937_64 rng(o.seed * 15485863u + static_cast<uint64_t>(step));

@@ -56,6 +56,7 @@ struct EditorTrainOptions {
     uint64_t seed = 0;
     std::string checkpoint_dir;
     int64_t checkpoint_every = 500;
+    int64_t report_every = 50;  // steps between progress reports
 };
 
 // Trains `modules` against the frozen `autoencoder`. Resumes from options.checkpoint_dir.

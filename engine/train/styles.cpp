@@ -80,7 +80,7 @@ std::vector<StyleInfo> make_catalog() {
          {"pop art", "andy warhol style", "warhol", "pop-art poster", "bold pop colors",
           "pop art print", "screen print", "retro pop art", "warhol poster",
           "sixties pop art", "silkscreen", "pop art colors"},
-         {"in the style of warhol", "a pop art painting"}},
+         {"like a warhol painting", "a pop art painting"}},
         {Style::NeonGlow,
          "neon glow",
          {"neon glow", "neon", "glowing neon lines", "cyberpunk neon", "neon lights", "tron style",

@@ -161,6 +161,19 @@ for step in "$@"; do
                 log "Nano pack written"
             fi
             ;;
+        bench-nano)
+            # The trained Nano pack on the GPU: off / naive / lipar at 640x352 and 832x480, three
+            # runs each (the medians go to docs/PERF.md), on the static-camera clip at full size.
+            mkdir -p /tmp/bench
+            [ -f /tmp/bench/chaplin.y4m ] || python3 tests/gpu/prepare_nano_clips.py /tmp/bench 100000 .gpu/clips/chaplin.mp4 >/dev/null
+            for size in 640x352 832x480; do
+                for run in 1 2 3; do
+                    log "bench nano $size run $run"
+                    build-gpu/app/lipar bench /tmp/bench/chaplin.y4m --pack .gpu/nano/pack --device cuda \
+                        --size $size --frames 96 --prompt "pencil sketch" 2>&1 | tee "$OUT/bench_nano_${size}_$run.txt" | grep -E "^(off|naive|lipar) "
+                done
+            done
+            ;;
         *) echo "unknown step $step"; exit 2 ;;
     esac
 done

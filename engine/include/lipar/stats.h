@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace lipar {
 
@@ -31,6 +32,7 @@ struct EngineStats {
     std::string device;           // "NVIDIA H100 80GB HBM3", "cpu (16 threads)"
     std::string pack_name;
     bool untrained = false;       // the pack holds random (untrained) weights
+    std::vector<std::string> styles;  // prompts of the styles the pack was trained on
 };
 
 }  // namespace lipar
