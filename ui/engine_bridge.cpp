@@ -77,7 +77,11 @@ bool EngineBridge::openSource(const lipar::SourceSpec& source) {
     }
     const lipar::Status status = m_engine->open_source(source);
     if (!status.ok()) {
-        report(status);
+        if (m_engine->state() == lipar::EngineState::Failed) {
+            drain();  // the cause (a pack that failed to load, ...) is what to show, not this
+        } else {
+            report(status);
+        }
         return false;
     }
     // What waits belongs to the previous source.

@@ -4,21 +4,25 @@
 #include <cmath>
 #include <utility>
 
-FramePacer::FramePacer(int capacity) : m_ring(static_cast<size_t>(std::max(2, capacity))) {}
+// One slot more than the capacity: the slot handed out for the next result is always free, so a
+// drain that brings nothing new never costs a waiting result.
+FramePacer::FramePacer(int capacity) : m_ring(static_cast<size_t>(std::max(2, capacity) + 1)) {}
+
+int FramePacer::capacity() const {
+    return static_cast<int>(m_ring.size()) - 1;
+}
 
 lipar::EngineOutput& FramePacer::slotForNext() {
-    if (m_count == capacity()) {
-        m_head = (m_head + 1) % capacity();
-        --m_count;
-        ++m_dropped;
-    }
-    return m_ring[static_cast<size_t>((m_head + m_count) % capacity())];
+    return m_ring[static_cast<size_t>((m_head + m_count) % ringSize())];
 }
 
 void FramePacer::commit() {
-    if (m_count < capacity()) {
-        ++m_count;
+    if (m_count == capacity()) {  // the new result pushes out the oldest waiting one
+        m_head = (m_head + 1) % ringSize();
+        --m_count;
+        ++m_dropped;
     }
+    ++m_count;
 }
 
 void FramePacer::noteBurst(int count) {
@@ -32,7 +36,7 @@ bool FramePacer::takeOldest(lipar::EngineOutput& out) {
         return false;
     }
     std::swap(out, m_ring[static_cast<size_t>(m_head)]);
-    m_head = (m_head + 1) % capacity();
+    m_head = (m_head + 1) % ringSize();
     --m_count;
     return true;
 }

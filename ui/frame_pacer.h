@@ -21,7 +21,8 @@ class FramePacer {
     explicit FramePacer(int capacity = kDefaultCapacity);
 
     // The slot the next result goes into (pass it to take_next, then commit() if it was filled).
-    // When the ring is full the oldest waiting result is dropped first (counted).
+    // commit() on a full ring drops the oldest waiting result (counted); an unfilled slot costs
+    // nothing.
     lipar::EngineOutput& slotForNext();
     void commit();
     // How many results the last drain brought (one block, usually).
@@ -29,7 +30,7 @@ class FramePacer {
 
     bool isEmpty() const { return m_count == 0; }
     int size() const { return m_count; }
-    int capacity() const { return static_cast<int>(m_ring.size()); }
+    int capacity() const;
     int64_t dropped() const { return m_dropped; }
 
     // Swaps the oldest waiting result into out; false when none waits.
@@ -39,6 +40,7 @@ class FramePacer {
     void clear();
 
   private:
+    int ringSize() const { return static_cast<int>(m_ring.size()); }
     std::vector<lipar::EngineOutput> m_ring;
     int m_head = 0;
     int m_count = 0;

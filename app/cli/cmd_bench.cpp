@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "args.h"
+#include "bench_live.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "core/device.h"
@@ -109,11 +110,26 @@ int cmd_bench(const CommandArgs& argv) {
                            "[C,F,h,w]) run through the DiT without the autoencoder")
         .option("frames", "source frames to use", "48")
         .option("warmup-blocks", "blocks run in every mode before timing (untimed)", "2")
-        .flag("json", "print one JSON object per mode instead of a table");
+        .flag("json", "print one JSON object per mode instead of a table")
+        .flag("live", "the real engine behind the clip paced at its frame rate (as a camera): "
+                      "output rate, drops and latency percentiles, off and lipar");
     declare_edit_options(args);
     declare_engine_options(args);
     if (!args.parse()) return 0;
     EditParams params = edit_params(args);
+    if (args.flag_set("live")) {
+        LIPAR_CHECK(args.has("IN"), StatusCode::InvalidArgument, "--live needs a video IN");
+        EngineConfig config;
+        config.pack = resolve_pack_dir(args);
+        config.device = args.get("device");
+        config.dtype = args.get("dtype");
+        if (args.has("size")) {
+            const auto [w, h] = args.get_size("size");
+            config.width = static_cast<int>(w);
+            config.height = static_cast<int>(h);
+        }
+        return bench_live(config, args.get("IN"), args.get_int("frames"), params);
+    }
     const auto settings_base = editor_settings(args);
     auto settings = settings_base;
     settings.keep_latents = true;

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/timer.h"
 #include "media/label.h"
+#include "media/output_file.h"
 #include "media/video_sink.h"
 #include "media/video_source.h"
 #include "pipeline/editor.h"
@@ -47,6 +48,7 @@ int cmd_edit(const CommandArgs& argv) {
                 "output '", out_path, "' must end in .mp4, .mkv or .y4m");
     const EditParams params = edit_params(args);
     const int64_t max_frames = args.get_int("frames");
+    media::refuse_overwriting_inputs(out_path, {in_path});
 
     auto source = media::open_video(in_path);  // clear errors for missing / unreadable input
     const auto info = source->info();
@@ -64,7 +66,10 @@ int cmd_edit(const CommandArgs& argv) {
     enc.height = editor.height();
     enc.fps = info.fps > 0 ? info.fps : 25.0;
     enc.audio_from = info.has_audio ? in_path : "";
-    auto sink = media::open_video_sink(out_path, enc);
+    // Written under OUT.partial.EXT and renamed at the end: an interrupted edit leaves nothing
+    // under the output's name (and an older file of that name stays until the new one is done).
+    media::PartialFile partial(out_path, media::PartialFile::OnAbort::Remove);
+    auto sink = media::open_video_sink(partial.path(), enc);
 
     int64_t total = info.frame_count;
     if (max_frames >= 0 && (total < 0 || max_frames < total)) total = max_frames;
@@ -112,9 +117,10 @@ int cmd_edit(const CommandArgs& argv) {
     }
     auto outs = editor.flush();
     write_outputs(outs);
-    sink->close();
-    progress.finish();
     LIPAR_CHECK(read > 0, StatusCode::FormatError, "'", in_path, "' has no video frames");
+    sink->close();
+    partial.commit();
+    progress.finish();
     const double secs = wall.elapsed_ms() / 1000.0;
     const double per = edited > 0 ? 1.0 / static_cast<double>(edited) : 0.0;
     std::printf("\n%-14s %s -> %s\n", "video", in_path.c_str(), out_path.c_str());

@@ -1,5 +1,6 @@
 #include "pipeline/editor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -88,8 +89,10 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     LIPAR_CHECK(m_ae->latent_channels() == m_dit->config().in_channels, StatusCode::ShapeMismatch,
                 "model pack '", pack.name, "': the autoencoder has ", m_ae->latent_channels(),
                 " latent channels, the DiT takes ", m_dit->config().in_channels);
-    m_text = make_conditioner(pack, m_dit->config().text_dim, settings.device,
-                              settings.prompt_cache_dir);
+    m_text = std::make_unique<AsyncPromptEncoder>(
+        settings.make_conditioner ? settings.make_conditioner()
+                                  : make_conditioner(pack, m_dit->config().text_dim, settings.device,
+                                                     settings.prompt_cache_dir));
     if (!m_settings.window) m_settings.window = editor_window(pack);
     m_main = std::make_unique<Side>(m_dit->config(), *m_settings.window, options);
     LIPAR_LOG_INFO("editor: pack '", pack.name, "' loaded on ", device_name(), " in ",
@@ -104,6 +107,8 @@ const model::DitConfig& Editor::dit_config() const { return m_dit->config(); }
 std::string Editor::device_name() const { return device_description(m_settings.device); }
 
 std::string Editor::text_summary() const { return m_text->describe(); }
+
+std::string Editor::prompt_status() const { return m_text->status(); }
 
 int64_t Editor::source_frames_per_block() const { return m_fpb * m_ae->temporal_ratio(); }
 
@@ -126,10 +131,6 @@ void Editor::apply_pending_params() {
         m_main->reset();
         if (m_base) m_base->reset();
         m_detector.reset();
-    }
-    if (old.prompt != m_active.prompt && m_active.reset_on_prompt_change) {
-        m_main->reset();
-        if (m_base) m_base->reset();
     }
     m_detector.set_config(detector_config(m_active));
     if (m_active.mode == EditMode::Compare && !m_base) {
@@ -159,19 +160,38 @@ std::vector<double> Editor::step_list() const {
     return steps;
 }
 
-const model::CrossAttnCache& Editor::cross_cache(const std::string& prompt) {
+const model::CrossAttnCache* Editor::cross_cache(const std::string& prompt, bool wait) {
     auto it = m_cross.find(prompt);
-    if (it != m_cross.end()) return it->second;
-    auto context = m_text->embed(prompt);
-    auto cache = m_dit->encode_context(context);
+    if (it != m_cross.end()) return &it->second;
+    auto context = wait ? m_text->wait(prompt) : m_text->poll(prompt);
+    if (!context.defined()) return nullptr;
+    auto cache = m_dit->encode_context(context.to(m_settings.device));
     if (m_cross_order.size() >= 8) {
-        m_cross.erase(m_cross_order.front());
-        m_cross_order.pop_front();
+        // Never the prompt in use (it is the newest but one at most).
+        const std::string oldest = m_cross_order.front() == m_effective_prompt && m_cross_order.size() > 1
+                                       ? m_cross_order[1]
+                                       : m_cross_order.front();
+        m_cross.erase(oldest);
+        m_cross_order.erase(std::find(m_cross_order.begin(), m_cross_order.end(), oldest));
     }
     m_cross_order.push_back(prompt);
-    return m_cross.emplace(prompt, std::move(cache)).first->second;
+    return &m_cross.emplace(prompt, std::move(cache)).first->second;
 }
 
+void Editor::choose_prompt() {
+    const std::string& wanted = m_active.prompt;
+    if (m_has_effective_prompt && wanted == m_effective_prompt) return;
+    // Files wait for a new prompt (it applies exactly at this block); live streams go on with the
+    // current prompt until the new one is ready. The first prompt is always waited for.
+    const bool wait = !m_settings.async_prompts || !m_has_effective_prompt;
+    if (cross_cache(wanted, wait) == nullptr) return;
+    if (m_has_effective_prompt && m_active.reset_on_prompt_change) {
+        m_main->reset();
+        if (m_base) m_base->reset();
+    }
+    m_effective_prompt = wanted;
+    m_has_effective_prompt = true;
+}
 torch::Tensor Editor::to_tensor(const Frame& frame) const {
     auto cpu = torch::from_blob(const_cast<uint8_t*>(frame.rgb.data()),
                                 {frame.height, frame.width, 3}, torch::kUInt8);
@@ -204,7 +224,7 @@ torch::Tensor Editor::denoise(Side& side, const torch::Tensor& z, const accel::P
                                                   static_cast<uint64_t>(step));
         return torch::randn(z.sizes(), gen).to(z.device());
     };
-    const auto& cross = cross_cache(m_active.prompt);
+    const auto& cross = m_cross.at(m_effective_prompt);
     auto f32 = torch::TensorOptions().device(z.device()).dtype(torch::kFloat32);
     auto x = FlowSchedule::add_noise(z, noise(0), m_schedule.sigma(ts[0]));
     torch::Tensor x0;
@@ -272,12 +292,6 @@ std::vector<EditedFrame> Editor::flush() {
     return out;
 }
 
-void Editor::reset_pruning() {
-    m_detector.reset();
-    m_main->reference.reset();
-    if (m_base) m_base->reference.reset();
-}
-
 void Editor::reset() {
     m_main->reset();
     if (m_base) m_base->reset();
@@ -301,6 +315,7 @@ void Editor::reset() {
 torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
     torch::NoGradGuard no_grad;
     apply_pending_params();
+    choose_prompt();
     m_report = BlockReport{};
     m_report.block = m_block;
     m_report.encode_ms = m_encode_ms;

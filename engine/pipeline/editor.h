@@ -14,6 +14,7 @@
 #include <torch/torch.h>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -29,6 +30,7 @@
 #include "model/vae/autoencoder.h"
 #include "pipeline/flow_schedule.h"
 #include "pipeline/model_pack.h"
+#include "pipeline/async_prompt_encoder.h"
 #include "pipeline/prompt_conditioner.h"
 
 namespace lipar::pipeline {
@@ -46,6 +48,12 @@ struct EditorSettings {
     torch::Device device{torch::kCPU};
     torch::Dtype dtype = torch::kFloat32;
     std::string prompt_cache_dir;
+    // Live use: a new prompt is encoded on a thread of its own while the stream goes on with the
+    // previous one; the swap happens at the first block boundary after it is ready. Off (files,
+    // benchmarks): a new prompt applies exactly at the next block, which waits for it.
+    bool async_prompts = false;
+    // Tests: the prompt conditioner to use instead of the pack's.
+    std::function<std::unique_ptr<PromptConditioner>()> make_conditioner;
 };
 
 // One output frame of the editor.
@@ -107,11 +115,6 @@ public:
     std::vector<EditedFrame> flush();
     // Discontinuity (seek, source change): forget every cache and the pending frames.
     void reset();
-    // Frames were dropped (a live source outran the engine): the pruning reference must not span
-    // the gap, so detection and LIPAR's clean K/V reference start over (the next block's first
-    // frame is fully recomputed), while the pending frames, the autoencoder streams and the KV
-    // cache carry on: a block in progress still completes.
-    void reset_pruning();
     // The latent part of a block, without the autoencoder: detection, denoising, restoration and
     // the cache pass on clean latents z [C, f, h, w] (the stream's next block). Returns the final
     // x0 [1, C, f, h, w] (float32); the report is filled except encode/decode.
@@ -131,6 +134,15 @@ public:
     std::string device_name() const;
     // Where the prompt embeddings came from so far (text encoder runs, cache hits).
     std::string text_summary() const;
+    // The prompt the last block was edited with (a new one may still be encoding).
+    const std::string& effective_prompt() const { return m_effective_prompt; }
+    // "" when no prompt is being encoded, else what the text path is doing (thread-safe).
+    std::string prompt_status() const;
+    // Live (true): new prompts are encoded aside (EditorSettings::async_prompts). May change
+    // between blocks.
+    void set_async_prompts(bool async) { m_settings.async_prompts = async; }
+    // Blocks until the prompt being encoded (if any) is ready; the next block then uses it.
+    void wait_for_prompts() { m_text->wait_idle(); }
 
 private:
     struct Side;
@@ -140,7 +152,11 @@ private:
     torch::Tensor m_x0_base;        // compare mode: the baseline's x0 of that block
     torch::Tensor denoise(Side& side, const torch::Tensor& z, const accel::PrunePlan& plan,
                           accel::PruneMode mode, int64_t block);
-    const model::CrossAttnCache& cross_cache(const std::string& prompt);
+    // The cross-attention K/V of a prompt: cached, or built when its embedding is ready (waiting
+    // for it when `wait`); nullptr when it is still being encoded.
+    const model::CrossAttnCache* cross_cache(const std::string& prompt, bool wait);
+    // Picks the prompt of the next block: the requested one when ready, else the current one.
+    void choose_prompt();
     torch::Tensor to_tensor(const Frame& frame) const;
     Frame to_frame(const torch::Tensor& rgb) const;
 
@@ -156,7 +172,9 @@ private:
     // m_base_start_latent * temporal ratio + trim + k.
     int64_t m_base_start_latent = 0;
     int64_t m_base_frames_out = 0;
-    std::unique_ptr<PromptConditioner> m_text;
+    std::unique_ptr<AsyncPromptEncoder> m_text;
+    std::string m_effective_prompt;
+    bool m_has_effective_prompt = false;
     FlowSchedule m_schedule;
     accel::DuplicateDetector m_detector;
     std::unique_ptr<Side> m_main, m_base;

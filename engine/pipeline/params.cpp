@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "lipar/params.h"
@@ -36,9 +38,32 @@ std::string EditParams::validate() const {
     return os.str();
 }
 
+namespace {
+
+// Spelling only (no driver queries): cpu, auto, cuda or cuda:N, any case.
+bool device_spelled_right(std::string d) {
+    for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (d == "cpu" || d == "auto" || d == "cuda") return true;
+    if (d.rfind("cuda:", 0) != 0 || d.size() == 5) return false;
+    return std::all_of(d.begin() + 5, d.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool dtype_spelled_right(std::string d) {
+    for (auto& c : d) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* ok : {"auto", "f32", "fp32", "float32", "bf16", "bfloat16", "f16", "fp16", "float16"})
+        if (d == ok) return true;
+    return false;
+}
+
+}  // namespace
+
 std::string EngineConfig::validate() const {
     std::ostringstream os;
     if (pack.empty()) os << "no model pack given";
+    else if (!device_spelled_right(device))
+        os << "device '" << device << "' is not cpu, cuda, cuda:N or auto";
+    else if (!dtype_spelled_right(dtype))
+        os << "dtype '" << dtype << "' is not f32, bf16, f16 or auto";
     else if (width < 0 || height < 0 || width % 16 != 0 || height % 16 != 0)
         os << "resolution " << width << "x" << height << " must be multiples of 16 (or 0)";
     else if (latent_frames_per_block < 0 || latent_frames_per_block > 16)

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "media/camera.h"
+#include "media/output_file.h"
 #include "media/video_source.h"
 #include "runtime/engine_worker.h"
 #include "runtime/source_thread.h"
@@ -28,6 +29,7 @@ struct Engine::Impl {
     std::unique_ptr<runtime::EngineWorker> worker;
     std::unique_ptr<runtime::SourceThread> source;
     double source_fps = 0;
+    std::string source_path;  // the open file source (recordings must not overwrite it)
     bool stats_stale = false;  // stop() keeps the last run's stats readable until a new run
 
     void begin_run() {
@@ -41,6 +43,7 @@ struct Engine::Impl {
         shared.input.close();  // refuses and releases the old producer before it is joined
         source.reset();
         source_fps = 0;
+        source_path.clear();
     }
 
     void stop_locked() {
@@ -92,18 +95,11 @@ Status Engine::start(const EngineConfig& config, const EditParams& params) {
     if (const std::string why = params.validate(); !why.empty()) {
         return invalid("invalid edit parameters: " + why);
     }
+    // Only the spelling is checked here: asking the driver about devices can take seconds (CUDA
+    // initialisation), so the engine thread does it (a missing device fails the load).
     runtime::WorkerConfig wc;
     wc.engine = config;
-    const Status parsed = capture_status([&] {
-        const torch::Device device = parse_device(config.device);
-        const torch::Dtype dtype = parse_dtype(config.dtype, device);
-        wc.cuda = device.is_cuda();
-        wc.device_index = device.has_index() ? device.index() : 0;
-        wc.dtype = static_cast<int>(dtype);
-        wc.cpu_threads = at::get_num_threads();
-    });
-    if (!parsed.ok())
-        return parsed;
+    wc.cpu_threads = at::get_num_threads();
 
     m_impl->begin_run();
     shared.output.clear();
@@ -125,47 +121,45 @@ void Engine::stop() {
 }
 
 Status Engine::open_source(const SourceSpec& spec) {
-    std::lock_guard<std::mutex> lock(m_impl->control);
-    auto& shared = m_impl->shared;
     if (spec.pacing != Pacing::Realtime && spec.pacing != Pacing::EveryFrame) {
         return invalid("source pacing must be Realtime or EveryFrame");
     }
+    if (spec.kind == SourceSpec::Kind::Invalid) {
+        return invalid("source kind must be File, Camera or External");
+    }
+    if (spec.kind == SourceSpec::Kind::File && spec.path.empty()) {
+        return invalid("no video file given");
+    }
+    auto& shared = m_impl->shared;
+    if (spec.kind == SourceSpec::Kind::Camera) {
+        // The old source may hold this very device: let it go before opening.
+        std::lock_guard<std::mutex> lock(m_impl->control);
+        m_impl->close_source_locked();
+    }
+    // Opening may block (a camera that does not answer, a file on a slow or hung mount): it runs
+    // without the control lock, so stop(), stats() and the other calls stay responsive meanwhile.
+    std::unique_ptr<media::VideoSource> video;
+    Status opened;
+    if (spec.kind == SourceSpec::Kind::File) {
+        opened = capture_status([&] {
+            video = media::open_video(spec.path);
+            if (spec.loop)
+                video = std::make_unique<media::LoopingSource>(std::move(video));
+        });
+    } else if (spec.kind == SourceSpec::Kind::Camera) {
+        opened = capture_status([&] {
+            video = media::open_camera(spec.camera_index, spec.camera_width, spec.camera_height);
+        });
+    }
+    if (!opened.ok())
+        return opened;
+    std::lock_guard<std::mutex> lock(m_impl->control);
     if (shared.state == EngineState::Failed) {
         return invalid("the engine has failed (see take_error()); stop() and start() it again");
     }
     m_impl->begin_run();
-    std::unique_ptr<media::VideoSource> video;
-    double fps = 0;
-    Status opened;
-    switch (spec.kind) {
-        case SourceSpec::Kind::File:
-            if (spec.path.empty())
-                return invalid("no video file given");
-            m_impl->close_source_locked();
-            opened = capture_status([&] {
-                video = media::open_video(spec.path);
-                if (spec.loop)
-                    video = std::make_unique<media::LoopingSource>(std::move(video));
-            });
-            break;
-        case SourceSpec::Kind::Camera:
-            m_impl->close_source_locked();
-            opened = capture_status([&] {
-                video =
-                    media::open_camera(spec.camera_index, spec.camera_width, spec.camera_height);
-            });
-            break;
-        case SourceSpec::Kind::External:
-            m_impl->close_source_locked();
-            fps = spec.fps;
-            break;
-        case SourceSpec::Kind::Invalid:
-            return invalid("source kind must be File, Camera or External");
-    }
-    if (!opened.ok())
-        return opened;
-    if (video)
-        fps = video->info().fps;
+    m_impl->close_source_locked();
+    const double fps = video ? video->info().fps : spec.fps;
     const uint64_t generation =
         shared.input.open(spec.pacing, spec.kind == SourceSpec::Kind::External, spec.max_frames);
     if (video) {
@@ -174,6 +168,7 @@ Status Engine::open_source(const SourceSpec& spec) {
             [&shared](Status s) { shared.output.report_error(std::move(s)); });
     }
     m_impl->source_fps = fps > 0 ? fps : 30.0;
+    m_impl->source_path = spec.kind == SourceSpec::Kind::File ? spec.path : std::string();
     LIPAR_LOG_INFO("engine: source ",
                    spec.kind == SourceSpec::Kind::File ? spec.path
                    : spec.kind == SourceSpec::Kind::Camera
@@ -229,7 +224,9 @@ EngineState Engine::state() const {
 }
 
 EngineStats Engine::stats() const {
-    return m_impl->shared.stats.snapshot(runtime::Clock::now());
+    EngineStats s = m_impl->shared.stats.snapshot(runtime::Clock::now());
+    s.dropped_output = m_impl->shared.output.dropped();
+    return s;
 }
 
 std::optional<Status> Engine::take_error() {
@@ -239,6 +236,10 @@ std::optional<Status> Engine::take_error() {
 Status Engine::start_recording(const std::string& path, RecordContent content) {
     std::lock_guard<std::mutex> lock(m_impl->control);
     auto& shared = m_impl->shared;
+    const Status same = capture_status(
+        [&] { media::refuse_overwriting_inputs(path, {m_impl->source_path}); });
+    if (!same.ok())
+        return same;
     return shared.recorder.start(path, content, m_impl->source_fps, shared.model_width,
                                  shared.model_height);
 }

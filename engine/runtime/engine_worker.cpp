@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/device.h"
 #include "core/error.h"
 #include "core/gpu_memory.h"
 #include "core/log.h"
@@ -35,7 +36,9 @@ bool ParamsBox::get_if_newer(uint64_t& seen_version, EditParams& out) const {
 }
 
 EngineShared::EngineShared()
-    : input(stats), recorder([this](Status s) { output.report_error(std::move(s)); }) {}
+    : input(stats),
+      recorder([this](Status s) { output.report_error(std::move(s)); },
+               [this](double latency_ms) { stats.on_recorded(latency_ms); }) {}
 
 EngineWorker::EngineWorker(const WorkerConfig& config, EngineShared& shared)
     : m_config(config), m_shared(shared) {
@@ -76,6 +79,7 @@ void EngineWorker::run() {
     if (!load())
         return;
     loop();
+    m_shared.stats.set_text_status_source({});
     m_editor.reset();
     if (m_config.cuda)
         release_cached_gpu_memory();
@@ -84,6 +88,11 @@ void EngineWorker::run() {
 bool EngineWorker::load() {
     const EngineConfig& c = m_config.engine;
     try {
+        // Device queries may take seconds (CUDA initialisation): here, not on the caller's thread.
+        const torch::Device device = parse_device(c.device);
+        m_config.cuda = device.is_cuda();
+        m_config.device_index = device.has_index() ? device.index() : 0;
+        m_config.dtype = static_cast<int>(parse_dtype(c.dtype, device));
         const pipeline::ModelPack pack = pipeline::ModelPack::load(c.pack);
         pipeline::EditorSettings settings;
         settings.width = c.width;
@@ -103,7 +112,7 @@ bool EngineWorker::load() {
         m_editor = std::make_unique<pipeline::Editor>(pack, settings);
     } catch (...) {
         Status s = status_from_current_exception();
-        if (s.message.find(c.pack) == std::string::npos) {
+        if (s.code != StatusCode::DeviceError && s.message.find(c.pack) == std::string::npos) {
             s.message = "cannot load model pack '" + c.pack + "': " + s.message;
         }
         fail(s);
@@ -115,6 +124,8 @@ bool EngineWorker::load() {
     m_shared.model_height = m_editor->height();
     m_shared.stats.set_identity(m_editor->device_name(), m_editor->pack().name,
                                 m_editor->pack().untrained, m_editor->pack().styles);
+    m_shared.stats.set_text_status_source(
+        [editor = m_editor.get()] { return editor->prompt_status(); });
     if (m_editor->pack().untrained) {
         LIPAR_LOG_WARN("model pack '", m_editor->pack().name,
                        "' holds random (untrained) weights: its output is noise");
@@ -125,7 +136,7 @@ bool EngineWorker::load() {
 
 void EngineWorker::loop() {
     for (;;) {
-        InputEvent event = m_shared.input.wait_event();
+        InputEvent event = m_shared.input.wait_event(frames_needed());
         switch (event.kind) {
             case InputEvent::Kind::Stop:
                 return;
@@ -136,7 +147,7 @@ void EngineWorker::loop() {
                     set_state(EngineState::Ready);
                 break;
             case InputEvent::Kind::Frame:
-                handle_frame(std::move(event.input), event.pacing);
+                handle_frames(std::move(event.frames), event.pacing);
                 break;
             case InputEvent::Kind::EndOfStream:
                 handle_end_of_stream(event.pacing);
@@ -152,7 +163,6 @@ void EngineWorker::reset_stream(const char* why) {
     m_pending.clear();
     m_block_frames.clear();
     m_editor_next = 0;
-    m_last_index = -1;
     m_push_ms = 0;
     if (why != nullptr) {
         m_shared.stats.on_stream_reset();
@@ -168,25 +178,27 @@ void EngineWorker::apply_params() {
     m_editor->set_params(params);
 }
 
-void EngineWorker::handle_frame(InputFrame input, Pacing pacing) {
-    const int64_t index = input.frame.index;
-    if (m_last_index >= 0 && index != m_last_index + 1) {
-        // The pruning reference must not span the gap; the block in progress still completes
-        // (a full reset here would never finish a block while the source outruns the engine).
-        LIPAR_LOG_DEBUG("engine: frame ", index, " after ", m_last_index,
-                        ": gap, pruning reference reset");
-        m_editor->reset_pruning();
-        m_shared.stats.on_stream_reset();
+int64_t EngineWorker::frames_needed() const {
+    if (!m_editor)
+        return 1;
+    const int64_t block = m_editor->source_frames_per_block();
+    return std::max<int64_t>(1, block - static_cast<int64_t>(m_block_frames.size()));
+}
+
+void EngineWorker::handle_frames(std::vector<InputFrame> frames, Pacing pacing) {
+    // Live sources never stop for a new prompt (it is encoded aside and swapped in when ready);
+    // exports apply it exactly at the next block.
+    m_editor->set_async_prompts(pacing == Pacing::Realtime);
+    for (auto& input : frames) {
+        std::vector<pipeline::EditedFrame> edited;
+        if (!run_guarded(&input, edited))
+            return;
+        if (m_shared.state == EngineState::Ready || m_shared.state == EngineState::Finished) {
+            set_state(EngineState::Running);
+        }
+        if (!edited.empty())
+            publish(std::move(edited), pacing);
     }
-    m_last_index = index;
-    std::vector<pipeline::EditedFrame> edited;
-    if (!run_guarded(&input, edited))
-        return;
-    if (m_shared.state == EngineState::Ready || m_shared.state == EngineState::Finished) {
-        set_state(EngineState::Running);
-    }
-    if (!edited.empty())
-        publish(std::move(edited), pacing);
 }
 
 void EngineWorker::handle_end_of_stream(Pacing pacing) {
@@ -241,8 +253,6 @@ bool EngineWorker::run_guarded(const InputFrame* frame, std::vector<pipeline::Ed
             replay.pop_back();  // attempt() re-adds it
         out.clear();
         reset_stream("out of memory");
-        if (frame != nullptr)
-            m_last_index = frame->frame.index;
         release_cached_gpu_memory();
         s = capture_status([&] {
             for (const auto& f : replay) {
@@ -309,6 +319,9 @@ void EngineWorker::publish(std::vector<pipeline::EditedFrame> edited, Pacing pac
             const Pending& p = m_pending.front();
             out.index = p.source_index;
             out.latency_ms = std::chrono::duration<double, std::milli>(now - p.arrival).count();
+            out.arrival_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 p.arrival.time_since_epoch())
+                                 .count();
             pts_s = p.pts_s;
             m_pending.pop_front();
         }
@@ -329,7 +342,7 @@ void EngineWorker::publish(std::vector<pipeline::EditedFrame> edited, Pacing pac
         outputs.push_back(std::move(out));
     }
     m_shared.stats.on_outputs(now, latencies);
-    std::vector<Frame> recorded = m_shared.recorder.compose(outputs);
+    std::vector<Recorder::Item> recorded = m_shared.recorder.compose(outputs);
     m_shared.output.publish(std::move(outputs), pacing == Pacing::EveryFrame);
     if (!recorded.empty())
         m_shared.recorder.write(std::move(recorded));

@@ -5,9 +5,11 @@
 //   load:  EngineConfig -> ModelPack::load -> pipeline::Editor (state Loading -> Ready, or Failed
 //          with a Status naming the pack path)
 //   loop:  wait_event(): Stop | Reset (source change, reset_stream()) | Frame | EndOfStream
-//          Frame: a gap in source indices resets the stream (the pruning reference and the KV
-//          cache must not span dropped frames); the newest EditParams are handed to the editor
-//          (it applies them at its next block); Editor::push; results -> recorder + output.
+//          Frame: the frames the block still needs (a live source subsamples what arrived, see
+//          input_channel.h); they are consecutive in the stream whatever their source indices,
+//          so the KV cache and the pruning reference carry on through drops. The newest
+//          EditParams are handed to the editor (it applies them at its next block);
+//          Editor::push; results -> recorder + output.
 //          EndOfStream: Editor::flush, results out, state Finished.
 //   errors: every exception is caught. CUDA out-of-memory: release cached memory, reset the
 //          stream, run the current block's frames again once; a second failure reports
@@ -67,7 +69,7 @@ struct EngineShared {
 
 struct WorkerConfig {
     EngineConfig engine;
-    bool cuda = false;  // device/dtype as parsed by Engine::start
+    bool cuda = false;  // device/dtype, resolved by the engine thread when it loads
     int device_index = 0;
     int dtype = 0;        // torch::Dtype as int (keeps Torch out of this header)
     int cpu_threads = 0;  // intra-op threads of the thread that called start() (0: leave)
@@ -96,7 +98,9 @@ class EngineWorker {
     void set_state(EngineState state);
     void fail(const Status& status);
     void reset_stream(const char* why);
-    void handle_frame(InputFrame input, Pacing pacing);
+    void handle_frames(std::vector<InputFrame> frames, Pacing pacing);
+    // Source frames the editor still needs to complete its current block.
+    int64_t frames_needed() const;
     void handle_end_of_stream(Pacing pacing);
     void apply_params();
     // Runs the editor on one frame (or flushes it when `frame` is null) with the OOM policy.
@@ -112,7 +116,6 @@ class EngineWorker {
     std::deque<Pending> m_pending;
     std::vector<InputFrame> m_block_frames;  // pushed since the last block: replayed after OOM
     int64_t m_editor_next = 0;               // editor index of the next pushed frame
-    int64_t m_last_index = -1;               // source index of the last frame pushed
     uint64_t m_params_version = 0;
     double m_push_ms = 0;  // editor time since the last finished block
     std::thread m_thread;

@@ -6,7 +6,7 @@ namespace lipar::runtime {
 
 size_t InputChannel::capacity_locked() const {
     const auto block = static_cast<size_t>(std::max<int64_t>(m_block_frames, 1));
-    return m_pacing == Pacing::EveryFrame ? 2 * block : block;
+    return m_pacing == Pacing::EveryFrame ? 2 * block : 4 * block;
 }
 
 uint64_t InputChannel::open(Pacing pacing, bool external, int64_t max_frames) {
@@ -58,16 +58,17 @@ bool InputChannel::push(uint64_t generation, Frame frame) {
         frame.index = m_next_index;
     m_next_index = frame.index + 1;
     const auto now = Clock::now();
-    if (m_pacing == Pacing::Realtime) {
-        int64_t dropped = 0;
-        while (m_queue.size() >= capacity_locked()) {
-            m_queue.pop_front();
-            if (m_eos_at > 0)
-                --m_eos_at;
-            ++dropped;
+    if (m_pacing == Pacing::Realtime && m_queue.size() >= capacity_locked() && m_eos_at < 0) {
+        // Thin the waiting frames evenly (every other one, the newest kept): the time span they
+        // cover stays, so the next block still shows the whole interval.
+        std::deque<InputFrame> kept;
+        const size_t n = m_queue.size();
+        for (size_t i = 0; i < n; ++i) {
+            if ((n - 1 - i) % 2 == 0)
+                kept.push_back(std::move(m_queue[i]));
         }
-        if (dropped > 0)
-            m_stats.on_drop(dropped);
+        m_stats.on_drop(static_cast<int64_t>(n - kept.size()));
+        m_queue = std::move(kept);
     }
     m_queue.push_back(InputFrame{std::move(frame), now});
     m_stats.on_input(now);
@@ -108,7 +109,7 @@ void InputChannel::end_of_stream_external() {
     end_of_stream(generation);
 }
 
-InputEvent InputChannel::wait_event() {
+InputEvent InputChannel::wait_event(int64_t frames_needed) {
     std::unique_lock<std::mutex> lock(m_mutex);
     m_data_cv.wait(lock, [&] { return m_stopped || m_reset || !m_queue.empty() || m_eos_at >= 0; });
     InputEvent event;
@@ -122,11 +123,28 @@ InputEvent InputChannel::wait_event() {
         m_eos_at = -1;
         event.kind = InputEvent::Kind::EndOfStream;
     } else {
-        if (m_eos_at > 0)
-            --m_eos_at;
         event.kind = InputEvent::Kind::Frame;
-        event.input = std::move(m_queue.front());
-        m_queue.pop_front();
+        const size_t need = static_cast<size_t>(std::max<int64_t>(frames_needed, 1));
+        // Frames before a pending end of stream are taken in order (the file's last frames).
+        const size_t avail = m_eos_at > 0 ? static_cast<size_t>(m_eos_at) : m_queue.size();
+        if (m_pacing == Pacing::Realtime && m_eos_at < 0 && avail > need) {
+            // More arrived than the block needs: an even subsample of everything waiting,
+            // first and newest included; the others are dropped.
+            for (size_t k = 0; k < need; ++k) {
+                const size_t i = need == 1 ? avail - 1 : (k * (avail - 1) + (need - 1) / 2) / (need - 1);
+                event.frames.push_back(std::move(m_queue[i]));
+            }
+            m_stats.on_drop(static_cast<int64_t>(avail - need));
+            m_queue.clear();
+        } else {
+            const size_t take = m_pacing == Pacing::Realtime ? std::min(need, avail) : 1;
+            for (size_t k = 0; k < take; ++k) {
+                event.frames.push_back(std::move(m_queue.front()));
+                m_queue.pop_front();
+            }
+            if (m_eos_at > 0)
+                m_eos_at -= static_cast<int64_t>(take);
+        }
         m_room_cv.notify_all();
     }
     return event;

@@ -2,9 +2,13 @@
 // The hand-off from the source (a decoder/capture thread, or push_frame callers) to the engine
 // thread.
 //
-//   Realtime:   latest frames win. At most `live capacity` frames wait (one block of source frames,
-//               so an engine that keeps up on average drops nothing while it computes a block);
-//               when full, the oldest waiting frame is dropped and counted. Producers never block.
+//   Realtime:   one continuous stream however slow the engine: the engine takes what it still
+//               needs for its block; when more frames have arrived than that, it takes an even
+//               subsample of all of them (the newest included) and the rest are dropped and
+//               counted. Taken frames count as consecutive, so the KV cache and LIPAR's pruning
+//               reference carry on (a time-lapse of the source rather than a restart). At most
+//               four blocks wait; beyond that every other waiting frame is dropped (the span is
+//               kept, the spacing grows). Producers never block.
 //   EveryFrame: a bounded blocking queue (two blocks); producers wait for room; nothing is dropped.
 //
 // Every source gets a generation number from open(); a producer of an older generation (a source
@@ -19,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <vector>
 
 #include "lipar/engine.h"
 #include "runtime/stats_window.h"
@@ -28,12 +33,13 @@ namespace lipar::runtime {
 struct InputFrame {
     Frame frame;
     Clock::time_point arrival;
+    int64_t input_index() const { return frame.index; }
 };
 
 struct InputEvent {
     enum class Kind { Stop, Reset, Frame, EndOfStream };
     Kind kind = Kind::Stop;
-    InputFrame input;                 // Frame
+    std::vector<InputFrame> frames;   // Frame: one or more, in order (consecutive in the stream)
     Pacing pacing = Pacing::Invalid;  // Frame, EndOfStream: the pacing of its source
 };
 
@@ -58,8 +64,10 @@ class InputChannel {
 
     // Engine thread: blocks until there is something to do. Priority: stop, reset, then the
     // frames and the end of stream in the order they came (frames pushed after an end of stream
-    // start the next stream).
-    InputEvent wait_event();
+    // start the next stream). frames_needed: source frames the engine still needs to complete
+    // its block (Realtime: at most that many are returned, subsampled when more wait; EveryFrame:
+    // one frame per event).
+    InputEvent wait_event(int64_t frames_needed = 1);
     // Engine thread, once the editor is loaded: source frames per block (sets the capacities).
     void set_block_frames(int64_t frames);
 

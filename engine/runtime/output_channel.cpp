@@ -48,8 +48,10 @@ bool OutputChannel::publish(std::vector<EngineOutput> outputs, bool wait_for_roo
         }
         if (wait_for_room && m_stopped)
             break;
-        while (m_results.size() >= m_capacity)
+        while (m_results.size() >= m_capacity) {
             m_results.pop_front();
+            ++m_dropped;
+        }
         m_results.push_back(std::move(out));
         if (auto w = disarm_locked())
             pending = std::move(w);
@@ -87,6 +89,7 @@ bool OutputChannel::take_latest(EngineOutput& out) {
     if (m_results.empty())
         return false;
     out = std::move(m_results.back());
+    m_dropped += static_cast<int64_t>(m_results.size()) - 1;
     m_results.clear();
     m_room_cv.notify_all();
     return true;
@@ -128,8 +131,14 @@ void OutputChannel::clear() {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_results.clear();
     m_errors.clear();
+    m_dropped = 0;
     m_armed = true;
     m_room_cv.notify_all();
+}
+
+int64_t OutputChannel::dropped() const {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    return m_dropped;
 }
 
 }  // namespace lipar::runtime

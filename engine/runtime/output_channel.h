@@ -45,16 +45,19 @@ class OutputChannel {
 
     void stop();     // releases a publisher waiting for room; later publishes do not wait
     void restart();  // clears the stop flag
-    void clear();    // forgets undelivered results and errors
+    void clear();    // forgets undelivered results and errors; the drop count restarts
+    // Results the consumer never got: pushed out of a full queue, or skipped by take_latest().
+    int64_t dropped() const;
 
   private:
     using Wakeup = std::shared_ptr<const std::function<void()>>;
     Wakeup disarm_locked();  // the callback to call if armed (and disarms), else null
 
-    std::mutex m_mutex;
+    mutable std::mutex m_mutex;
     std::condition_variable m_room_cv;
     // --- guarded by m_mutex ---
     std::deque<EngineOutput> m_results;
+    int64_t m_dropped = 0;
     std::deque<Status> m_errors;  // at most kMaxErrors; older ones are dropped
     size_t m_capacity;
     Wakeup m_wakeup;

@@ -1,5 +1,7 @@
 #include "runtime/recorder.h"
 
+#include "media/output_file.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -28,8 +30,11 @@ Frame side_by_side(const Frame& left, const Frame& right) {
     return f;
 }
 
-Recorder::Recorder(std::function<void(Status)> on_error, size_t capacity)
-    : m_on_error(std::move(on_error)), m_capacity(std::max<size_t>(capacity, 1)) {}
+Recorder::Recorder(std::function<void(Status)> on_error, std::function<void(double)> on_written,
+                   size_t capacity)
+    : m_on_error(std::move(on_error)),
+      m_on_written(std::move(on_written)),
+      m_capacity(std::max<size_t>(capacity, 1)) {}
 
 Recorder::~Recorder() {
     const Status s = stop();
@@ -61,13 +66,18 @@ Status Recorder::start(const std::string& path,
     options.height = height;
     if (width <= 0 || height <= 0)
         options.width = options.height = 0;
+    // Written as NAME.partial.EXT (playable at every moment, fragment by fragment) and renamed
+    // to the requested name when the recording stops.
     std::unique_ptr<media::VideoSink> sink;
-    const Status opened = capture_status([&] { sink = media::open_video_sink(path, options); });
+    auto partial = std::make_unique<media::PartialFile>(path, media::PartialFile::OnAbort::Keep);
+    const Status opened =
+        capture_status([&] { sink = media::open_video_sink(partial->path(), options); });
     if (!opened.ok())
         return opened;
 
     std::lock_guard<std::mutex> lock(m_mutex);
     m_sink = std::move(sink);
+    m_partial = std::move(partial);
     m_queue.clear();
     m_content = content;
     m_accepting = true;
@@ -95,6 +105,12 @@ Status Recorder::stop() {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_closing = false;
     m_sink.reset();
+    if (m_partial) {
+        const Status renamed = capture_status([&] { m_partial->commit(); });
+        if (m_error.ok() && !renamed.ok())
+            m_error = renamed;
+        m_partial.reset();
+    }
     LIPAR_LOG_INFO("recording ", m_path, " closed: ", m_written, " frames");
     return m_error;
 }
@@ -109,7 +125,7 @@ int64_t Recorder::frames_written() const {
     return m_written;
 }
 
-std::vector<Frame> Recorder::compose(const std::vector<EngineOutput>& outputs) const {
+std::vector<Recorder::Item> Recorder::compose(const std::vector<EngineOutput>& outputs) const {
     RecordContent content;
     {
         std::lock_guard<std::mutex> lock(m_mutex);
@@ -117,26 +133,29 @@ std::vector<Frame> Recorder::compose(const std::vector<EngineOutput>& outputs) c
             return {};
         content = m_content;
     }
-    std::vector<Frame> frames;
-    frames.reserve(outputs.size());
+    std::vector<Item> items;
+    items.reserve(outputs.size());
     for (const auto& out : outputs) {
+        Item item;
+        item.arrival_ns = out.arrival_ns;
         if (content == RecordContent::SideBySide) {
             const Frame& left = out.baseline.empty() ? out.input : out.baseline;
-            frames.push_back(left.empty() ? out.output : side_by_side(left, out.output));
+            item.frame = left.empty() ? out.output : side_by_side(left, out.output);
         } else {
-            frames.push_back(out.output);
+            item.frame = out.output;
         }
+        items.push_back(std::move(item));
     }
-    return frames;
+    return items;
 }
 
-void Recorder::write(std::vector<Frame> frames) {
+void Recorder::write(std::vector<Item> items) {
     std::unique_lock<std::mutex> lock(m_mutex);
-    for (auto& frame : frames) {
+    for (auto& item : items) {
         m_room_cv.wait(lock, [&] { return !m_accepting || m_queue.size() < m_capacity; });
         if (!m_accepting)
             return;
-        m_queue.push_back(std::move(frame));
+        m_queue.push_back(std::move(item));
         m_data_cv.notify_all();
     }
 }
@@ -149,13 +168,18 @@ void Recorder::run() {
         m_data_cv.wait(lock, [&] { return !m_queue.empty() || m_closing; });
         if (m_queue.empty())
             break;  // closing and drained
-        Frame frame = std::move(m_queue.front());
+        Item item = std::move(m_queue.front());
         m_queue.pop_front();
         m_room_cv.notify_all();
         if (failed)
             continue;
         lock.unlock();
-        Status s = capture_status([&] { m_sink->write(frame); });
+        Status s = capture_status([&] { m_sink->write(item.frame); });
+        if (s.ok() && m_on_written && item.arrival_ns != 0) {
+            EngineOutput probe;
+            probe.arrival_ns = item.arrival_ns;
+            m_on_written(latency_to_now_ms(probe));
+        }
         lock.lock();
         if (s.ok()) {
             ++m_written;

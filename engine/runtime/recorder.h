@@ -23,13 +23,17 @@
 #include <vector>
 
 #include "lipar/engine.h"
+#include "media/output_file.h"
 #include "media/video_sink.h"
 
 namespace lipar::runtime {
 
 class Recorder {
   public:
-    explicit Recorder(std::function<void(Status)> on_error, size_t capacity = 24);
+    // on_error: a write failed (the recording stops); on_written: a frame was written, with its
+    // latency from the source frame's arrival (both called on the writer thread, no lock held).
+    explicit Recorder(std::function<void(Status)> on_error,
+                      std::function<void(double)> on_written = {}, size_t capacity = 24);
     ~Recorder();  // stop()
     Recorder(const Recorder&) = delete;
     Recorder& operator=(const Recorder&) = delete;
@@ -40,21 +44,27 @@ class Recorder {
     bool active() const;
     int64_t frames_written() const;
 
+    // A frame to record and when its source frame arrived (steady clock, ns; 0 unknown).
+    struct Item {
+        Frame frame;
+        int64_t arrival_ns = 0;
+    };
     // Engine thread: the frames to record for these results (empty when not recording), made
     // before the results are handed to the consumer; then write() them.
-    std::vector<Frame> compose(const std::vector<EngineOutput>& outputs) const;
-    void write(std::vector<Frame> frames);
+    std::vector<Item> compose(const std::vector<EngineOutput>& outputs) const;
+    void write(std::vector<Item> items);
 
   private:
     void run();
 
     std::function<void(Status)> m_on_error;
+    std::function<void(double)> m_on_written;
     mutable std::mutex m_mutex;
     std::condition_variable m_room_cv;
     std::condition_variable m_data_cv;
     // --- guarded by m_mutex ---
     size_t m_capacity;
-    std::deque<Frame> m_queue;
+    std::deque<Item> m_queue;
     RecordContent m_content = RecordContent::Invalid;
     bool m_accepting = false;  // a recording is open and has not failed
     bool m_closing = false;    // stop(): drain, then close
@@ -63,6 +73,7 @@ class Recorder {
     std::string m_path;
     // --- see the threading note above ---
     std::unique_ptr<media::VideoSink> m_sink;
+    std::unique_ptr<media::PartialFile> m_partial;  // the file being written, renamed at stop()
     std::thread m_thread;
 };
 

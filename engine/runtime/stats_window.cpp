@@ -64,6 +64,14 @@ void StatsCollector::clear() {
     m_pack.clear();
     m_untrained = false;
     m_styles.clear();
+    m_text_status = nullptr;
+    m_latency_tracker.clear();
+    m_recorded_tracker.clear();
+}
+
+void StatsCollector::set_text_status_source(std::function<std::string()> source) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_text_status = std::move(source);
 }
 
 void StatsCollector::set_identity(const std::string& device,
@@ -93,8 +101,14 @@ void StatsCollector::on_outputs(Clock::time_point t, const std::vector<double>& 
     for (double latency : latencies_ms) {
         m_outputs.add(t);
         m_latency.add(t, latency);
+        m_latency_tracker.add(latency);
     }
     m_frames_out += static_cast<int64_t>(latencies_ms.size());
+}
+
+void StatsCollector::on_recorded(double latency_ms) {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_recorded_tracker.add(latency_ms);
 }
 
 void StatsCollector::on_block(Clock::time_point t, const BlockSample& b) {
@@ -141,6 +155,9 @@ EngineStats StatsCollector::snapshot(Clock::time_point now) const {
     s.pack_name = m_pack;
     s.untrained = m_untrained;
     s.styles = m_styles;
+    s.latency = m_latency_tracker.summary();
+    s.recorded_latency = m_recorded_tracker.summary();
+    if (m_text_status) s.text_status = m_text_status();
     return s;
 }
 

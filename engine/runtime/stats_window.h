@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -65,10 +66,14 @@ class StatsCollector {
     void on_input(Clock::time_point t);
     void on_drop(int64_t frames);
     void on_outputs(Clock::time_point t, const std::vector<double>& latencies_ms);
+    void on_recorded(double latency_ms);  // the recorder wrote a frame
     void on_block(Clock::time_point t, const BlockSample& block);
     void on_stream_reset();
 
     EngineStats snapshot(Clock::time_point now) const;
+    // What the text path is doing, asked at each snapshot (must be thread-safe); cleared by
+    // clear() and by set_text_status_source({}) before what it reads goes away.
+    void set_text_status_source(std::function<std::string()> source);
 
   private:
     mutable std::mutex m_mutex;  // guards every field below
@@ -80,6 +85,8 @@ class StatsCollector {
     std::string m_device, m_pack;
     bool m_untrained = false;
     std::vector<std::string> m_styles;
+    std::function<std::string()> m_text_status;
+    LatencyTracker m_latency_tracker, m_recorded_tracker;
 };
 
 }  // namespace lipar::runtime

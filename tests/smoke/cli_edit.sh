@@ -34,4 +34,21 @@ expect_error "mode" edit "$clip" -o "$work/x.mp4" --mode fast --pack "$work/pack
 expect_error "tau1" edit "$clip" -o "$work/x.mp4" --tau1 abc --pack "$work/pack"
 expect_error "manifest.json" edit "$clip" -o "$work/x.mp4" --pack "$work"
 expect_error ".avi" edit "$clip" -o "$work/x.avi" --pack "$work/pack"
+# the output is the input (same path, another path to it, a link to it): refused, input intact
+cp "$clip" "$work/in.mp4"; sum=$(md5sum <"$work/in.mp4")
+ln -s "$work/in.mp4" "$work/link.mp4"
+expect_error "is the input" edit "$work/in.mp4" -o "$work/in.mp4" --pack "$work/pack"
+expect_error "is the input" edit "$work/in.mp4" -o "$work/../$(basename "$work")/in.mp4" --pack "$work/pack"
+expect_error "is the input" edit "$work/link.mp4" -o "$work/in.mp4" --pack "$work/pack"
+[ "$(md5sum <"$work/in.mp4")" = "$sum" ] || { echo "the input changed"; exit 1; }
+# an edit killed half-way leaves nothing under the output's name; an older file there survives
+echo "previous result" >"$work/kept.mp4"
+"$lipar" edit "$clip" -o "$work/kept.mp4" --frames 240 --size 128x64 --pack "$work/pack" \
+    >"$work/kill.log" 2>&1 &
+pid=$!
+for _ in $(seq 200); do [ -s "$work/kept.partial.mp4" ] && break; sleep 0.05; done
+kill -9 $pid; wait $pid 2>/dev/null || true
+[ "$(cat "$work/kept.mp4")" = "previous result" ] || { echo "a killed edit replaced the output"; exit 1; }
+"$lipar" edit "$clip" -o "$work/new.mp4" --frames 16 --size 128x64 --pack "$work/pack" >/dev/null 2>&1
+[ -f "$work/new.mp4" ] && [ ! -e "$work/new.partial.mp4" ] || { echo "no rename at the end"; exit 1; }
 echo "cli edit smoke test passed"

@@ -79,6 +79,18 @@ class FramePacerTest : public QObject {
         QCOMPARE(shown.index, int64_t{2});
     }
 
+    void a_drain_that_brings_nothing_drops_nothing_from_a_full_ring() {
+        FramePacer pacer(4);
+        pushBlock(pacer, 0, 4, 10.0);
+        QCOMPARE(pacer.size(), 4);
+        pacer.slotForNext();  // take_next returned false: nothing new
+        QCOMPARE(pacer.size(), 4);
+        QCOMPARE(pacer.dropped(), int64_t{0});
+        lipar::EngineOutput shown;
+        QVERIFY(pacer.takeOldest(shown));
+        QCOMPARE(shown.index, int64_t{0});
+    }
+
     void an_unfilled_slot_is_not_queued() {
         FramePacer pacer;
         pacer.slotForNext();  // take_next returned false: no commit
@@ -100,9 +112,13 @@ class FramePacerTest : public QObject {
         pacer.commit();
         QVERIFY(pacer.takeOldest(shown));
         QCOMPARE(shown.output.rgb.data(), result);  // the result's own buffer, not a copy
-        // The previous buffer went back into the ring, for the engine's next result.
+        // The previous buffer went back into the ring, for a later result of the engine (the
+        // ring has one spare slot beyond its capacity).
         fill(pacer.slotForNext(), 1, 0.1);
         pacer.commit();
+        fill(pacer.slotForNext(), 2, 0.2);
+        pacer.commit();
+        QCOMPARE(pacer.size(), 2);
         QCOMPARE(pacer.slotForNext().output.rgb.data(), previous);
     }
 };

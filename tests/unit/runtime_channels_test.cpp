@@ -55,27 +55,54 @@ TEST(RuntimeStatsWindow, weighted_mean_is_total_time_over_total_frames) {
     EXPECT_DOUBLE_EQ(w.mean(t0), (90.0 + 120.0) / 12.0);
 }
 
-TEST(RuntimeInputChannel, realtime_keeps_one_block_of_the_newest_frames_and_counts_drops) {
+TEST(RuntimeInputChannel, realtime_takes_an_even_subsample_of_what_waits_and_counts_drops) {
     StatsCollector stats;
     InputChannel input(stats);
-    input.set_block_frames(4);
+    input.set_block_frames(4);  // at most 16 frames wait
     const uint64_t gen = input.open(Pacing::Realtime, true, -1);
-    for (int64_t i = 0; i < 10; ++i)
-        ASSERT_TRUE(input.push(gen, tiny_frame(i)));
-    EXPECT_EQ(stats.snapshot(Clock::now()).dropped_frames, 6);
-    EXPECT_EQ(stats.snapshot(Clock::now()).frames_in, 10);
     EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::Reset);  // a new source
-    for (int64_t i = 6; i < 10; ++i) {
-        InputEvent e = input.wait_event();
-        ASSERT_EQ(e.kind, InputEvent::Kind::Frame);
-        EXPECT_EQ(e.input.frame.index, i);
-        EXPECT_EQ(e.pacing, Pacing::Realtime);
-    }
+    // Fewer than needed: all of them, in order.
+    for (int64_t i = 0; i < 2; ++i) ASSERT_TRUE(input.push(gen, tiny_frame(i)));
+    InputEvent e = input.wait_event(4);
+    ASSERT_EQ(e.kind, InputEvent::Kind::Frame);
+    ASSERT_EQ(e.frames.size(), 2u);
+    EXPECT_EQ(e.frames[0].input_index(), 0);
+    EXPECT_EQ(e.frames[1].input_index(), 1);
+    EXPECT_EQ(e.pacing, Pacing::Realtime);
+    // 20 arrive: at the 17th the 16 waiting ones are thinned to every other one (2..16 kept:
+    // 3, 5, ..., 17), then 18..21 join; the block takes 4 evenly over that span.
+    for (int64_t i = 2; i < 22; ++i) ASSERT_TRUE(input.push(gen, tiny_frame(i)));
+    EXPECT_EQ(stats.snapshot(Clock::now()).dropped_frames, 8);
+    e = input.wait_event(4);
+    ASSERT_EQ(e.frames.size(), 4u);
+    std::vector<int64_t> got;
+    for (const auto& f : e.frames) got.push_back(f.input_index());
+    EXPECT_EQ(got, (std::vector<int64_t>{3, 11, 17, 21}));
+    EXPECT_EQ(stats.snapshot(Clock::now()).dropped_frames, 8 + 8);
+    EXPECT_EQ(stats.snapshot(Clock::now()).frames_in, 22);
     input.end_of_stream(gen);
     EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::EndOfStream);
     input.stop();
     EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::Stop);
-    EXPECT_FALSE(input.push(gen, tiny_frame(11)));
+    EXPECT_FALSE(input.push(gen, tiny_frame(23)));
+}
+
+TEST(RuntimeInputChannel, realtime_frames_before_an_end_of_stream_are_all_taken_in_order) {
+    StatsCollector stats;
+    InputChannel input(stats);
+    input.set_block_frames(4);
+    const uint64_t gen = input.open(Pacing::Realtime, true, -1);
+    EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::Reset);
+    for (int64_t i = 0; i < 6; ++i) ASSERT_TRUE(input.push(gen, tiny_frame(i)));
+    input.end_of_stream(gen);
+    InputEvent e = input.wait_event(4);
+    ASSERT_EQ(e.frames.size(), 4u);
+    EXPECT_EQ(e.frames[3].input_index(), 3);
+    e = input.wait_event(4);
+    ASSERT_EQ(e.frames.size(), 2u);
+    EXPECT_EQ(e.frames[1].input_index(), 5);
+    EXPECT_EQ(input.wait_event(4).kind, InputEvent::Kind::EndOfStream);
+    EXPECT_EQ(stats.snapshot(Clock::now()).dropped_frames, 0);
 }
 
 TEST(RuntimeInputChannel, numbers_unindexed_frames_ends_at_max_frames_and_keeps_the_end_in_order) {
@@ -87,9 +114,9 @@ TEST(RuntimeInputChannel, numbers_unindexed_frames_ends_at_max_frames_and_keeps_
     EXPECT_TRUE(input.push_external(tiny_frame(5)));
     EXPECT_TRUE(input.push_external(tiny_frame(-1)));
     EXPECT_FALSE(input.push_external(tiny_frame(-1)));  // max_frames
-    EXPECT_EQ(input.wait_event().input.frame.index, 0);
-    EXPECT_EQ(input.wait_event().input.frame.index, 5);
-    EXPECT_EQ(input.wait_event().input.frame.index, 6);
+    EXPECT_EQ(input.wait_event().frames.at(0).input_index(), 0);
+    EXPECT_EQ(input.wait_event().frames.at(0).input_index(), 5);
+    EXPECT_EQ(input.wait_event().frames.at(0).input_index(), 6);
     EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::EndOfStream);
     input.close();
     // Frames after an end of stream belong to the next stream: the end comes first.
@@ -98,9 +125,9 @@ TEST(RuntimeInputChannel, numbers_unindexed_frames_ends_at_max_frames_and_keeps_
     EXPECT_TRUE(input.push(gen, tiny_frame(0)));
     input.end_of_stream(gen);
     EXPECT_TRUE(input.push(gen, tiny_frame(1)));
-    EXPECT_EQ(input.wait_event().input.frame.index, 0);
+    EXPECT_EQ(input.wait_event().frames.at(0).input_index(), 0);
     EXPECT_EQ(input.wait_event().kind, InputEvent::Kind::EndOfStream);
-    EXPECT_EQ(input.wait_event().input.frame.index, 1);
+    EXPECT_EQ(input.wait_event().frames.at(0).input_index(), 1);
     input.close();
     EXPECT_FALSE(input.push_external(tiny_frame(-1)));  // no external source
 }
@@ -123,7 +150,7 @@ TEST(RuntimeInputChannel, every_frame_producer_waits_for_room_and_is_released_by
     for (int64_t i = 0; i < 20; ++i) {
         InputEvent e = input.wait_event();
         ASSERT_EQ(e.kind, InputEvent::Kind::Frame);
-        ASSERT_EQ(e.input.frame.index, i);
+        ASSERT_EQ(e.frames.at(0).input_index(), i);
     }
     input.open(Pacing::EveryFrame, true, -1);  // replaces the source: its producer is refused
     producer.join();

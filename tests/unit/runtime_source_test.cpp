@@ -1,4 +1,11 @@
 // Engine sources: realtime file playback, looping, refused frames, cameras.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
 #include "core/device.h"
 #include "media/camera.h"
 #include "runtime_test_util.h"
@@ -31,6 +38,72 @@ TEST(RuntimeSource, a_realtime_file_plays_to_its_end_and_finishes) {
     for (size_t i = 1; i < consumer.outputs.size(); ++i) {
         EXPECT_GT(consumer.outputs[i].index, consumer.outputs[i - 1].index);
     }
+}
+
+TEST(RuntimeSource, a_slow_engine_behind_a_realtime_file_delivers_blocks_continuously) {
+    if (clip_frames(1).empty())
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
+    use_all_cpu_threads();
+    Engine engine;
+    Consumer consumer(engine, Consumer::Take::Next);
+    // Every wakeup (a block's results, a state change) keeps the engine thread 500 ms, so a block
+    // costs it 0.5 to 1.5 s; a block of 12 frames lasts 750 ms at the clip's 16 fps.
+    consumer.set_engine_delay(std::chrono::milliseconds(500));
+    EditParams p;
+    p.prompt = "slow";
+    ASSERT_TRUE(engine.start(tiny_config(), p).ok());
+    SourceSpec spec = SourceSpec::file(kClip);  // Realtime
+    spec.max_frames = 64;
+    ASSERT_TRUE(engine.open_source(spec).ok());
+    ASSERT_TRUE(consumer.wait_for_state(EngineState::Finished)) << error_list(consumer.errors);
+    EXPECT_TRUE(consumer.errors.empty()) << error_list(consumer.errors);
+    const EngineStats s = engine.stats();
+    EXPECT_EQ(s.frames_in, 64);
+    EXPECT_GT(s.dropped_frames, 0);
+    EXPECT_EQ(s.stream_resets, 0);
+    // Every frame is either edited, withheld at the stream's start, or counted as dropped.
+    EXPECT_EQ(s.frames_out + s.dropped_frames + 3, s.frames_in);
+    ASSERT_GE(consumer.outputs.size(), 2u * 12u - 3u);  // blocks keep coming out
+    for (size_t i = 1; i < consumer.outputs.size(); ++i)
+        EXPECT_GT(consumer.outputs[i].index, consumer.outputs[i - 1].index);
+    EXPECT_EQ(consumer.outputs.back().index, 63);
+    // The queue never grows: no result is older than about two engine blocks plus a block of
+    // capture (1.5 s + 1.5 s + 0.75 s), with room for a busy test machine.
+    for (const auto& out : consumer.outputs) EXPECT_LT(out.latency_ms, 5000.0) << out.index;
+}
+
+TEST(RuntimeSource, a_source_whose_open_blocks_leaves_every_other_call_responsive) {
+    // A FIFO: opening it for reading, then reading its header, blocks until a writer comes.
+    const std::string fifo =
+        (std::filesystem::temp_directory_path() / ("lipar_fifo_" + std::to_string(::getpid()) + ".y4m"))
+            .string();
+    ::unlink(fifo.c_str());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    Engine engine;
+    Consumer consumer(engine);
+    EditParams p;
+    p.prompt = "x";
+    ASSERT_TRUE(engine.start(tiny_config(), p).ok());
+    Status opened;
+    std::thread opener([&] { opened = engine.open_source(SourceSpec::file(fifo)); });
+    // The writer end opens only once the reader is inside open(): then the open hangs on the
+    // header, which never comes while we hold this end.
+    int writer = -1;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while ((writer = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK)) < 0 &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::yield();
+    ASSERT_GE(writer, 0);
+    // Meanwhile the controlling thread's calls all return.
+    EXPECT_TRUE(engine.set_params(p).ok());
+    (void)engine.stats();
+    EXPECT_TRUE(engine.stop_recording().ok());
+    engine.close_source();
+    engine.reset_stream();
+    ::close(writer);  // end of file: the open fails cleanly
+    opener.join();
+    EXPECT_EQ(opened.code, StatusCode::FormatError) << opened.to_string();
+    ::unlink(fifo.c_str());
 }
 
 TEST(RuntimeSource, a_looping_file_keeps_counting_frames_without_a_reset) {

@@ -119,12 +119,16 @@ class Consumer {
         m_hold = false;
         m_cv.notify_all();
     }
+    // Every wakeup keeps the engine thread this long: an engine slower than its source.
+    void set_engine_delay(std::chrono::milliseconds delay) { m_delay = delay; }
 
     std::vector<EngineOutput> outputs;
     std::vector<Status> errors;
 
   private:
     void on_wakeup() {
+        if (m_delay.count() > 0)
+            std::this_thread::sleep_for(m_delay);  // models compute time, not a synchronization
         std::unique_lock<std::mutex> lock(m_mutex);
         m_signalled = true;
         if (m_hold)
@@ -152,6 +156,7 @@ class Consumer {
     bool m_signalled = false;  // guarded by m_mutex
     bool m_hold = false;
     bool m_held = false;
+    std::chrono::milliseconds m_delay{0};
 };
 
 inline std::string error_list(const std::vector<Status>& errors) {

@@ -197,7 +197,9 @@ TEST(Umt5WanCheckpoint, cli_tensor_t5_matches_the_library) {
     const auto hidden = lipar::io::read_safetensors(out).at("hidden");
     auto model = load_umt5_encoder(data + "/wan_umt5_tiny.pth", torch::kFloat32);
     EXPECT_EQ(hidden.scalar_type(), torch::kFloat32);
-    EXPECT_TRUE(torch::equal(hidden, model->forward(ids, mask)));
+    // The CLI may run other BLAS kernels than this test process (lipar/cpu_tuning.h): the same
+    // function up to float32 rounding.
+    EXPECT_TRUE(torch::allclose(hidden, model->forward(ids, mask), 1e-5, 1e-6));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 // Status and asynchronous errors (a failed load, an unreadable frame, CUDA out-of-memory) are
 // reported through take_error() and the wakeup callback, on the same path as frames.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,8 +68,19 @@ struct EngineOutput {
     int mask_width = 0;
     int mask_height = 0;
     double latency_ms = 0;    // arrival of the source frame -> output ready
+    // Arrival of the source frame on std::chrono::steady_clock (nanoseconds since its epoch), so a
+    // consumer can measure the latency to its own end (presented, written): latency_to_now_ms().
     EditMode mode = EditMode::Invalid;
+    int64_t arrival_ns = 0;
 };
+
+// Milliseconds from the result's source frame arrival to now (0 when unknown).
+inline double latency_to_now_ms(const EngineOutput& out) {
+    if (out.arrival_ns == 0) return 0.0;
+    const auto now = std::chrono::steady_clock::now().time_since_epoch();
+    return static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count() -
+                               out.arrival_ns) / 1e6;
+}
 
 enum class EngineState { Stopped = 0, Loading, Ready, Running, Finished, Failed };
 const char* engine_state_name(EngineState state);
