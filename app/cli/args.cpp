@@ -7,6 +7,19 @@
 
 namespace lipar::cli {
 
+std::vector<std::string> split_list(const std::string& text) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    while (start <= text.size()) {
+        const size_t comma = text.find(',', start);
+        const size_t end = comma == std::string::npos ? text.size() : comma;
+        if (end > start) out.push_back(text.substr(start, end - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
 Args::Args(std::string command, std::vector<std::string> argv)
     : m_command(std::move(command)), m_argv(std::move(argv)) {}
 

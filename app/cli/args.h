@@ -10,6 +10,9 @@
 
 namespace lipar::cli {
 
+// "a,b,,c" -> {"a", "b", "c"} (empty items dropped): the comma-separated list options.
+std::vector<std::string> split_list(const std::string& text);
+
 class Args {
 public:
     Args(std::string command, std::vector<std::string> argv);

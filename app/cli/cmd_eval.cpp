@@ -62,15 +62,6 @@ Run run(pipeline::Editor& editor, const std::vector<Frame>& frames, EditParams p
     return r;
 }
 
-std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string item;
-    while (std::getline(ss, item, ','))
-        if (!item.empty()) out.push_back(item);
-    return out;
-}
-
 }  // namespace
 
 int cmd_eval(const CommandArgs& argv) {
@@ -97,7 +88,7 @@ int cmd_eval(const CommandArgs& argv) {
     if (args.get("styles") == "all") {
         for (const auto& s : train::style_catalog()) styles.push_back(s.style);
     } else {
-        for (const auto& name : split(args.get("styles"))) {
+        for (const auto& name : split_list(args.get("styles"))) {
             const auto s = train::parse_style(name);
             LIPAR_CHECK(s != train::Style::Invalid, StatusCode::InvalidArgument, "unknown style '",
                         name, "'");
@@ -105,7 +96,7 @@ int cmd_eval(const CommandArgs& argv) {
         }
     }
     std::vector<EditMode> modes;
-    for (const auto& m : split(args.get("modes"))) {
+    for (const auto& m : split_list(args.get("modes"))) {
         const auto mode = parse_edit_mode(m);
         LIPAR_CHECK(mode == EditMode::Off || mode == EditMode::Naive || mode == EditMode::Lipar,
                     StatusCode::InvalidArgument, "--modes takes off, naive and lipar");
