@@ -26,6 +26,9 @@ const TensorComponent kComponents[] = {
      declare_taehv_options, run_tensor_taehv_encode},
     {"taehv-decode", "TAEHV decoder: z [N,K,16,h,w] -> x [N,4K-3,3,8h,8w] in [0,1]",
      declare_taehv_options, run_tensor_taehv_decode},
+    {"edit-loop", "the editor's block loop on clean latents z with noise from the file -> x0 of "
+                  "every block (docs/PARITY.md)",
+     declare_edit_loop_options, run_tensor_edit_loop},
     {"t5", "UMT5 text encoder: ids, mask -> hidden (last hidden state, f32)", declare_t5_options,
      run_tensor_t5},
 };

@@ -33,6 +33,8 @@ void run_tensor_taesd_encode(TensorRunContext& ctx);
 void run_tensor_taesd_decode(TensorRunContext& ctx);
 void run_tensor_taehv_encode(TensorRunContext& ctx);
 void run_tensor_taehv_decode(TensorRunContext& ctx);
+void declare_edit_loop_options(Args& args);  // tensor_edit_loop.cpp
+void run_tensor_edit_loop(TensorRunContext& ctx);
 void declare_t5_options(Args& args);  // tensor_text.cpp
 void run_tensor_t5(TensorRunContext& ctx);
 

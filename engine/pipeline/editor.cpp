@@ -84,11 +84,14 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     if (settings.device.is_cuda() && settings.dtype == torch::kBFloat16) {
         ae_options = options.dtype(torch::kFloat16);
     }
-    m_ae = model::load_autoencoder(pack.autoencoder_kind, pack.encoder_weights,
-                                   pack.decoder_weights, ae_options);
-    LIPAR_CHECK(m_ae->latent_channels() == m_dit->config().in_channels, StatusCode::ShapeMismatch,
-                "model pack '", pack.name, "': the autoencoder has ", m_ae->latent_channels(),
-                " latent channels, the DiT takes ", m_dit->config().in_channels);
+    if (!settings.latents_only) {
+        m_ae = model::load_autoencoder(pack.autoencoder_kind, pack.encoder_weights,
+                                       pack.decoder_weights, ae_options);
+        LIPAR_CHECK(m_ae->latent_channels() == m_dit->config().in_channels,
+                    StatusCode::ShapeMismatch, "model pack '", pack.name,
+                    "': the autoencoder has ", m_ae->latent_channels(),
+                    " latent channels, the DiT takes ", m_dit->config().in_channels);
+    }
     m_text = std::make_unique<AsyncPromptEncoder>(
         settings.make_conditioner ? settings.make_conditioner()
                                   : make_conditioner(pack, m_dit->config().text_dim, settings.device,
@@ -110,7 +113,9 @@ std::string Editor::text_summary() const { return m_text->describe(); }
 
 std::string Editor::prompt_status() const { return m_text->status(); }
 
-int64_t Editor::source_frames_per_block() const { return m_fpb * m_ae->temporal_ratio(); }
+int64_t Editor::source_frames_per_block() const {
+    return m_fpb * (m_ae ? m_ae->temporal_ratio() : 1);
+}
 
 void Editor::set_params(const EditParams& params) {
     const std::string why = params.validate();
@@ -219,6 +224,7 @@ torch::Tensor Editor::denoise(Side& side, const torch::Tensor& z, const accel::P
     const auto ts = m_schedule.warp(steps);
     // Noise drawn on the CPU from (seed, block, step): identical on every device and both sides.
     auto noise = [&](int64_t step) {
+        if (m_settings.noise) return m_settings.noise(block, step, z.sizes()).to(z.device(), torch::kFloat32);
         auto gen = at::detail::createCPUGenerator(m_active.seed * 1000003ull +
                                                   static_cast<uint64_t>(block) * 101ull +
                                                   static_cast<uint64_t>(step));
@@ -233,6 +239,7 @@ torch::Tensor Editor::denoise(Side& side, const torch::Tensor& z, const accel::P
         auto flow = accel::pruned_causal_forward(*m_dit, x, torch::full({1}, ts[i], f32), cross,
                                                  side.cache, side.reference, plan, mode,
                                                  model::CacheWrite::Transient);
+        if (m_settings.on_flow && &side == m_main.get()) m_settings.on_flow(block, static_cast<int64_t>(i), flow);
         x0 = FlowSchedule::x0_from_flow(x, flow, sigma);
         if (mode != accel::PruneMode::Off) x0 = accel::restore_pruned(x0, plan, side.prev_last);
         if (i + 1 < ts.size()) {
@@ -248,6 +255,7 @@ torch::Tensor Editor::denoise(Side& side, const torch::Tensor& z, const accel::P
 
 std::vector<EditedFrame> Editor::push(const Frame& frame) {
     torch::NoGradGuard no_grad;
+    LIPAR_CHECK(m_ae, StatusCode::InvalidArgument, "editor: built for latents only (no autoencoder)");
     LIPAR_CHECK(!frame.empty() && frame.rgb.size() >= frame.byte_size(), StatusCode::InvalidArgument,
                 "editor: empty or truncated frame");
     Frame fitted = (frame.width == m_width && frame.height == m_height)
@@ -296,7 +304,7 @@ void Editor::reset() {
     m_main->reset();
     if (m_base) m_base->reset();
     m_detector.reset();
-    m_ae->reset();
+    if (m_ae) m_ae->reset();
     if (m_ae_base) m_ae_base->reset();
     m_base_start_latent = 0;
     m_base_frames_out = 0;
@@ -336,8 +344,10 @@ torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
     if (mode == accel::PruneMode::Off) {
         m_plan = accel::PrunePlan::dense(f, gh, gw, m_latent_frame, cfg.head_dim(), dev);
     } else {
-        auto det = m_detector.detect(z);
-        m_plan = accel::PrunePlan::build(det.keep, m_latent_frame, cfg.head_dim(), dev);
+        torch::Tensor keep = m_settings.keep ? m_settings.keep(m_block) : torch::Tensor();
+        if (!keep.defined()) keep = m_detector.detect(z).keep;
+        m_plan = accel::PrunePlan::build(keep.to(dev, torch::kBool), m_latent_frame, cfg.head_dim(),
+                                         dev);
     }
     m_report.detect_ms = t.elapsed_ms(dev);
     m_report.kept_ratio = m_plan.kept_ratio();

@@ -54,6 +54,17 @@ struct EditorSettings {
     bool async_prompts = false;
     // Tests: the prompt conditioner to use instead of the pack's.
     std::function<std::unique_ptr<PromptConditioner>()> make_conditioner;
+    // Parity runs (`lipar tensor edit-loop`): only edit_latents() is used, so no autoencoder is
+    // loaded (the pack's autoencoder fields may be empty).
+    bool latents_only = false;
+    // Parity runs: the noise of step `step` of block `block` (step 0 noises the source latents,
+    // step i > 0 re-noises before pass i), shape `sizes`, instead of the seeded CPU generator.
+    std::function<torch::Tensor(int64_t block, int64_t step, c10::IntArrayRef sizes)> noise;
+    // Parity runs: the keep mask [f, h, w] of block `block` instead of LIPAR's detection
+    // (undefined: detect as usual).
+    std::function<torch::Tensor(int64_t block)> keep;
+    // Parity runs: called with each denoising pass's flow [1, C, f, h, w].
+    std::function<void(int64_t block, int64_t pass, const torch::Tensor& flow)> on_flow;
 };
 
 // One output frame of the editor.
