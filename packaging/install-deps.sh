@@ -14,6 +14,7 @@ packages=(
     libsentencepiece-dev sentencepiece           # prompt tokenizer (and spm_train for its tests)
     zlib1g-dev                                   # compressed PNG contact sheets (lipar eval)
     xvfb xauth                                   # GUI smoke test without a display
+    iproute2                                     # ss: the stream smoke test waits for its receivers
 )
 
 SUDO=""

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "args.h"
 #include "cli_common.h"
@@ -18,6 +19,54 @@
 namespace lipar::cli {
 
 namespace {
+
+// A live stream beside (or instead of) the output file: a target that cannot be reached or a
+// receiver that goes away is reported once, and the edit goes on without the stream.
+class StreamOutput {
+  public:
+    StreamOutput(std::string url, const media::EncodeOptions& options) : m_url(std::move(url)) {
+        if (m_url.empty()) return;
+        try {
+            m_sink = media::open_video_sink(m_url, options);
+        } catch (const Error& e) {
+            stop(e.what());
+        }
+    }
+    void write(const Frame& frame) {
+        if (!m_sink) return;
+        try {
+            m_sink->write(frame);
+            ++m_frames;
+        } catch (const Error& e) {
+            stop(e.what());
+        }
+    }
+    void close() {
+        if (!m_sink) return;
+        try {
+            m_sink->close();
+        } catch (const Error& e) {
+            stop(e.what());
+        }
+        m_sink.reset();
+    }
+    bool requested() const { return !m_url.empty(); }
+    std::string summary() const {
+        return m_url + ": " + std::to_string(m_frames) + " frames sent" +
+               (m_error.empty() ? "" : "; stopped: " + m_error);
+    }
+
+  private:
+    void stop(const std::string& why) {
+        m_error = why;
+        m_sink.reset();
+        std::fprintf(stderr, "\nlipar edit: stream %s: %s; the edit goes on without it\n",
+                     m_url.c_str(), why.c_str());
+    }
+    std::string m_url, m_error;
+    std::unique_ptr<media::VideoSink> m_sink;
+    int64_t m_frames = 0;
+};
 
 std::string fps_label(const char* side, double ms_per_frame) {
     char buf[64];
@@ -37,18 +86,26 @@ int cmd_edit(const CommandArgs& argv) {
     args.positional("IN", "input video (any format FFmpeg reads, or .y4m)")
         .option("out", "output video: .mp4 (fragmented H.264), .mkv or .y4m")
         .alias("-o", "out")
+        .option("stream", "also send the result live to srt://HOST:PORT, udp://HOST:PORT (MPEG-TS) "
+                          "or rtmp://HOST/APP/KEY (OBS Media Source, ffplay)")
         .option("frames", "process at most this many source frames (-1: all)", "-1");
     declare_edit_options(args);
     declare_engine_options(args);
     if (!args.parse()) return 0;
-    LIPAR_CHECK(args.has("out"), StatusCode::InvalidArgument, "-o OUT is required");
+    LIPAR_CHECK(args.has("out") || args.has("stream"), StatusCode::InvalidArgument,
+                "-o OUT or --stream URL is required");
     const std::string in_path = args.get("IN"), out_path = args.get("out");
-    const auto ext = std::filesystem::path(out_path).extension().string();
-    LIPAR_CHECK(ext == ".mp4" || ext == ".mkv" || ext == ".y4m", StatusCode::InvalidArgument,
-                "output '", out_path, "' must end in .mp4, .mkv or .y4m");
+    if (args.has("out")) {
+        const auto ext = std::filesystem::path(out_path).extension().string();
+        LIPAR_CHECK(ext == ".mp4" || ext == ".mkv" || ext == ".y4m", StatusCode::InvalidArgument,
+                    "output '", out_path, "' must end in .mp4, .mkv or .y4m");
+        media::refuse_overwriting_inputs(out_path, {in_path});
+    }
+    LIPAR_CHECK(!args.has("stream") || media::is_stream_url(args.get("stream")),
+                StatusCode::InvalidArgument, "--stream '", args.get("stream"),
+                "' is not a stream address (srt://, udp://, rtmp://)");
     const EditParams params = edit_params(args);
     const int64_t max_frames = args.get_int("frames");
-    media::refuse_overwriting_inputs(out_path, {in_path});
 
     auto source = media::open_video(in_path);  // clear errors for missing / unreadable input
     const auto info = source->info();
@@ -68,8 +125,15 @@ int cmd_edit(const CommandArgs& argv) {
     enc.audio_from = info.has_audio ? in_path : "";
     // Written under OUT.partial.EXT and renamed at the end: an interrupted edit leaves nothing
     // under the output's name (and an older file of that name stays until the new one is done).
-    media::PartialFile partial(out_path, media::PartialFile::OnAbort::Remove);
-    auto sink = media::open_video_sink(partial.path(), enc);
+    std::unique_ptr<media::PartialFile> partial;
+    std::unique_ptr<media::VideoSink> sink;
+    if (!out_path.empty()) {
+        partial = std::make_unique<media::PartialFile>(out_path, media::PartialFile::OnAbort::Remove);
+        sink = media::open_video_sink(partial->path(), enc);
+    }
+    media::EncodeOptions live = enc;
+    live.audio_from.clear();
+    StreamOutput stream(args.get("stream"), live);
 
     int64_t total = info.frame_count;
     if (max_frames >= 0 && (total < 0 || max_frames < total)) total = max_frames;
@@ -98,7 +162,8 @@ int cmd_edit(const CommandArgs& argv) {
             // autoencoder withholds at the start are shown as the first edited frame.
             while (written <= o.index) {
                 frame.index = written;
-                sink->write(frame);
+                if (sink) sink->write(frame);
+                stream.write(frame);
                 ++written;
             }
         }
@@ -118,12 +183,17 @@ int cmd_edit(const CommandArgs& argv) {
     auto outs = editor.flush();
     write_outputs(outs);
     LIPAR_CHECK(read > 0, StatusCode::FormatError, "'", in_path, "' has no video frames");
-    sink->close();
-    partial.commit();
+    if (sink) {
+        sink->close();
+        partial->commit();
+    }
+    stream.close();
     progress.finish();
     const double secs = wall.elapsed_ms() / 1000.0;
     const double per = edited > 0 ? 1.0 / static_cast<double>(edited) : 0.0;
-    std::printf("\n%-14s %s -> %s\n", "video", in_path.c_str(), out_path.c_str());
+    std::printf("\n%-14s %s -> %s\n", "video", in_path.c_str(),
+                out_path.empty() ? "(no file)" : out_path.c_str());
+    if (stream.requested()) std::printf("%-14s %s\n", "stream", stream.summary().c_str());
     std::printf("%-14s %lld read, %lld written (%lld edited%s)\n", "frames", (long long)read,
                 (long long)written, (long long)edited,
                 written > edited ? "; leading frames repeat the first edited one" : "");

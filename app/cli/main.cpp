@@ -1,4 +1,5 @@
 // `lipar`: the command-line client of the engine.
+#include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -58,6 +59,9 @@ void configure_logging() {
 
 int main(int argc, char** argv) {
     lipar::tune_blas_for_this_cpu(argv);  // may re-exec this program (see lipar/cpu_tuning.h)
+    // A stream receiver that goes away must surface as a write error (the edit goes on), not
+    // kill the process.
+    std::signal(SIGPIPE, SIG_IGN);
     configure_logging();
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         print_usage();

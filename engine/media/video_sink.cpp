@@ -11,6 +11,16 @@
 
 namespace lipar::media {
 
+bool is_stream_url(const std::string& path) {
+    std::string lower = path;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (const char* scheme : {"udp://", "srt://", "rtmp://", "rtmps://", "tcp://"}) {
+        if (lower.rfind(scheme, 0) == 0) return true;
+    }
+    return false;
+}
+
 std::unique_ptr<VideoSink> open_video_sink(const std::string& path, const EncodeOptions& options) {
     LIPAR_CHECK(!path.empty(), StatusCode::InvalidArgument, "no output path given");
     std::string lower = path;

@@ -32,8 +32,15 @@ class VideoSink {
 
 // .mp4 -> fragmented MP4 (movflags frag_keyframe+empty_moov+default_base_moof, so a killed
 // recording stays playable up to the last flushed fragment); .mkv -> Matroska; .y4m -> Y4mWriter
-// (no FFmpeg). Other extensions go to FFmpeg's guess for the name. Throws Unsupported for an
-// encoded format in a build without FFmpeg, IoError when the file cannot be created.
+// (no FFmpeg). Other extensions go to FFmpeg's guess for the name. Network streams (see
+// is_stream_url): udp://, srt:// and tcp:// carry MPEG-TS, rtmp:// FLV, encoded for low latency
+// (H.264 zerolatency, no B-frames, a keyframe every half second); OBS's Media Source and ffplay
+// open them. Throws Unsupported for an encoded format in a build without FFmpeg, IoError when the
+// file cannot be created or the stream target cannot be reached (a refused connection, an
+// unknown host; a receiver that goes away makes a later write() throw IoError).
 std::unique_ptr<VideoSink> open_video_sink(const std::string& path, const EncodeOptions& options);
+
+// "udp://host:port", "srt://...", "rtmp://...", "rtmps://...", "tcp://..." (any case).
+bool is_stream_url(const std::string& path);
 
 }  // namespace lipar::media

@@ -66,12 +66,15 @@ Status Recorder::start(const std::string& path,
     options.height = height;
     if (width <= 0 || height <= 0)
         options.width = options.height = 0;
-    // Written as NAME.partial.EXT (playable at every moment, fragment by fragment) and renamed
-    // to the requested name when the recording stops.
+    // A file is written as NAME.partial.EXT (playable at every moment, fragment by fragment) and
+    // renamed to the requested name when the recording stops; a network stream (srt://, udp://,
+    // rtmp://) is sent as it comes.
     std::unique_ptr<media::VideoSink> sink;
-    auto partial = std::make_unique<media::PartialFile>(path, media::PartialFile::OnAbort::Keep);
-    const Status opened =
-        capture_status([&] { sink = media::open_video_sink(partial->path(), options); });
+    std::unique_ptr<media::PartialFile> partial;
+    if (!media::is_stream_url(path))
+        partial = std::make_unique<media::PartialFile>(path, media::PartialFile::OnAbort::Keep);
+    const Status opened = capture_status(
+        [&] { sink = media::open_video_sink(partial ? partial->path() : path, options); });
     if (!opened.ok())
         return opened;
 

@@ -33,6 +33,14 @@ const AVCodec* find_encoder(const std::string& name) {
     return codec != nullptr && codec->type == AVMEDIA_TYPE_VIDEO ? codec : nullptr;
 }
 
+// Container of a network stream by its scheme: FLV for RTMP, MPEG-TS otherwise.
+const char* stream_format(const std::string& url) {
+    std::string lower = url;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return lower.rfind("rtmp", 0) == 0 ? "flv" : "mpegts";
+}
+
 struct OutputDeleter {
     void operator()(AVFormatContext* ctx) const {
         if (ctx->pb != nullptr && !(ctx->oformat->flags & AVFMT_NOFILE)) {
@@ -129,7 +137,11 @@ class FfmpegEncoder : public VideoSink {
         m_width = width;
         m_height = height;
         const std::string ext = lower_extension(m_path);
-        const char* format_name = ext == ".mp4" ? "mp4" : ext == ".mkv" ? "matroska" : nullptr;
+        m_stream_out = is_stream_url(m_path);
+        const char* format_name = m_stream_out       ? stream_format(m_path)
+                                  : ext == ".mp4"    ? "mp4"
+                                  : ext == ".mkv"    ? "matroska"
+                                                     : nullptr;
         AVFormatContext* raw = nullptr;
         int rc = avformat_alloc_output_context2(&raw, nullptr, format_name, m_path.c_str());
         if (rc < 0 || raw == nullptr) {
@@ -152,8 +164,10 @@ class FfmpegEncoder : public VideoSink {
         c->framerate = AVRational{fps_num, fps_den};
         c->pix_fmt = AV_PIX_FMT_YUV420P;
         c->sample_aspect_ratio = AVRational{1, 1};
-        // A keyframe (hence an MP4 fragment) every second bounds what a crash can lose.
-        c->gop_size = std::max(1, static_cast<int>(std::lround(m_options.fps)));
+        // A keyframe (hence an MP4 fragment) every second bounds what a crash can lose; a stream
+        // gets one every half second so that a receiver joining late starts quickly.
+        c->gop_size = std::max(1, static_cast<int>(std::lround(m_options.fps / (m_stream_out ? 2 : 1))));
+        if (m_stream_out) c->max_b_frames = 0;
         const bool hd = enc_h >= 720;
         c->colorspace = hd ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
         c->color_primaries = hd ? AVCOL_PRI_BT709 : AVCOL_PRI_SMPTE170M;
@@ -162,7 +176,8 @@ class FfmpegEncoder : public VideoSink {
         c->thread_count = 0;
         const int quality = std::clamp(m_options.crf_or_quality, 0, 51);
         if (std::string(m_encoder->name) == "libx264") {
-            av_opt_set(c->priv_data, "preset", "veryfast", 0);
+            av_opt_set(c->priv_data, "preset", m_stream_out ? "ultrafast" : "veryfast", 0);
+            if (m_stream_out) av_opt_set(c->priv_data, "tune", "zerolatency", 0);
             av_opt_set_int(c->priv_data, "crf", quality, 0);
         } else {
             c->flags |= AV_CODEC_FLAG_QSCALE;
@@ -195,9 +210,28 @@ class FfmpegEncoder : public VideoSink {
         }
 
         if (!(oc->oformat->flags & AVFMT_NOFILE)) {
-            rc = avio_open(&oc->pb, m_path.c_str(), AVIO_FLAG_WRITE);
+            AVDictionary* io_opts = nullptr;
+            if (m_stream_out) {
+                avformat_network_init();
+                // A receiver that does not answer must not hang the editor: give up after 5 s.
+                // (Options by protocol: RTMP's own "timeout" would make it listen instead.)
+                std::string scheme = m_path.substr(0, m_path.find("://"));
+                std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                               [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+                av_dict_set(&io_opts, "rw_timeout", "5000000", 0);  // microseconds
+                if (scheme == "tcp") av_dict_set(&io_opts, "timeout", "5000000", 0);
+                if (scheme == "srt") {
+                    av_dict_set(&io_opts, "connect_timeout", "5000", 0);  // milliseconds
+                    // SRT drops what is still unsent when the caller closes: let the end go out.
+                    av_dict_set(&io_opts, "linger", "2", 0);
+                }
+            }
+            rc = avio_open2(&oc->pb, m_path.c_str(), AVIO_FLAG_WRITE, nullptr, &io_opts);
+            av_dict_free(&io_opts);
             if (rc < 0) {
-                fail(StatusCode::IoError, "cannot create ", m_path, ": ", ff::error_string(rc));
+                fail(StatusCode::IoError, m_stream_out ? "cannot reach the stream target "
+                                                       : "cannot create ",
+                     m_path, ": ", ff::error_string(rc));
             }
         }
         AVDictionary* opts = nullptr;
@@ -250,8 +284,9 @@ class FfmpegEncoder : public VideoSink {
                                      av_q2d(m_stream->time_base));
             }
             rc = av_interleaved_write_frame(m_output.get(), m_packet.get());
-            LIPAR_CHECK(rc >= 0, StatusCode::IoError, "cannot write ", m_path, ": ",
-                        ff::error_string(rc));
+            LIPAR_CHECK(rc >= 0, StatusCode::IoError,
+                        m_stream_out ? "the stream to " : "cannot write ", m_path,
+                        m_stream_out ? " broke off: " : ": ", ff::error_string(rc));
         }
     }
 
@@ -269,6 +304,7 @@ class FfmpegEncoder : public VideoSink {
     int m_height = 0;
     int64_t m_frames = 0;
     bool m_closed = false;
+    bool m_stream_out = false;  // a network stream, not a file
 };
 
 }  // namespace
