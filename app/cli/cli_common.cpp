@@ -17,6 +17,12 @@ namespace fs = std::filesystem;
 std::string resolve_pack_dir(const Args& args) {
     if (args.has("pack")) return args.get("pack");
     if (const char* env = std::getenv("LIPAR_PACK"); env && *env) return env;
+    // An installed program uses the pack installed beside it (<prefix>/bin/lipar ->
+    // <prefix>/share/lipar-studio/packs/default); a build tree's program, the build's.
+    std::error_code ec;
+    const auto exe = fs::read_symlink("/proc/self/exe", ec);
+    const auto beside = exe.parent_path().parent_path() / "share/lipar-studio/packs/default";
+    if (!ec && fs::exists(beside / "manifest.json")) return beside.string();
     for (const char* dir : {LIPAR_DEFAULT_PACK_DIR, LIPAR_INSTALL_PACK_DIR}) {
         if (fs::exists(fs::path(dir) / "manifest.json")) return dir;
     }

@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
     // kill the process.
     std::signal(SIGPIPE, SIG_IGN);
     configure_logging();
+    if (argc >= 2 && std::string(argv[1]) == "--version") {
+        std::cout << "lipar " << LIPAR_VERSION << "\n";
+        return 0;
+    }
     if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
         print_usage();
         return argc < 2 ? 2 : 0;

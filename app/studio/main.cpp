@@ -3,6 +3,9 @@
 #include <QTextStream>
 #include <QTimer>
 
+#include <cstdio>
+#include <cstring>
+
 #include "lipar/cpu_tuning.h"
 #include "main_window.h"
 #include "script_driver.h"
@@ -10,6 +13,13 @@
 #include "studio_options.h"
 
 int main(int argc, char** argv) {
+    // --version works without a display (QApplication would abort without one).
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--version") == 0) {
+            std::printf("lipar-studio %s\n", LIPAR_STUDIO_VERSION);
+            return 0;
+        }
+    }
     lipar::tune_blas_for_this_cpu(argv);  // may re-exec this program (see lipar/cpu_tuning.h)
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("lipar"));
