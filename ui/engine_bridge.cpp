@@ -27,6 +27,8 @@ bool EngineBridge::start(const lipar::EngineConfig& config, const lipar::EditPar
     m_framesDelivered = 0;
     m_framesAtLastPoll = 0;
     m_displayFps = 0;
+    m_screenLatency.clear();
+    m_pacer.resetDropped();
     m_engine = std::make_unique<lipar::Engine>();
     // Engine thread: post one queued call, nothing else.
     m_engine->set_wakeup(
@@ -87,6 +89,7 @@ bool EngineBridge::openSource(const lipar::SourceSpec& source) {
     // What waits belongs to the previous source.
     m_presentTimer.stop();
     m_pacer.clear();
+    m_screenLatency.clear();
     return true;
 }
 
@@ -143,6 +146,14 @@ bool EngineBridge::isRecording() const {
     return m_recording;
 }
 
+PresentationStats EngineBridge::presentationStats() const {
+    PresentationStats stats;
+    stats.displayFps = m_displayFps;
+    stats.latency = m_screenLatency.summary();
+    stats.dropped = m_pacer.dropped();
+    return stats;
+}
+
 void EngineBridge::refresh() {
     if (!m_engine) {
         return;
@@ -187,7 +198,7 @@ void EngineBridge::drain() {
     }
     if (m_presentation == Presentation::Latest) {
         if (m_engine->take_latest(m_output)) {
-            ++m_framesDelivered;
+            notePresented();
             emit frameReady(m_output);  // a receiver may stop() the engine
         }
     } else {
@@ -210,11 +221,18 @@ void EngineBridge::presentNext() {
     if (!m_engine || !m_pacer.takeOldest(m_output)) {
         return;
     }
-    ++m_framesDelivered;
+    notePresented();
     const int delayMs = m_pacer.delayAfter(m_output);
     emit frameReady(m_output);  // a receiver may stop() the engine
     if (m_engine && delayMs >= 0) {
         m_presentTimer.start(delayMs);
+    }
+}
+
+void EngineBridge::notePresented() {
+    ++m_framesDelivered;
+    if (m_output.arrival_ns != 0) {
+        m_screenLatency.add(lipar::latency_to_now_ms(m_output));
     }
 }
 

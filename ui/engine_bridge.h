@@ -8,7 +8,8 @@
 //
 // Results are shown paced (Presentation::Paced, the default: every result, taken with take_next
 // and played out at the source's frame rate by a FramePacer, because the engine publishes a block
-// of frames at once) or newest-only (Presentation::Latest: take_latest, lowest latency).
+// of frames at once) or newest-only (Presentation::Latest: take_latest, lowest latency). Each
+// result shown adds its latency (source frame arrival -> shown) to presentationStats().
 //
 // Nothing here waits on model work: stop() hands the engine to a disposal thread (an engine's
 // destructor joins its threads and finishes an open recording). The destructor waits for every
@@ -25,6 +26,7 @@
 
 #include "engine_metatypes.h"
 #include "frame_pacer.h"
+#include "presentation_stats.h"
 
 class EngineBridge : public QObject {
     Q_OBJECT
@@ -55,6 +57,8 @@ class EngineBridge : public QObject {
     const lipar::EngineOutput& latestOutput() const { return m_output; }
     int64_t framesDelivered() const { return m_framesDelivered; }
     double displayFps() const { return m_displayFps; }
+    // Shown FPS, latency to the screen of the last results shown, results dropped before shown.
+    PresentationStats presentationStats() const;
 
     void setPresentation(Presentation presentation);
     Presentation presentation() const { return m_presentation; }
@@ -84,6 +88,7 @@ class EngineBridge : public QObject {
 
     void drain();
     void presentNext();
+    void notePresented();
     void report(const lipar::Status& status);
     void setState(lipar::EngineState state);
     void joinFinishedDisposals(bool all);
@@ -96,6 +101,7 @@ class EngineBridge : public QObject {
     bool m_recording = false;
     Presentation m_presentation = Presentation::Paced;
     FramePacer m_pacer;
+    lipar::LatencyTracker m_screenLatency;
     QTimer m_presentTimer;
     QTimer m_statsTimer;
     QElapsedTimer m_fpsClock;

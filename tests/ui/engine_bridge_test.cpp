@@ -1,7 +1,7 @@
 // EngineBridge against the real engine: a tiny random pack on a real clip at 128x64 on the CPU.
 // Frames arrive through the wakeup -> queued drain path as frameReady signals, stats update, the
-// engine keeps running through parameter and source changes, stopping is clean, and a missing
-// pack is reported as an error naming its path.
+// latency to the screen is measured, the engine keeps running through parameter and source
+// changes, stopping is clean, and a missing pack is reported as an error naming its path.
 // Engine-internal (LibTorch) headers first: Qt's `slots` macro would break them.
 #include "core/device.h"
 #include "pipeline/random_pack.h"
@@ -83,8 +83,20 @@ class EngineBridgeTest : public QObject {
         const int64_t firstIndex = frames.first().at(0).value<lipar::EngineOutput>().index;
         QVERIFY(out.index > firstIndex);
 
+        // Each result shown was measured from its source frame's arrival to the screen, which is
+        // after the engine had it ready.
+        const PresentationStats shown = bridge.presentationStats();
+        QCOMPARE(shown.latency.frames, bridge.framesDelivered());
+        QVERIFY2(
+            shown.latency.max_ms >= out.latency_ms,
+            qPrintable(QStringLiteral("%1 < %2").arg(shown.latency.max_ms).arg(out.latency_ms)));
+        QVERIFY(shown.latency.p50_ms > 0);
+        QVERIFY(shown.latency.p50_ms <= shown.latency.p95_ms);
+        QVERIFY(shown.latency.p95_ms <= shown.latency.max_ms);
+
         QTRY_VERIFY_WITH_TIMEOUT(bridge.stats().frames_out >= 3, kTimeoutMs);
         QVERIFY(!stats.isEmpty());
+        QVERIFY(bridge.stats().latency.frames > 0);
         QVERIFY(bridge.stats().untrained);
         QVERIFY(!bridge.stats().device.empty());
         QVERIFY(bridge.state() == lipar::EngineState::Running ||

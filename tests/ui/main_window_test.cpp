@@ -1,8 +1,10 @@
 // MainWindow without a running engine: shortcuts, compare toggle, settings that persist across
 // runs (and command-line overrides), a missing pack reported with its path and what to do,
-// snapshots, and the engine log reaching the log panel from another thread.
+// snapshots, a prompt being encoded shown in the status bar and the overlay, and the engine log
+// reaching the log panel from another thread.
 #include <QAction>
 #include <QDoubleSpinBox>
+#include <QLabel>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -11,6 +13,7 @@
 
 #include "control_panel.h"
 #include "core/log.h"
+#include "engine_bridge.h"
 #include "engine_config_panel.h"
 #include "log_panel.h"
 #include "main_window.h"
@@ -138,6 +141,28 @@ class MainWindowTest : public QObject {
         const QImage image(path);
         QVERIFY(!image.isNull());
         QCOMPARE(image.size(), window.preview()->size());
+    }
+
+    void a_prompt_being_encoded_shows_in_the_status_bar_and_the_overlay() {
+        MainWindow window(options());
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        QVERIFY(!window.promptStatusLabel()->isVisible());
+        lipar::EngineStats stats;
+        stats.frames_out = 12;
+        stats.text_status = "encoding 'thermal camera' (2.4 s)";
+        emit window.bridge()->statsUpdated(stats);
+        const QString text = QStringLiteral(
+            "encoding prompt 'thermal camera' (2.4 s) - editing with the previous prompt");
+        QVERIFY(window.promptStatusLabel()->isVisible());
+        QCOMPARE(window.promptStatusLabel()->text(), text);
+        QVERIFY(window.preview()->overlay().lines().contains(text));
+
+        stats.text_status.clear();  // swapped in
+        emit window.bridge()->statsUpdated(stats);
+        QVERIFY(!window.promptStatusLabel()->isVisible());
+        QVERIFY(
+            !window.preview()->overlay().lines().join('\n').contains(QStringLiteral("encoding")));
     }
 
     void engine_log_lines_reach_the_log_panel_from_another_thread() {
