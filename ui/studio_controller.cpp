@@ -33,6 +33,9 @@ StudioController::StudioController(const Widgets& widgets, QObject* parent)
     connect(m_w.bridge, &EngineBridge::stateChanged, this, &StudioController::onState);
     connect(m_w.bridge, &EngineBridge::recordingChanged, this,
             &StudioController::onRecordingChanged);
+    connect(m_w.bridge, &EngineBridge::recordingBusyChanged, m_w.actions,
+            &StudioActions::setRecordingBusy);
+    connect(m_w.bridge, &EngineBridge::sourceOpened, this, &StudioController::onSourceOpened);
 
     connect(m_w.actions->start, &QAction::triggered, this, &StudioController::toggleRunning);
     connect(m_w.actions->record, &QAction::triggered, this, &StudioController::toggleRecording);
@@ -69,11 +72,19 @@ void StudioController::startEngine() {
     m_w.log->appendMessage(lipar::LogLevel::Info,
                            tr("Engine started: pack %1 at %2 on device %3")
                                .arg(pack, size, QString::fromStdString(config.device)));
-    const lipar::SourceSpec source = m_w.sourcePicker->currentSource();
+    openSource(m_w.sourcePicker->currentSource());
+}
+
+void StudioController::openSource(const lipar::SourceSpec& source) {
     if (m_w.bridge->openSource(source)) {
-        m_w.log->appendMessage(lipar::LogLevel::Info,
-                               tr("Source: %1").arg(SourcePicker::describeSource(source)));
+        emit statusMessage(tr("Opening %1 ...").arg(SourcePicker::describeSource(source)));
     }
+}
+
+void StudioController::onSourceOpened(const lipar::SourceSpec& source) {
+    const QString text = tr("Source: %1").arg(SourcePicker::describeSource(source));
+    m_w.log->appendMessage(lipar::LogLevel::Info, text);
+    emit statusMessage(text);
 }
 
 void StudioController::stopEngine() {
@@ -97,6 +108,9 @@ void StudioController::toggleRecording() {
         return;
     }
     m_w.actions->setRecording(false);
+    if (m_w.bridge->isRecordingBusy()) {
+        return;  // a file is being opened or finished (the action is disabled meanwhile)
+    }
     if (!m_w.bridge->isActive()) {
         emit statusMessage(tr("Start the engine (Space) before recording"));
         return;
@@ -118,7 +132,7 @@ bool StudioController::startRecordingTo(const QString& path) {
     if (!m_w.bridge->startRecording(path, content)) {
         return false;
     }
-    m_w.log->appendMessage(lipar::LogLevel::Info, tr("Recording to %1").arg(path));
+    m_recordingPath = path;
     return true;
 }
 
@@ -157,10 +171,7 @@ void StudioController::onSourceRequested(const lipar::SourceSpec& source) {
         startEngine();
         return;
     }
-    if (m_w.bridge->openSource(source)) {
-        m_w.log->appendMessage(lipar::LogLevel::Info,
-                               tr("Source: %1").arg(SourcePicker::describeSource(source)));
-    }
+    openSource(source);
 }
 
 void StudioController::onParamsChanged(const lipar::EditParams& params) {
@@ -201,7 +212,7 @@ void StudioController::onState(lipar::EngineState state) {
 void StudioController::onRecordingChanged(bool recording) {
     m_w.actions->setRecording(recording);
     m_w.preview->setRecording(recording);
-    if (!recording) {
-        m_w.log->appendMessage(lipar::LogLevel::Info, tr("Recording stopped"));
-    }
+    m_w.log->appendMessage(lipar::LogLevel::Info,
+                           recording ? tr("Recording to %1").arg(m_recordingPath)
+                                     : tr("Recording stopped; finishing %1").arg(m_recordingPath));
 }

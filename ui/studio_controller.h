@@ -3,7 +3,8 @@
 // record, snapshot, compare. It ties the control widgets to the EngineBridge; the main window
 // owns the widgets and shows what this reports (errorRaised, statusMessage).
 //
-// GUI thread only; nothing here waits on model work.
+// GUI thread only; nothing here waits on model work, files or devices: sources open and
+// recordings start and finish in the EngineBridge's workers.
 
 #include <QObject>
 #include <QString>
@@ -41,7 +42,9 @@ class StudioController : public QObject {
     void toggleRunning();
     // Stops a recording, or asks for a file and starts one.
     void toggleRecording();
-    // The content follows the "Record side by side" toggle.
+    // The content follows the "Record side by side" toggle. False when the request was refused
+    // (engine not running, a recording already open or being finished); the file itself opens
+    // in the background (EngineBridge::recordingChanged, or its errorOccurred).
     bool startRecordingTo(const QString& path);
     // Records to path as soon as the engine is ready (--record).
     void setPendingRecording(const QString& path) { m_pendingRecording = path; }
@@ -60,8 +63,11 @@ class StudioController : public QObject {
     void onConfigApplied(const lipar::EngineConfig& config);
     void onState(lipar::EngineState state);
     void onRecordingChanged(bool recording);
+    void onSourceOpened(const lipar::SourceSpec& source);
+    void openSource(const lipar::SourceSpec& source);
 
     Widgets m_w;
     lipar::EditMode m_modeBeforeCompare = lipar::EditMode::Lipar;
     QString m_pendingRecording;
+    QString m_recordingPath;
 };

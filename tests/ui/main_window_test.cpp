@@ -1,8 +1,10 @@
 // MainWindow without a running engine: shortcuts, compare toggle, settings that persist across
 // runs (and command-line overrides), a missing pack reported with its path and what to do,
-// snapshots, a prompt being encoded shown in the status bar and the overlay, and the engine log
-// reaching the log panel from another thread.
+// snapshots, a prompt being encoded shown in the status bar and the overlay, the record action
+// disabled while a file is busy, cameras listed in the background, and the engine log reaching
+// the log panel from another thread.
 #include <QAction>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -163,6 +165,44 @@ class MainWindowTest : public QObject {
         QVERIFY(!window.promptStatusLabel()->isVisible());
         QVERIFY(
             !window.preview()->overlay().lines().join('\n').contains(QStringLiteral("encoding")));
+    }
+
+    void the_record_action_is_disabled_while_a_recording_file_is_busy() {
+        MainWindow window(options());
+        QAction* record = window.actions()->record;
+        QVERIFY(record->isEnabled());
+        emit window.bridge()->recordingBusyChanged(true);
+        QVERIFY(!record->isEnabled());
+        emit window.bridge()->recordingBusyChanged(false);
+        QVERIFY(record->isEnabled());
+    }
+
+    void cameras_are_listed_in_the_background_and_then_shown() {
+        SourcePicker picker;
+        auto* box = picker.findChildren<QComboBox*>().value(0);  // the camera list comes first
+        QVERIFY(box != nullptr);
+        QSignalSpy listed(&picker, &SourcePicker::camerasListed);
+        picker.refreshCameras();
+        QVERIFY(!box->isEnabled());  // until the answer comes
+        QTRY_COMPARE(listed.count(), 1);
+        QCOMPARE(box->currentIndex(), 0);
+        if (picker.cameraCount() == 0) {
+            QCOMPARE(box->currentText(), QStringLiteral("No camera found"));
+            QVERIFY(!box->isEnabled());
+        } else {
+            QVERIFY(box->currentText().startsWith(QStringLiteral("0: ")) ||
+                    box->currentText().contains(QStringLiteral("/dev/video")));
+            QVERIFY(box->isEnabled());
+        }
+
+        lipar::CameraDescription camera;
+        camera.index = 2;
+        camera.name = "Test Cam";
+        camera.path = "/dev/video2";
+        camera.sizes = {{640, 480}, {1280, 720}};
+        picker.setCameras({camera});
+        QCOMPARE(box->currentText(), QStringLiteral("2: Test Cam (/dev/video2)"));
+        QVERIFY(box->isEnabled());
     }
 
     void engine_log_lines_reach_the_log_panel_from_another_thread() {
