@@ -12,6 +12,7 @@
 #include "log_panel.h"
 #include "pack_locator.h"
 #include "preview_widget.h"
+#include "snapshot_writer.h"
 #include "source_picker.h"
 #include "studio_actions.h"
 
@@ -25,6 +26,7 @@ QString timestamp(const char* format) {
 
 StudioController::StudioController(const Widgets& widgets, QObject* parent)
     : QObject(parent), m_w(widgets) {
+    m_snapshotWriter.setMaxThreadCount(1);
     connect(m_w.sourcePicker, &SourcePicker::sourceRequested, this,
             &StudioController::onSourceRequested);
     connect(m_w.controls, &ControlPanel::paramsChanged, this, &StudioController::onParamsChanged);
@@ -41,6 +43,10 @@ StudioController::StudioController(const Widgets& widgets, QObject* parent)
     connect(m_w.actions->record, &QAction::triggered, this, &StudioController::toggleRecording);
     connect(m_w.actions->snapshot, &QAction::triggered, this, [this] { takeSnapshot(); });
     connect(m_w.actions->compare, &QAction::triggered, this, &StudioController::toggleCompare);
+}
+
+StudioController::~StudioController() {
+    m_snapshotWriter.waitForDone();
 }
 
 void StudioController::startEngine() {
@@ -136,24 +142,36 @@ bool StudioController::startRecordingTo(const QString& path) {
     return true;
 }
 
-QString StudioController::takeSnapshot(const QString& path) {
+void StudioController::takeSnapshot(const QString& path) {
     QString target = path;
     if (target.isEmpty()) {
         QString dir = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
-        if (dir.isEmpty() || !QDir().mkpath(dir)) {
+        if (dir.isEmpty()) {
             dir = QDir::homePath();
         }
         target = QDir(dir).filePath(
             QStringLiteral("lipar-snapshot-%1.png").arg(timestamp("yyyyMMdd-HHmmss-zzz")));
     }
-    if (!m_w.preview->grab().save(target, "PNG")) {
-        emit errorRaised(tr("Snapshot failed"), tr("Could not write %1.").arg(target),
-                         tr("Check free disk space and the permissions of the folder."));
-        return {};
-    }
-    emit statusMessage(tr("Snapshot saved to %1").arg(target));
-    m_w.log->appendMessage(lipar::LogLevel::Info, tr("Snapshot saved to %1").arg(target));
-    return target;
+    // Grabbed here (widgets belong to the GUI thread), encoded and written there.
+    const QImage image = m_w.preview->grab().toImage();
+    m_snapshotWriter.start([this, image, target] {
+        const SnapshotWriter::Result result = SnapshotWriter::write(image, target);
+        QMetaObject::invokeMethod(
+            this,
+            [this, result] {
+                if (result.path.isEmpty()) {
+                    emit errorRaised(tr("Snapshot failed"), result.error,
+                                     tr("Check free disk space and the permissions of the "
+                                        "folder."));
+                    return;
+                }
+                emit statusMessage(tr("Snapshot saved to %1").arg(result.path));
+                m_w.log->appendMessage(lipar::LogLevel::Info,
+                                       tr("Snapshot saved to %1").arg(result.path));
+                emit snapshotSaved(result.path);
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void StudioController::toggleCompare() {

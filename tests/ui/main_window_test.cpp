@@ -1,11 +1,13 @@
 // MainWindow without a running engine: shortcuts, compare toggle, settings that persist across
 // runs (and command-line overrides), a missing pack reported with its path and what to do,
-// snapshots, a prompt being encoded shown in the status bar and the overlay, the record action
-// disabled while a file is busy, cameras listed in the background, and the engine log reaching
-// the log panel from another thread.
+// snapshots that never replace a file, a prompt being encoded shown in the status bar and the
+// overlay, the record action disabled while a file is busy, cameras listed in the background,
+// and the engine log reaching the log panel from another thread.
 #include <QAction>
 #include <QComboBox>
+#include <QDir>
 #include <QDoubleSpinBox>
+#include <QFile>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSignalSpy>
@@ -131,18 +133,63 @@ class MainWindowTest : public QObject {
         QCOMPARE(second.configPanel()->resolution(), QSize(320, 192));
     }
 
-    void snapshot_saves_the_preview_as_png() {
+    void snapshots_never_replace_a_file_and_take_the_next_free_name() {
         MainWindow window(options());
         window.resize(1000, 700);
         lipar::Frame frame;
         frame.resize(64, 32);
         std::fill(frame.rgb.begin(), frame.rgb.end(), uint8_t{128});
         window.preview()->setPaneFrame(0, frame);
-        const QString path = m_dir.filePath(QStringLiteral("snap.png"));
-        QCOMPARE(window.controller()->takeSnapshot(path), path);
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("snap.png"));
+        QSignalSpy saved(window.controller(), &StudioController::snapshotSaved);
+        QSignalSpy errors(&window, &MainWindow::errorShown);
+
+        window.controller()->takeSnapshot(path);
+        QTRY_COMPARE(saved.count(), 1);
+        QCOMPARE(saved.at(0).at(0).toString(), path);
         const QImage image(path);
         QVERIFY(!image.isNull());
         QCOMPARE(image.size(), window.preview()->size());
+        QCOMPARE(image.pixelColor(window.preview()->paneImageRect(0).center()),
+                 QColor(128, 128, 128));
+        QFile first(path);
+        QVERIFY(first.open(QIODevice::ReadOnly));
+        const QByteArray firstBytes = first.readAll();
+        first.close();
+
+        // The same name again, e.g. two snapshots within a millisecond.
+        std::fill(frame.rgb.begin(), frame.rgb.end(), uint8_t{40});
+        window.preview()->setPaneFrame(0, frame);
+        window.controller()->takeSnapshot(path);
+        QTRY_COMPARE(saved.count(), 2);
+        const QString second = dir.filePath(QStringLiteral("snap-1.png"));
+        QCOMPARE(saved.at(1).at(0).toString(), second);
+        QCOMPARE(QImage(second).pixelColor(window.preview()->paneImageRect(0).center()),
+                 QColor(40, 40, 40));
+        QVERIFY(first.open(QIODevice::ReadOnly));
+        QCOMPARE(first.readAll(), firstBytes);
+        QVERIFY(errors.isEmpty());
+        QVERIFY(window.logPanel()->text().contains(second));
+        // Nothing else (no temporary file) is left in the folder.
+        QCOMPARE(QDir(dir.path()).entryList(QDir::Files | QDir::Hidden),
+                 QStringList({"snap-1.png", "snap.png"}));
+    }
+
+    void a_snapshot_that_cannot_be_written_is_reported() {
+        MainWindow window(options({"--quit-after-frames", "1"}));  // scripted: no dialog
+        QTemporaryDir dir;
+        QFile blocker(dir.filePath(QStringLiteral("not-a-folder")));
+        QVERIFY(blocker.open(QIODevice::WriteOnly));
+        blocker.close();
+        QSignalSpy errors(&window, &MainWindow::errorShown);
+        QSignalSpy saved(window.controller(), &StudioController::snapshotSaved);
+        window.controller()->takeSnapshot(blocker.fileName() + QStringLiteral("/snap.png"));
+        QTRY_COMPARE(errors.count(), 1);
+        QCOMPARE(errors.first().at(0).toString(), QStringLiteral("Snapshot failed"));
+        QVERIFY2(errors.first().at(1).toString().contains(blocker.fileName()),
+                 qPrintable(errors.first().at(1).toString()));
+        QVERIFY(saved.isEmpty());
     }
 
     void a_prompt_being_encoded_shows_in_the_status_bar_and_the_overlay() {
