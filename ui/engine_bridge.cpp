@@ -1,11 +1,40 @@
 #include "engine_bridge.h"
 
+#include <mutex>
+
 #include "error_advice.h"
 
-EngineBridge::EngineBridge(QObject* parent) : QObject(parent) {
+// Threads that may outlive the bridge (engine threads, workers) reach it only through here; the
+// destructor detaches the bridge under the lock, after which nothing is posted to it (and Qt
+// discards what was posted before).
+struct EngineBridge::Mailbox {
+    std::mutex mutex;
+    EngineBridge* bridge = nullptr;
+
+    void post(std::function<void(EngineBridge&)> call) {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (bridge != nullptr) {
+            QMetaObject::invokeMethod(
+                bridge, [target = bridge, call = std::move(call)] { call(*target); },
+                Qt::QueuedConnection);
+        }
+    }
+
+    void postDrain() {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (bridge != nullptr) {
+            QMetaObject::invokeMethod(bridge, &EngineBridge::drain, Qt::QueuedConnection);
+        }
+    }
+};
+
+EngineBridge::EngineBridge(QObject* parent)
+    : QObject(parent), m_mailbox(std::make_shared<Mailbox>()) {
     qRegisterMetaType<lipar::EngineOutput>();
     qRegisterMetaType<lipar::EngineStats>();
     qRegisterMetaType<lipar::EngineState>();
+    qRegisterMetaType<lipar::SourceSpec>();
+    m_mailbox->bridge = this;
     m_statsTimer.setInterval(250);
     connect(&m_statsTimer, &QTimer::timeout, this, &EngineBridge::refresh);
     m_presentTimer.setSingleShot(true);
@@ -14,10 +43,18 @@ EngineBridge::EngineBridge(QObject* parent) : QObject(parent) {
 }
 
 EngineBridge::~EngineBridge() {
-    // Joins its threads (a recording is finished and stays playable). A wakeup that comes
-    // meanwhile only posts a drain to this object, which Qt discards with it.
-    m_engine.reset();
-    waitForStoppedEngines();
+    {
+        std::lock_guard<std::mutex> lock(m_mailbox->mutex);
+        m_mailbox->bridge = nullptr;
+    }
+    if (m_engine) {
+        m_engineStopped->store(true);
+        // Joins its threads (a recording is finished and stays playable). The object itself goes
+        // with the last worker that still uses it.
+        m_engine->stop();
+        m_engine.reset();
+    }
+    joinWorkers(Join::Everything);
 }
 
 bool EngineBridge::start(const lipar::EngineConfig& config, const lipar::EditParams& params) {
@@ -27,13 +64,16 @@ bool EngineBridge::start(const lipar::EngineConfig& config, const lipar::EditPar
     m_framesDelivered = 0;
     m_framesAtLastPoll = 0;
     m_displayFps = 0;
-    m_engine = std::make_unique<lipar::Engine>();
+    m_screenLatency.clear();
+    m_pacer.resetDropped();
+    m_engine = std::make_shared<lipar::Engine>();
+    m_engineStopped = std::make_shared<std::atomic<bool>>(false);
+    ++m_run;
     // Engine thread: post one queued call, nothing else.
-    m_engine->set_wakeup(
-        [this] { QMetaObject::invokeMethod(this, &EngineBridge::drain, Qt::QueuedConnection); });
+    m_engine->set_wakeup([mailbox = m_mailbox] { mailbox->postDrain(); });
     const lipar::Status status = m_engine->start(config, params);
     if (!status.ok()) {
-        m_engine.reset();  // never started: nothing to wait for
+        m_engine.reset();  // never started and never shared: nothing to wait for
         setState(lipar::EngineState::Failed);
         report(status);
         return false;
@@ -45,24 +85,34 @@ bool EngineBridge::start(const lipar::EngineConfig& config, const lipar::EditPar
 }
 
 void EngineBridge::stop() {
-    joinFinishedDisposals(false);
+    joinWorkers(Join::Finished);
     if (!m_engine) {
         return;
     }
     m_statsTimer.stop();
     m_presentTimer.stop();
     m_pacer.clear();
+    m_opening = false;
+    m_hasPendingSource = false;
+    ++m_run;
+    m_engineStopped->store(true);
+    // Stopping finishes the engine's recording, or one whose start is still in progress.
+    const bool closesRecording = m_recording || isRecordingBusy();
+    if (closesRecording) {
+        beginRecordingJob();
+    }
     // The wakeup stays (the engine allows replacing it only while stopped): until the disposal
     // thread has stopped this engine, a wakeup may still post a drain, which finds no engine or
     // the next one and takes nothing from this one.
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    Disposal disposal;
-    disposal.done = done;
-    disposal.thread = std::thread([engine = std::move(m_engine), done]() mutable {
-        engine.reset();
-        done->store(true);
-    });
-    m_disposals.push_back(std::move(disposal));
+    runWorker(false,
+              [engine = std::move(m_engine), closesRecording, mailbox = m_mailbox]() mutable {
+                  engine->stop();
+                  engine.reset();
+                  if (closesRecording) {
+                      mailbox->post([](EngineBridge& bridge) { bridge.endRecordingJob(); });
+                  }
+              });
+    m_engine.reset();
     m_displayFps = 0;
     if (m_recording) {
         m_recording = false;
@@ -75,19 +125,51 @@ bool EngineBridge::openSource(const lipar::SourceSpec& source) {
     if (!m_engine) {
         return false;
     }
-    const lipar::Status status = m_engine->open_source(source);
+    if (m_opening) {
+        m_pendingSource = source;
+        m_hasPendingSource = true;
+        return true;
+    }
+    beginOpen(source);
+    return true;
+}
+
+void EngineBridge::beginOpen(const lipar::SourceSpec& source) {
+    m_opening = true;
+    runWorker(true, [engine = m_engine, source, run = m_run, mailbox = m_mailbox] {
+        const lipar::Status status = engine->open_source(source);
+        mailbox->post([run, source, status](EngineBridge& bridge) {
+            bridge.finishOpen(run, source, status);
+        });
+    });
+}
+
+void EngineBridge::finishOpen(uint64_t run,
+                              const lipar::SourceSpec& source,
+                              const lipar::Status& status) {
+    if (run != m_run || !m_engine) {
+        return;  // for an engine stopped since
+    }
+    m_opening = false;
+    if (m_hasPendingSource) {
+        // Asked for after this one: its open replaces whatever this one opened.
+        m_hasPendingSource = false;
+        beginOpen(m_pendingSource);
+        return;
+    }
     if (!status.ok()) {
         if (m_engine->state() == lipar::EngineState::Failed) {
             drain();  // the cause (a pack that failed to load, ...) is what to show, not this
         } else {
             report(status);
         }
-        return false;
+        return;
     }
     // What waits belongs to the previous source.
     m_presentTimer.stop();
     m_pacer.clear();
-    return true;
+    m_screenLatency.clear();
+    emit sourceOpened(source);
 }
 
 void EngineBridge::setPresentation(Presentation presentation) {
@@ -114,33 +196,71 @@ bool EngineBridge::startRecording(const QString& path, lipar::RecordContent cont
                 "cannot record " + path.toStdString() + ": the engine is not running"});
         return false;
     }
-    const lipar::Status status = m_engine->start_recording(path.toStdString(), content);
+    if (m_recording || isRecordingBusy()) {
+        return false;  // one file at a time; the previous one is still open or being finished
+    }
+    beginRecordingJob();
+    runWorker(false, [engine = m_engine, stopped = m_engineStopped, run = m_run,
+                      path = path.toStdString(), content, mailbox = m_mailbox] {
+        const lipar::Status status = engine->start_recording(path, content);
+        if (status.ok() && stopped->load()) {
+            engine->stop_recording();  // the engine's stop came first and did not see this file
+        }
+        mailbox->post(
+            [run, status](EngineBridge& bridge) { bridge.finishStartRecording(run, status); });
+    });
+    return true;
+}
+
+void EngineBridge::finishStartRecording(uint64_t run, const lipar::Status& status) {
+    if (status.ok() && run == m_run && m_engine) {
+        m_recording = true;
+        emit recordingChanged(true);
+    }
+    endRecordingJob();
     if (!status.ok()) {
         report(status);
-        return false;
     }
-    m_recording = true;
-    emit recordingChanged(true);
-    return true;
 }
 
 bool EngineBridge::stopRecording() {
     if (!m_engine || !m_recording) {
         return false;
     }
-    // Finishing the file happens on the engine's writer thread.
-    const lipar::Status status = m_engine->stop_recording();
     m_recording = false;
+    beginRecordingJob();
     emit recordingChanged(false);
-    if (!status.ok()) {
-        report(status);
-        return false;
-    }
+    // Drains the writer's queue and closes the file: as long as the disk takes.
+    runWorker(false, [engine = m_engine, mailbox = m_mailbox] {
+        const lipar::Status status = engine->stop_recording();
+        mailbox->post([status](EngineBridge& bridge) {
+            bridge.endRecordingJob();
+            if (!status.ok()) {
+                bridge.report(status);
+            }
+        });
+    });
     return true;
 }
 
-bool EngineBridge::isRecording() const {
-    return m_recording;
+void EngineBridge::beginRecordingJob() {
+    if (m_recordingJobs++ == 0) {
+        emit recordingBusyChanged(true);
+    }
+}
+
+void EngineBridge::endRecordingJob() {
+    if (m_recordingJobs > 0 && --m_recordingJobs == 0) {
+        emit recordingBusyChanged(false);
+    }
+}
+
+PresentationStats EngineBridge::presentationStats() const {
+    PresentationStats stats;
+    stats.displayFps = m_displayFps;
+    stats.latency = m_screenLatency.summary();
+    stats.dropped = m_pacer.dropped();
+    return stats;
 }
 
 void EngineBridge::refresh() {
@@ -172,7 +292,7 @@ void EngineBridge::refresh() {
 }
 
 void EngineBridge::waitForStoppedEngines() {
-    joinFinishedDisposals(true);
+    joinWorkers(Join::Bounded);
 }
 
 void EngineBridge::drain() {
@@ -187,7 +307,7 @@ void EngineBridge::drain() {
     }
     if (m_presentation == Presentation::Latest) {
         if (m_engine->take_latest(m_output)) {
-            ++m_framesDelivered;
+            notePresented();
             emit frameReady(m_output);  // a receiver may stop() the engine
         }
     } else {
@@ -210,11 +330,18 @@ void EngineBridge::presentNext() {
     if (!m_engine || !m_pacer.takeOldest(m_output)) {
         return;
     }
-    ++m_framesDelivered;
+    notePresented();
     const int delayMs = m_pacer.delayAfter(m_output);
     emit frameReady(m_output);  // a receiver may stop() the engine
     if (m_engine && delayMs >= 0) {
         m_presentTimer.start(delayMs);
+    }
+}
+
+void EngineBridge::notePresented() {
+    ++m_framesDelivered;
+    if (m_output.arrival_ns != 0) {
+        m_screenLatency.add(lipar::latency_to_now_ms(m_output));
     }
 }
 
@@ -231,13 +358,31 @@ void EngineBridge::setState(lipar::EngineState state) {
     emit stateChanged(state);
 }
 
-void EngineBridge::joinFinishedDisposals(bool all) {
-    for (auto it = m_disposals.begin(); it != m_disposals.end();) {
-        if (all || it->done->load()) {
+void EngineBridge::runWorker(bool mayHang, std::function<void()> work) {
+    joinWorkers(Join::Finished);
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    Worker worker;
+    worker.done = done;
+    worker.mayHang = mayHang;
+    worker.thread = std::thread([work = std::move(work), done]() mutable {
+        work();
+        work = nullptr;  // lets go of the engine here, before the thread counts as done
+        done->store(true);
+    });
+    m_workers.push_back(std::move(worker));
+}
+
+void EngineBridge::joinWorkers(Join join) {
+    for (auto it = m_workers.begin(); it != m_workers.end();) {
+        const bool done = it->done->load();
+        if (done || (join != Join::Finished && !it->mayHang)) {
             it->thread.join();
-            it = m_disposals.erase(it);
+        } else if (join == Join::Everything) {
+            it->thread.detach();  // blocked outside the program: it ends on its own
         } else {
             ++it;
+            continue;
         }
+        it = m_workers.erase(it);
     }
 }

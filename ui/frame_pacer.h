@@ -32,6 +32,7 @@ class FramePacer {
     int size() const { return m_count; }
     int capacity() const;
     int64_t dropped() const { return m_dropped; }
+    void resetDropped() { m_dropped = 0; }
 
     // Swaps the oldest waiting result into out; false when none waits.
     bool takeOldest(lipar::EngineOutput& out);

@@ -17,6 +17,7 @@
 #include "engine_bridge.h"
 #include "engine_config_panel.h"
 #include "log_panel.h"
+#include "overlay_painter.h"
 #include "pack_locator.h"
 #include "preview_widget.h"
 #include "prompt_editor.h"
@@ -100,6 +101,10 @@ void MainWindow::buildLayout() {
     m_packLabel = new QLabel(this);
     m_deviceLabel = new QLabel(this);
     m_stateLabel = new QLabel(this);
+    m_promptLabel = new QLabel(this);
+    m_promptLabel->setObjectName(QStringLiteral("promptStatus"));
+    m_promptLabel->hide();
+    statusBar()->addPermanentWidget(m_promptLabel);
     statusBar()->addPermanentWidget(m_sourceLabel);
     statusBar()->addPermanentWidget(m_packLabel);
     statusBar()->addPermanentWidget(m_deviceLabel);
@@ -242,8 +247,11 @@ void MainWindow::dropEvent(QDropEvent* event) {
 }
 
 void MainWindow::onStats(const lipar::EngineStats& stats) {
-    m_preview->setStats(stats, m_bridge->displayFps());
+    m_preview->setStats(stats, m_bridge->presentationStats());
     m_deviceLabel->setText(QString::fromStdString(stats.device));
+    const QString prompt = OverlayPainter::promptStatusText(stats);
+    m_promptLabel->setText(prompt);
+    m_promptLabel->setVisible(!prompt.isEmpty());
     if (!stats.pack_name.empty()) {
         m_packLabel->setText(QString::fromStdString(stats.pack_name) +
                              (stats.untrained ? tr(" (untrained)") : QString()));
@@ -255,7 +263,9 @@ void MainWindow::onStats(const lipar::EngineStats& stats) {
     }
     // Until the first result, say why the preview is still empty.
     if (stats.frames_out == 0 && m_preview->paneCount() == 0) {
-        if (stats.dropped_frames > 0 && stats.stream_resets > 1) {
+        if (!prompt.isEmpty()) {
+            m_preview->setPlaceholderText(prompt);
+        } else if (stats.dropped_frames > 0 && stats.stream_resets > 1) {
             m_preview->setPlaceholderText(
                 tr("The engine is slower than the source: %1 frames dropped, the stream restarted "
                    "%2 times before a block could finish.\nPick a smaller resolution preset or a "
@@ -274,6 +284,9 @@ void MainWindow::onState(lipar::EngineState state) {
     m_stateLabel->setText(
         tr("Engine: %1").arg(QString::fromLatin1(lipar::engine_state_name(state))));
     m_actions->setRunning(m_bridge->isActive());
+    if (!m_bridge->isActive()) {
+        m_promptLabel->hide();  // no stats come from a stopped engine
+    }
     if (m_packLabel->text().isEmpty() || state == lipar::EngineState::Loading) {
         m_packLabel->setText(QFileInfo(m_configPanel->packDir()).fileName());
     }

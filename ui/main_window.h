@@ -38,6 +38,8 @@ class MainWindow : public QMainWindow {
     SourcePicker* sourcePicker() const { return m_sourcePicker; }
     EngineConfigPanel* configPanel() const { return m_configPanel; }
     LogPanel* logPanel() const { return m_log; }
+    // The status bar's "encoding prompt ..." (hidden while no prompt is being encoded).
+    QLabel* promptStatusLabel() const { return m_promptLabel; }
     StudioActions* actions() const { return m_actions; }
 
     void saveSettings();
@@ -73,6 +75,7 @@ class MainWindow : public QMainWindow {
     QLabel* m_deviceLabel = nullptr;
     QLabel* m_packLabel = nullptr;
     QLabel* m_sourceLabel = nullptr;
+    QLabel* m_promptLabel = nullptr;  // a new prompt being encoded
     QPointer<QMessageBox> m_errorBox;
     bool m_scripted = false;
 };

@@ -1,6 +1,7 @@
 #include "overlay_painter.h"
 
 #include <QFontMetrics>
+#include <QObject>
 
 namespace {
 
@@ -20,9 +21,9 @@ void drawBadge(QPainter& painter, const QString& text, const QColor& fill, QPoin
 
 }  // namespace
 
-void OverlayPainter::setStats(const lipar::EngineStats& stats, double displayFps) {
+void OverlayPainter::setStats(const lipar::EngineStats& stats, const PresentationStats& shown) {
     m_stats = stats;
-    m_displayFps = displayFps;
+    m_shown = shown;
     m_hasStats = true;
     rebuildLines();
 }
@@ -41,24 +42,56 @@ void OverlayPainter::setStageTimesVisible(bool visible) {
 
 void OverlayPainter::clear() {
     m_stats = lipar::EngineStats{};
-    m_displayFps = 0;
+    m_shown = PresentationStats{};
     m_hasStats = false;
     m_lines.clear();
+    m_elidedFor = -1;
+}
+
+QString OverlayPainter::promptStatusText(const lipar::EngineStats& stats) {
+    if (stats.text_status.empty()) {
+        return {};
+    }
+    QString status = QString::fromStdString(stats.text_status);
+    const QString encoding = QStringLiteral("encoding '");
+    if (status.startsWith(encoding)) {
+        status.replace(0, encoding.size(), QStringLiteral("encoding prompt '"));
+    }
+    // The first prompt of a run has no predecessor: the first block waits for it.
+    return stats.frames_out > 0 ? QObject::tr("%1 - editing with the previous prompt").arg(status)
+                                : QObject::tr("%1 - the first frames wait for it").arg(status);
 }
 
 void OverlayPainter::rebuildLines() {
     m_lines.clear();
+    m_elidedFor = -1;
     if (!m_hasStats) {
         return;
     }
-    m_lines << QStringLiteral("%1 fps output  |  %2 fps shown  |  latency %3 ms")
+    m_lines << QStringLiteral("%1 fps output  |  %2 fps shown")
                    .arg(m_stats.output_fps, 0, 'f', 1)
-                   .arg(m_displayFps, 0, 'f', 1)
-                   .arg(ms(m_stats.latency_ms));
+                   .arg(m_shown.displayFps, 0, 'f', 1);
+    const lipar::LatencySummary& screen = m_shown.latency;
+    const QString toScreen = screen.frames > 0
+                                 ? QStringLiteral("%1 / %2 / %3 ms")
+                                       .arg(ms(screen.p50_ms), ms(screen.p95_ms), ms(screen.max_ms))
+                                 : QStringLiteral("-");
+    const QString engineP95 = m_stats.latency.frames > 0
+                                  ? QStringLiteral("%1 ms").arg(ms(m_stats.latency.p95_ms))
+                                  : QStringLiteral("-");
+    m_lines << QStringLiteral("latency to screen p50 / p95 / max %1").arg(toScreen);
+    m_lines << QStringLiteral("latency in engine p95 %1").arg(engineP95);
     if (m_mode != lipar::EditMode::Off) {
         m_lines << QStringLiteral("kept tokens %1%").arg(100.0 * m_stats.kept_ratio, 0, 'f', 1);
     }
-    m_lines << QStringLiteral("dropped frames %1").arg(m_stats.dropped_frames);
+    m_lines << QStringLiteral("dropped frames: input %1, output %2, screen %3")
+                   .arg(m_stats.dropped_frames)
+                   .arg(m_stats.dropped_output)
+                   .arg(m_shown.dropped);
+    const QString prompt = promptStatusText(m_stats);
+    if (!prompt.isEmpty()) {
+        m_lines << prompt;
+    }
     if (m_showStages) {
         const lipar::StageTimes& s = m_stats.stages;
         m_lines << QStringLiteral("encode %1  detect %2  denoise %3  decode %4  (ms/frame)")
@@ -70,8 +103,11 @@ void OverlayPainter::rebuildLines() {
     }
 }
 
-void OverlayPainter::paint(QPainter& painter, const QRect& area) const {
-    if (area.isEmpty()) {
+void OverlayPainter::paint(QPainter& painter,
+                           const QRect& pictures,
+                           const QRect& firstPicture,
+                           const QRect& bounds) const {
+    if (pictures.isEmpty() || firstPicture.isEmpty()) {
         return;
     }
     painter.save();
@@ -82,23 +118,39 @@ void OverlayPainter::paint(QPainter& painter, const QRect& area) const {
     const int margin = 6;
 
     if (!m_lines.isEmpty()) {
-        int width = 0;
-        for (const QString& line : m_lines) {
-            width = std::max(width, metrics.horizontalAdvance(line));
+        // As wide as one picture at most (a long prompt must not cover the other side of a
+        // comparison). Elided once per text and width, not per painted frame.
+        const int maxWidth = std::max(0, firstPicture.width() - 4 * margin);
+        if (maxWidth != m_elidedFor) {
+            m_elided.clear();
+            m_elidedWidth = 0;
+            for (const QString& line : m_lines) {
+                m_elided << metrics.elidedText(line, Qt::ElideRight, maxWidth);
+                m_elidedWidth = std::max(m_elidedWidth, metrics.horizontalAdvance(m_elided.back()));
+            }
+            m_elidedFor = maxWidth;
         }
+        const QStringList& lines = m_elided;
         const int lineHeight = metrics.height();
-        QRect box(0, 0, width + 2 * margin, lineHeight * static_cast<int>(m_lines.size()) + margin);
-        box.moveBottomLeft(area.bottomLeft() + QPoint(margin, -margin));
+        QRect box(0, 0, m_elidedWidth + 2 * margin,
+                  lineHeight * static_cast<int>(lines.size()) + margin);
+        // In the letterbox bar under the pictures when it is tall enough, else over the bottom
+        // left of the first picture.
+        if (bounds.bottom() - pictures.bottom() >= box.height() + 2 * margin) {
+            box.moveTopLeft(QPoint(firstPicture.left() + margin, pictures.bottom() + margin));
+        } else {
+            box.moveBottomLeft(firstPicture.bottomLeft() + QPoint(margin, -margin));
+        }
         painter.fillRect(box, QColor(0, 0, 0, 150));
         painter.setPen(QColor(235, 235, 235));
         int y = box.top() + margin / 2 + metrics.ascent();
-        for (const QString& line : m_lines) {
+        for (const QString& line : lines) {
             painter.drawText(box.left() + margin, y, line);
             y += lineHeight;
         }
     }
 
-    QPoint badgeCorner = area.topRight() + QPoint(-margin, margin);
+    QPoint badgeCorner = pictures.topRight() + QPoint(-margin, margin);
     if (untrainedBadgeVisible()) {
         QFont bold = font;
         bold.setBold(true);

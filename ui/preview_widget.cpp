@@ -87,9 +87,9 @@ void PreviewWidget::showOutput(const lipar::EngineOutput& output) {
     update();
 }
 
-void PreviewWidget::setStats(const lipar::EngineStats& stats, double displayFps) {
+void PreviewWidget::setStats(const lipar::EngineStats& stats, const PresentationStats& shown) {
     m_stats = stats;
-    m_overlay.setStats(stats, displayFps);
+    m_overlay.setStats(stats, shown);
     if (m_compareLayout) {
         updateCompareLabels();
     }
@@ -216,6 +216,6 @@ void PreviewWidget::paintEvent(QPaintEvent* event) {
         imageArea = imageArea.united(target);
     }
     if (m_overlayVisible) {
-        m_overlay.paint(painter, imageArea);
+        m_overlay.paint(painter, imageArea, paneImageRect(0), rect());
     }
 }

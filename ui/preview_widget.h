@@ -14,6 +14,7 @@
 #include "lipar/engine.h"
 #include "mask_heatmap.h"
 #include "overlay_painter.h"
+#include "presentation_stats.h"
 
 class PreviewWidget : public QWidget {
     Q_OBJECT
@@ -26,7 +27,7 @@ class PreviewWidget : public QWidget {
     // Shows one engine result: baseline | LIPAR when it carries a baseline (compare mode), else
     // input | output when the input is shown, else the output alone.
     void showOutput(const lipar::EngineOutput& output);
-    void setStats(const lipar::EngineStats& stats, double displayFps);
+    void setStats(const lipar::EngineStats& stats, const PresentationStats& shown);
     void setShowInput(bool show);
     bool showInput() const { return m_showInput; }
     void setMaskVisible(bool visible);

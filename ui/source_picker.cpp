@@ -56,6 +56,11 @@ SourcePicker::SourcePicker(QWidget* parent) : QWidget(parent) {
         }
     });
     updateCurrentLabel();
+    m_cameraQuery.setMaxThreadCount(1);
+}
+
+SourcePicker::~SourcePicker() {
+    m_cameraQuery.waitForDone();
 }
 
 lipar::SourceSpec SourcePicker::parseSource(const QString& text, bool loop) {
@@ -96,7 +101,22 @@ QString SourcePicker::describeSource(const lipar::SourceSpec& source) {
 }
 
 void SourcePicker::refreshCameras() {
-    setCameras(lipar::list_cameras());
+    if (m_cameraQuery.activeThreadCount() > 0) {
+        return;  // the query in progress answers this request too
+    }
+    m_cameraBox->setEnabled(false);
+    m_cameraBox->setPlaceholderText(tr("Looking for cameras..."));
+    m_useCamera->setEnabled(false);
+    m_cameraQuery.start([this] {
+        std::vector<lipar::CameraDescription> cameras = lipar::list_cameras();
+        QMetaObject::invokeMethod(
+            this,
+            [this, cameras = std::move(cameras)] {
+                setCameras(cameras);
+                emit camerasListed();
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void SourcePicker::setCameras(const std::vector<lipar::CameraDescription>& cameras) {
@@ -112,6 +132,9 @@ void SourcePicker::setCameras(const std::vector<lipar::CameraDescription>& camer
     if (m_cameras.empty()) {
         m_cameraBox->addItem(tr("No camera found"));
     }
+    // With a placeholder, a combo box selects nothing by itself.
+    m_cameraBox->setPlaceholderText(QString());
+    m_cameraBox->setCurrentIndex(0);
     m_cameraBox->setEnabled(!m_cameras.empty());
     m_useCamera->setEnabled(!m_cameras.empty());
     updateCameraSizes();

@@ -2,8 +2,12 @@
 // Choosing what to edit: a webcam from lipar::list_cameras() (with its capture sizes), or a
 // video file (open dialog, recent files, loop playback). Picking a source emits sourceRequested;
 // the main window opens it in the running engine (Engine::open_source) or starts one.
+//
+// GUI thread only; the cameras are queried on a thread of its own (a device that does not answer
+// must not freeze the window) and shown when the answer comes (camerasListed).
 
 #include <QStringList>
+#include <QThreadPool>
 #include <QWidget>
 #include <vector>
 
@@ -21,6 +25,7 @@ class SourcePicker : public QWidget {
     static constexpr int kMaxRecentFiles = 10;
 
     explicit SourcePicker(QWidget* parent = nullptr);
+    ~SourcePicker() override;  // waits for a camera query in progress
 
     // "camera:N" or "camera:N:WxH" for a webcam, anything else is a file path. An unparsable
     // camera spec gives Kind::Invalid.
@@ -28,7 +33,7 @@ class SourcePicker : public QWidget {
     // The inverse of parseSource (for settings and the status bar).
     static QString describeSource(const lipar::SourceSpec& source);
 
-    // Lists the cameras again (V4L2 queries; quick).
+    // Lists the cameras again (V4L2 queries) in the background; camerasListed when done.
     void refreshCameras();
     void setCameras(const std::vector<lipar::CameraDescription>& cameras);
     int cameraCount() const { return static_cast<int>(m_cameras.size()); }
@@ -50,6 +55,7 @@ class SourcePicker : public QWidget {
 
   signals:
     void sourceRequested(const lipar::SourceSpec& source);
+    void camerasListed();
 
   private:
     void browseFile();
@@ -66,4 +72,5 @@ class SourcePicker : public QWidget {
     std::vector<lipar::CameraDescription> m_cameras;
     QStringList m_recent;
     lipar::SourceSpec m_source;
+    QThreadPool m_cameraQuery;
 };

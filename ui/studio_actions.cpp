@@ -110,6 +110,10 @@ void StudioActions::setRecording(bool recording) {
     record->setText(recording ? tr("Stop recording") : tr("Record"));
 }
 
+void StudioActions::setRecordingBusy(bool busy) {
+    record->setEnabled(!busy);
+}
+
 void StudioActions::setCompare(bool compare) {
     const QSignalBlocker blocker(this->compare);
     this->compare->setChecked(compare);

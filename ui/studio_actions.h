@@ -28,6 +28,8 @@ class StudioActions : public QObject {
     // Shows running/recording state on the toggles (no signals).
     void setRunning(bool running);
     void setRecording(bool recording);
+    // While a recording file is being opened or finished, Record is disabled.
+    void setRecordingBusy(bool busy);
     void setCompare(bool compare);
 
     QAction* start = nullptr;

@@ -12,6 +12,7 @@
 #include "log_panel.h"
 #include "pack_locator.h"
 #include "preview_widget.h"
+#include "snapshot_writer.h"
 #include "source_picker.h"
 #include "studio_actions.h"
 
@@ -25,6 +26,7 @@ QString timestamp(const char* format) {
 
 StudioController::StudioController(const Widgets& widgets, QObject* parent)
     : QObject(parent), m_w(widgets) {
+    m_snapshotWriter.setMaxThreadCount(1);
     connect(m_w.sourcePicker, &SourcePicker::sourceRequested, this,
             &StudioController::onSourceRequested);
     connect(m_w.controls, &ControlPanel::paramsChanged, this, &StudioController::onParamsChanged);
@@ -33,11 +35,18 @@ StudioController::StudioController(const Widgets& widgets, QObject* parent)
     connect(m_w.bridge, &EngineBridge::stateChanged, this, &StudioController::onState);
     connect(m_w.bridge, &EngineBridge::recordingChanged, this,
             &StudioController::onRecordingChanged);
+    connect(m_w.bridge, &EngineBridge::recordingBusyChanged, m_w.actions,
+            &StudioActions::setRecordingBusy);
+    connect(m_w.bridge, &EngineBridge::sourceOpened, this, &StudioController::onSourceOpened);
 
     connect(m_w.actions->start, &QAction::triggered, this, &StudioController::toggleRunning);
     connect(m_w.actions->record, &QAction::triggered, this, &StudioController::toggleRecording);
     connect(m_w.actions->snapshot, &QAction::triggered, this, [this] { takeSnapshot(); });
     connect(m_w.actions->compare, &QAction::triggered, this, &StudioController::toggleCompare);
+}
+
+StudioController::~StudioController() {
+    m_snapshotWriter.waitForDone();
 }
 
 void StudioController::startEngine() {
@@ -69,11 +78,19 @@ void StudioController::startEngine() {
     m_w.log->appendMessage(lipar::LogLevel::Info,
                            tr("Engine started: pack %1 at %2 on device %3")
                                .arg(pack, size, QString::fromStdString(config.device)));
-    const lipar::SourceSpec source = m_w.sourcePicker->currentSource();
+    openSource(m_w.sourcePicker->currentSource());
+}
+
+void StudioController::openSource(const lipar::SourceSpec& source) {
     if (m_w.bridge->openSource(source)) {
-        m_w.log->appendMessage(lipar::LogLevel::Info,
-                               tr("Source: %1").arg(SourcePicker::describeSource(source)));
+        emit statusMessage(tr("Opening %1 ...").arg(SourcePicker::describeSource(source)));
     }
+}
+
+void StudioController::onSourceOpened(const lipar::SourceSpec& source) {
+    const QString text = tr("Source: %1").arg(SourcePicker::describeSource(source));
+    m_w.log->appendMessage(lipar::LogLevel::Info, text);
+    emit statusMessage(text);
 }
 
 void StudioController::stopEngine() {
@@ -97,6 +114,9 @@ void StudioController::toggleRecording() {
         return;
     }
     m_w.actions->setRecording(false);
+    if (m_w.bridge->isRecordingBusy()) {
+        return;  // a file is being opened or finished (the action is disabled meanwhile)
+    }
     if (!m_w.bridge->isActive()) {
         emit statusMessage(tr("Start the engine (Space) before recording"));
         return;
@@ -118,28 +138,40 @@ bool StudioController::startRecordingTo(const QString& path) {
     if (!m_w.bridge->startRecording(path, content)) {
         return false;
     }
-    m_w.log->appendMessage(lipar::LogLevel::Info, tr("Recording to %1").arg(path));
+    m_recordingPath = path;
     return true;
 }
 
-QString StudioController::takeSnapshot(const QString& path) {
+void StudioController::takeSnapshot(const QString& path) {
     QString target = path;
     if (target.isEmpty()) {
         QString dir = QStandardPaths::writableLocation(QStandardPaths::PicturesLocation);
-        if (dir.isEmpty() || !QDir().mkpath(dir)) {
+        if (dir.isEmpty()) {
             dir = QDir::homePath();
         }
         target = QDir(dir).filePath(
             QStringLiteral("lipar-snapshot-%1.png").arg(timestamp("yyyyMMdd-HHmmss-zzz")));
     }
-    if (!m_w.preview->grab().save(target, "PNG")) {
-        emit errorRaised(tr("Snapshot failed"), tr("Could not write %1.").arg(target),
-                         tr("Check free disk space and the permissions of the folder."));
-        return {};
-    }
-    emit statusMessage(tr("Snapshot saved to %1").arg(target));
-    m_w.log->appendMessage(lipar::LogLevel::Info, tr("Snapshot saved to %1").arg(target));
-    return target;
+    // Grabbed here (widgets belong to the GUI thread), encoded and written there.
+    const QImage image = m_w.preview->grab().toImage();
+    m_snapshotWriter.start([this, image, target] {
+        const SnapshotWriter::Result result = SnapshotWriter::write(image, target);
+        QMetaObject::invokeMethod(
+            this,
+            [this, result] {
+                if (result.path.isEmpty()) {
+                    emit errorRaised(tr("Snapshot failed"), result.error,
+                                     tr("Check free disk space and the permissions of the "
+                                        "folder."));
+                    return;
+                }
+                emit statusMessage(tr("Snapshot saved to %1").arg(result.path));
+                m_w.log->appendMessage(lipar::LogLevel::Info,
+                                       tr("Snapshot saved to %1").arg(result.path));
+                emit snapshotSaved(result.path);
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void StudioController::toggleCompare() {
@@ -157,10 +189,7 @@ void StudioController::onSourceRequested(const lipar::SourceSpec& source) {
         startEngine();
         return;
     }
-    if (m_w.bridge->openSource(source)) {
-        m_w.log->appendMessage(lipar::LogLevel::Info,
-                               tr("Source: %1").arg(SourcePicker::describeSource(source)));
-    }
+    openSource(source);
 }
 
 void StudioController::onParamsChanged(const lipar::EditParams& params) {
@@ -201,7 +230,7 @@ void StudioController::onState(lipar::EngineState state) {
 void StudioController::onRecordingChanged(bool recording) {
     m_w.actions->setRecording(recording);
     m_w.preview->setRecording(recording);
-    if (!recording) {
-        m_w.log->appendMessage(lipar::LogLevel::Info, tr("Recording stopped"));
-    }
+    m_w.log->appendMessage(lipar::LogLevel::Info,
+                           recording ? tr("Recording to %1").arg(m_recordingPath)
+                                     : tr("Recording stopped; finishing %1").arg(m_recordingPath));
 }

@@ -1,6 +1,7 @@
 // PreviewWidget: frames keep their aspect ratio inside letterbox bars, its image buffers are
-// reused for frames of the same size, compare mode labels each side with its own FPS, and the
-// pruning heatmap tints only recomputed tokens.
+// reused for frames of the same size, compare mode labels each side with its own FPS, the
+// pruning heatmap tints only recomputed tokens, and the overlay shows latency to the screen,
+// drops where they happened and a prompt being encoded.
 #include <QTest>
 
 #include "preview_widget.h"
@@ -154,7 +155,7 @@ class PreviewWidgetTest : public QObject {
         lipar::EngineStats stats;
         stats.baseline_ms_per_frame = 100.0;
         stats.lipar_ms_per_frame = 40.0;
-        widget.setStats(stats, 0.0);
+        widget.setStats(stats, PresentationStats{});
         QCOMPARE(widget.paneCount(), 2);
         QCOMPARE(widget.paneLabel(0), QStringLiteral("Baseline  10.0 fps"));
         QCOMPARE(widget.paneLabel(1), QStringLiteral("LIPAR  25.0 fps"));
@@ -196,24 +197,132 @@ class PreviewWidgetTest : public QObject {
         PreviewWidget widget;
         lipar::EngineStats stats;
         stats.output_fps = 12.5;
-        stats.latency_ms = 250;
         stats.kept_ratio = 0.68;
         stats.dropped_frames = 3;
         stats.untrained = true;
         stats.stages.denoise_ms = 20.0;
-        widget.setStats(stats, 11.0);
+        PresentationStats shown;
+        shown.displayFps = 11.0;
+        widget.setStats(stats, shown);
         QVERIFY(widget.overlay().untrainedBadgeVisible());
         const QStringList lines = widget.overlay().lines();
-        QCOMPARE(lines.value(0),
-                 QStringLiteral("12.5 fps output  |  11.0 fps shown  |  latency 250 ms"));
+        QCOMPARE(lines.value(0), QStringLiteral("12.5 fps output  |  11.0 fps shown"));
         QVERIFY(lines.contains(QStringLiteral("kept tokens 68.0%")));
-        QVERIFY(lines.contains(QStringLiteral("dropped frames 3")));
+        QVERIFY(lines.contains(QStringLiteral("dropped frames: input 3, output 0, screen 0")));
         QVERIFY(!lines.join('\n').contains(QStringLiteral("denoise")));
         widget.setStageTimesVisible(true);
         QVERIFY(widget.overlay().lines().join('\n').contains(QStringLiteral("denoise 20")));
         stats.untrained = false;
-        widget.setStats(stats, 11.0);
+        widget.setStats(stats, shown);
         QVERIFY(!widget.overlay().untrainedBadgeVisible());
+    }
+
+    void overlay_shows_latency_to_the_screen_and_the_engine_p95() {
+        PreviewWidget widget;
+        lipar::EngineStats stats;
+        PresentationStats shown;
+        widget.setStats(stats, shown);
+        // Nothing measured yet on either side.
+        QCOMPARE(widget.overlay().lines().value(1),
+                 QStringLiteral("latency to screen p50 / p95 / max -"));
+        QCOMPARE(widget.overlay().lines().value(2), QStringLiteral("latency in engine p95 -"));
+
+        stats.latency = {180.0, 260.4, 300.0, 40};
+        shown.latency = {212.0, 305.6, 411.0, 36};
+        widget.setStats(stats, shown);
+        QCOMPARE(widget.overlay().lines().value(1),
+                 QStringLiteral("latency to screen p50 / p95 / max 212 / 306 / 411 ms"));
+        QCOMPARE(widget.overlay().lines().value(2), QStringLiteral("latency in engine p95 260 ms"));
+        // Below 10 ms one decimal.
+        shown.latency = {4.24, 8.5, 9.76, 3};
+        stats.latency = {3.0, 6.5, 7.0, 3};
+        widget.setStats(stats, shown);
+        QCOMPARE(widget.overlay().lines().value(1),
+                 QStringLiteral("latency to screen p50 / p95 / max 4.2 / 8.5 / 9.8 ms"));
+        QCOMPARE(widget.overlay().lines().value(2), QStringLiteral("latency in engine p95 6.5 ms"));
+    }
+
+    void overlay_counts_dropped_frames_where_they_were_dropped() {
+        PreviewWidget widget;
+        lipar::EngineStats stats;
+        stats.dropped_frames = 7;  // the engine never took them
+        stats.dropped_output = 2;  // nobody took these results
+        PresentationStats shown;
+        shown.dropped = 5;  // the pacer pushed these out before they were shown
+        widget.setStats(stats, shown);
+        QVERIFY(widget.overlay().lines().contains(
+            QStringLiteral("dropped frames: input 7, output 2, screen 5")));
+    }
+
+    void overlay_says_which_prompt_is_being_encoded() {
+        PreviewWidget widget;
+        lipar::EngineStats stats;
+        stats.frames_out = 24;
+        widget.setStats(stats, PresentationStats{});
+        QVERIFY(!widget.overlay().lines().join('\n').contains(QStringLiteral("encoding")));
+
+        stats.text_status = "encoding 'watercolor' (3.1 s)";
+        widget.setStats(stats, PresentationStats{});
+        const QString editing = QStringLiteral(
+            "encoding prompt 'watercolor' (3.1 s) - editing with the previous prompt");
+        QVERIFY(widget.overlay().lines().contains(editing));
+        QCOMPARE(OverlayPainter::promptStatusText(stats), editing);
+
+        // The first prompt of a run has nothing to edit with meanwhile.
+        stats.frames_out = 0;
+        QCOMPARE(OverlayPainter::promptStatusText(stats),
+                 QStringLiteral("encoding prompt 'watercolor' (3.1 s) - the first frames wait "
+                                "for it"));
+
+        stats.text_status.clear();
+        widget.setStats(stats, PresentationStats{});
+        QVERIFY(!widget.overlay().lines().join('\n').contains(QStringLiteral("encoding")));
+        QVERIFY(OverlayPainter::promptStatusText(stats).isEmpty());
+    }
+
+    void a_long_prompt_does_not_push_the_overlay_past_the_picture() {
+        PreviewWidget widget;
+        widget.resize(600, 200);
+        QVERIFY(widget.setPaneFrame(0, solidFrame(64, 64, kRight)));
+        QCOMPARE(widget.paneImageRect(0), QRect(200, 0, 200, 200));
+        lipar::EngineStats stats;
+        stats.frames_out = 1;
+        stats.text_status = "encoding '" + std::string(300, 'w') + "' (1.0 s)";
+        widget.setStats(stats, PresentationStats{});
+        const QImage image = render(widget);
+        // The box is at the bottom left of the picture; right of the picture stays background.
+        QVERIFY(at(image, 210, 190) != kRight);
+        for (int x = 401; x < 600; x += 10) {
+            QCOMPARE(at(image, x, 190), PreviewWidget::backgroundColor());
+        }
+    }
+
+    void overlay_goes_under_the_pictures_when_the_letterbox_bar_has_room() {
+        PreviewWidget widget;
+        widget.resize(800, 500);
+        lipar::EngineOutput output;
+        output.mode = lipar::EditMode::Compare;
+        output.baseline = solidFrame(128, 64, kLeft);
+        output.output = solidFrame(128, 64, kRight);
+        widget.showOutput(output);
+        QCOMPARE(widget.paneImageRect(0), QRect(0, 150, 400, 200));
+        lipar::EngineStats stats;
+        stats.text_status = "encoding '" + std::string(300, 'w') + "' (1.0 s)";
+        widget.setStats(stats, PresentationStats{});
+        const QImage image = render(widget);
+        // Both pictures stay whole; the box is in the bar below, under the first picture only.
+        QCOMPARE(at(image, 10, 345), kLeft);
+        QCOMPARE(at(image, 200, 345), kLeft);
+        QCOMPARE(at(image, 410, 345), kRight);
+        QVERIFY(at(image, 20, 360) != PreviewWidget::backgroundColor());
+        QCOMPARE(at(image, 420, 360), PreviewWidget::backgroundColor());
+
+        // A window too flat for a bar: over the first picture, still not the second.
+        widget.resize(800, 200);
+        const QImage flat = render(widget);
+        QCOMPARE(widget.paneImageRect(0), QRect(0, 0, 400, 200));
+        QVERIFY(at(flat, 20, 190) != kLeft);
+        QCOMPARE(at(flat, 410, 190), kRight);
     }
 
     void shows_the_placeholder_until_a_frame_arrives() {

@@ -1,10 +1,12 @@
 // The whole window against the real engine (tiny random pack, real clip, CPU): start, frames in
-// the preview, compare toggle while running, a prompt change that keeps frames coming, a
-// resolution change that restarts the engine at the new size, and stop.
+// the preview, compare toggle while running, a prompt change that keeps frames coming, a source
+// switch and a recording (both done off the GUI thread, Record disabled until the file is
+// closed), a resolution change that restarts the engine at the new size, and stop.
 #include "core/device.h"
 #include "pipeline/random_pack.h"
 
 #include <QAction>
+#include <QFileInfo>
 #include <QLineEdit>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -14,6 +16,7 @@
 #include "control_panel.h"
 #include "engine_bridge.h"
 #include "engine_config_panel.h"
+#include "log_panel.h"
 #include "main_window.h"
 #include "preview_widget.h"
 #include "prompt_editor.h"
@@ -83,6 +86,29 @@ class StudioSessionTest : public QObject {
         window.controls()->promptEditor()->apply();
         const int before = frames.count();
         QTRY_VERIFY_WITH_TIMEOUT(frames.count() >= before + 3 || !errors.isEmpty(), kTimeoutMs);
+
+        // Another source while running: opened in the background, then logged.
+        QSignalSpy opened(bridge, &EngineBridge::sourceOpened);
+        window.sourcePicker()->openFile(kClip);
+        QTRY_VERIFY_WITH_TIMEOUT(opened.count() == 1 || !errors.isEmpty(), kTimeoutMs);
+        QVERIFY(window.logPanel()->text().contains(QStringLiteral("Source: ") + kClip));
+
+        // A recording: Record is disabled while the file opens and while it is finished.
+        QAction* record = window.actions()->record;
+        const QString recording = m_dir.filePath(QStringLiteral("session.y4m"));
+        QVERIFY(window.controller()->startRecordingTo(recording));
+        QVERIFY(!record->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(bridge->isRecording() || !errors.isEmpty(), kTimeoutMs);
+        QVERIFY(record->isEnabled());
+        QVERIFY(record->isChecked());
+        const int recorded = frames.count();
+        QTRY_VERIFY_WITH_TIMEOUT(frames.count() >= recorded + 2 || !errors.isEmpty(), kTimeoutMs);
+        record->trigger();  // Ctrl+R: stop
+        QVERIFY(!record->isChecked());
+        QVERIFY(!record->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(record->isEnabled(), kTimeoutMs);
+        QVERIFY(QFileInfo(recording).size() > 0);
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(1).toString()));
 
         // A new resolution restarts the engine at that size.
         lipar::EngineConfig config = window.configPanel()->engineConfig();
