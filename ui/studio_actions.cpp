@@ -36,6 +36,9 @@ StudioActions::StudioActions(QMainWindow* window) : QObject(window) {
     recordSideBySide =
         makeAction(this, tr("Record side by side"), {},
                    tr("Record both panes (input | output, or baseline | LIPAR)"), true);
+    streamTo = makeAction(this, tr("Stream to..."), {},
+                          tr("Send the output live to OBS (Media Source) or a video call: "
+                             "srt://HOST:PORT, udp://HOST:PORT or rtmp://HOST/APP/KEY"));
     snapshot = makeAction(this, tr("Snapshot"), QKeySequence(Qt::CTRL | Qt::Key_S),
                           tr("Save the preview as a PNG"));
     compare = makeAction(this, tr("Compare"), QKeySequence(Qt::Key_C),
@@ -65,6 +68,7 @@ QMenu* StudioActions::addMenus(QMainWindow* window) {
     file->addAction(snapshot);
     file->addAction(record);
     file->addAction(recordSideBySide);
+    file->addAction(streamTo);
     file->addSeparator();
     file->addAction(quit);
 
@@ -112,6 +116,7 @@ void StudioActions::setRecording(bool recording) {
 
 void StudioActions::setRecordingBusy(bool busy) {
     record->setEnabled(!busy);
+    streamTo->setEnabled(!busy);
 }
 
 void StudioActions::setCompare(bool compare) {

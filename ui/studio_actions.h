@@ -35,6 +35,7 @@ class StudioActions : public QObject {
     QAction* start = nullptr;
     QAction* record = nullptr;
     QAction* recordSideBySide = nullptr;
+    QAction* streamTo = nullptr;  // send the output live to srt:// udp:// rtmp:// (OBS, calls)
     QAction* snapshot = nullptr;
     QAction* compare = nullptr;
     QAction* openVideo = nullptr;

@@ -1,5 +1,10 @@
 #include "studio_controller.h"
 
+#include <QInputDialog>
+#include <QLineEdit>
+
+#include <algorithm>
+
 #include <QAction>
 #include <QDateTime>
 #include <QDir>
@@ -42,6 +47,7 @@ StudioController::StudioController(const Widgets& widgets, QObject* parent)
     connect(m_w.actions->start, &QAction::triggered, this, &StudioController::toggleRunning);
     connect(m_w.actions->record, &QAction::triggered, this, &StudioController::toggleRecording);
     connect(m_w.actions->snapshot, &QAction::triggered, this, [this] { takeSnapshot(); });
+    connect(m_w.actions->streamTo, &QAction::triggered, this, &StudioController::streamTo);
     connect(m_w.actions->compare, &QAction::triggered, this, &StudioController::toggleCompare);
 }
 
@@ -129,6 +135,36 @@ void StudioController::toggleRecording() {
     if (!path.isEmpty()) {
         startRecordingTo(path);
     }
+}
+
+void StudioController::streamTo() {
+    if (m_w.bridge->isRecording() || m_w.bridge->isRecordingBusy()) {
+        emit statusMessage(tr("Stop the recording or stream in progress first (Ctrl+R)"));
+        return;
+    }
+    if (!m_w.bridge->isActive()) {
+        emit statusMessage(tr("Start the engine (Space) before streaming"));
+        return;
+    }
+    bool ok = false;
+    const QString url = QInputDialog::getText(
+        m_w.preview->window(), tr("Stream to"),
+        tr("Address (OBS: add a Media Source with the same address, e.g. srt://127.0.0.1:9000?mode=listener):"),
+        QLineEdit::Normal, QStringLiteral("srt://127.0.0.1:9000"), &ok).trimmed();
+    if (!ok || url.isEmpty()) {
+        return;
+    }
+    static const QStringList schemes = {QStringLiteral("srt://"), QStringLiteral("udp://"),
+                                        QStringLiteral("rtmp://"), QStringLiteral("rtmps://"),
+                                        QStringLiteral("tcp://")};
+    const bool known = std::any_of(schemes.begin(), schemes.end(), [&](const QString& s) {
+        return url.startsWith(s, Qt::CaseInsensitive);
+    });
+    if (!known) {
+        emit statusMessage(tr("'%1' is not a stream address (srt://, udp:// or rtmp://)").arg(url));
+        return;
+    }
+    startRecordingTo(url);
 }
 
 bool StudioController::startRecordingTo(const QString& path) {
@@ -230,7 +266,10 @@ void StudioController::onState(lipar::EngineState state) {
 void StudioController::onRecordingChanged(bool recording) {
     m_w.actions->setRecording(recording);
     m_w.preview->setRecording(recording);
+    const bool stream = m_recordingPath.contains(QStringLiteral("://"));
     m_w.log->appendMessage(lipar::LogLevel::Info,
-                           recording ? tr("Recording to %1").arg(m_recordingPath)
-                                     : tr("Recording stopped; finishing %1").arg(m_recordingPath));
+                           recording ? (stream ? tr("Streaming to %1") : tr("Recording to %1"))
+                                           .arg(m_recordingPath)
+                           : stream ? tr("Stream to %1 stopped").arg(m_recordingPath)
+                                    : tr("Recording stopped; finishing %1").arg(m_recordingPath));
 }

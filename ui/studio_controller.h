@@ -49,6 +49,9 @@ class StudioController : public QObject {
     // (engine not running, a recording already open or being finished); the file itself opens
     // in the background (EngineBridge::recordingChanged, or its errorOccurred).
     bool startRecordingTo(const QString& path);
+    // Asks for a stream address and sends the output there (it takes the recording's place;
+    // Record stops it).
+    void streamTo();
     // Records to path as soon as the engine is ready (--record).
     void setPendingRecording(const QString& path) { m_pendingRecording = path; }
     // Saves a PNG of the preview (default: the Pictures folder) in the background, under path

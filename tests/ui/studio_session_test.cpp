@@ -110,6 +110,16 @@ class StudioSessionTest : public QObject {
         QVERIFY(QFileInfo(recording).size() > 0);
         QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(1).toString()));
 
+        // A live stream goes through the same path (UDP needs no receiver to accept frames).
+        QVERIFY(window.controller()->startRecordingTo(QStringLiteral("udp://127.0.0.1:9/")));
+        QTRY_VERIFY_WITH_TIMEOUT(bridge->isRecording() || !errors.isEmpty(), kTimeoutMs);
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(1).toString()));
+        const int streamed = frames.count();
+        QTRY_VERIFY_WITH_TIMEOUT(frames.count() >= streamed + 2 || !errors.isEmpty(), kTimeoutMs);
+        record->trigger();  // Ctrl+R stops the stream too
+        QTRY_VERIFY_WITH_TIMEOUT(record->isEnabled() && !bridge->isRecording(), kTimeoutMs);
+        QVERIFY2(errors.isEmpty(), qPrintable(errors.value(0).value(1).toString()));
+
         // A new resolution restarts the engine at that size.
         lipar::EngineConfig config = window.configPanel()->engineConfig();
         config.width = 160;
