@@ -7,6 +7,23 @@
 
 namespace lipar::cli {
 
+std::vector<double> number_list(const std::string& text, const std::string& what) {
+    std::vector<double> out;
+    for (const auto& item : split_list(text)) {
+        size_t used = 0;
+        double v = 0;
+        try {
+            v = std::stod(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        LIPAR_CHECK(used == item.size() && used > 0, StatusCode::InvalidArgument, what, " '", item,
+                    "' is not a number");
+        out.push_back(v);
+    }
+    return out;
+}
+
 std::vector<std::string> split_list(const std::string& text) {
     std::vector<std::string> out;
     size_t start = 0;

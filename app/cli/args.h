@@ -12,6 +12,8 @@ namespace lipar::cli {
 
 // "a,b,,c" -> {"a", "b", "c"} (empty items dropped): the comma-separated list options.
 std::vector<std::string> split_list(const std::string& text);
+// "60,20" -> {60, 20}; Error(InvalidArgument) naming `what` for anything that is not a number.
+std::vector<double> number_list(const std::string& text, const std::string& what);
 
 class Args {
 public:

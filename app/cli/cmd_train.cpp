@@ -97,8 +97,7 @@ int cmd_train(const CommandArgs& argv) {
     LIPAR_CHECK(width % 16 == 0 && height % 16 == 0 && width > 0 && height > 0,
                 StatusCode::InvalidArgument, "--size must be a multiple of 16");
     const auto seed = static_cast<uint64_t>(args.get_int("seed"));
-    std::vector<double> steps;
-    for (const auto& s : split_list(args.get("steps"))) steps.push_back(std::stod(s));
+    const std::vector<double> steps = number_list(args.get("steps"), "--steps");
     LIPAR_CHECK(!steps.empty(), StatusCode::InvalidArgument, "--steps needs at least one step");
 
     // Refuse what would fail late: the tokenizer, the output folders, the data.

@@ -67,8 +67,7 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
     pack.dit_weights = ctx.args.get("weights");
     pack.dit_head_dim = ctx.args.get_int("head-dim");
     pack.shift = ctx.args.get_double("shift");
-    pack.steps.clear();
-    for (const auto& s : split_list(ctx.args.get("steps"))) pack.steps.push_back(std::stod(s));
+    pack.steps = number_list(ctx.args.get("steps"), "--steps");
     pack.frames_per_block = ctx.args.get_int("frames-per-block");
     pack.width = static_cast<int>(z.size(3)) * 8;
     pack.height = static_cast<int>(z.size(2)) * 8;
