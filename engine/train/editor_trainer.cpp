@@ -26,6 +26,9 @@ EditorModulesImpl::EditorModulesImpl(const model::DitConfig& dit_config,
         proj.bias.zero_();
     }
     text = register_module("text", model::make_random_umt5(text_config, options, seed + 1));
+    // The UMT5 module holds its weights without gradients (inference never needs them); trained
+    // jointly, every one of them learns.
+    for (auto& p : text->parameters()) p.set_requires_grad(true);
 }
 
 torch::Tensor text_context(model::Umt5EncoderImpl& text, const model::Tokenizer& tokenizer,

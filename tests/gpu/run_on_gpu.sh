@@ -143,21 +143,24 @@ for step in "$@"; do
             rm -rf /tmp/nano_data && mkdir -p /tmp/nano_data
             python3 tests/gpu/prepare_nano_clips.py /tmp/nano_data 224 .gpu/clips/* 2>&1 | tee -a "$OUT/summary.txt"
             cp .gpu/stills/*.y4m /tmp/nano_data/
-            mkdir -p .gpu/nano
+            # Outside the checkout: a later call that carries .gpu/ replaces that folder there.
+            mkdir -p /tmp/nano
             setsid nohup build-gpu/app/lipar train --data /tmp/nano_data --holdout cups.y4m \
-                --tokenizer resources/tokenizer/nano.model --out .gpu/nano/pack --work .gpu/nano/work \
-                --device cuda --seed 0 ${NANO_TRAIN_ARGS:-} >.gpu/nano/train.log 2>&1 &
+                --tokenizer resources/tokenizer/nano.model --out /tmp/nano/pack --work /tmp/nano/work \
+                --device cuda --seed 0 ${NANO_TRAIN_ARGS:-} >/tmp/nano/train.log 2>&1 &
             sleep 5
             ;;
         train-nano-wait)
             # Polls the background training until it ends or the script has run NANO_DEADLINE_S
             # seconds; copies the log and, once written, the pack to $OUT.
             deadline=${NANO_DEADLINE_S:-550}
-            while pgrep -f "lipar train" >/dev/null && [ $SECONDS -lt $deadline ]; do sleep 10; done
-            cp .gpu/nano/train.log "$OUT/train.log"
-            grep -E "^\[|dB|wrote|error|lipar train:" .gpu/nano/train.log | tail -25
-            if [ -f .gpu/nano/pack/manifest.json ]; then
-                mkdir -p "$OUT/nano" && cp .gpu/nano/pack/* "$OUT/nano/"
+            # pgrep -x: the process name, never this script's own command line.
+            while pgrep -x lipar >/dev/null && [ $SECONDS -lt $deadline ]; do sleep 5; done
+            cp /tmp/nano/train.log "$OUT/train.log"
+            grep -E "^\[|dB|wrote|error|lipar train:" /tmp/nano/train.log | tail -25
+            if [ -f /tmp/nano/pack/manifest.json ]; then
+                # One file: at most 8 files come back from a call.
+                tar -C /tmp/nano -cf "$OUT/nano_pack.tar" pack
                 log "Nano pack written"
             fi
             ;;
@@ -169,10 +172,19 @@ for step in "$@"; do
             for size in 640x352 832x480; do
                 for run in 1 2 3; do
                     log "bench nano $size run $run"
-                    build-gpu/app/lipar bench /tmp/bench/chaplin.y4m --pack .gpu/nano/pack --device cuda \
+                    build-gpu/app/lipar bench /tmp/bench/chaplin.y4m --pack /tmp/nano/pack --device cuda \
                         --size $size --frames 96 --prompt "pencil sketch" 2>&1 | tee "$OUT/bench_nano_${size}_$run.txt" | grep -E "^(off|naive|lipar) "
                 done
             done
+            ;;
+        eval-nano)
+            # Quality of the freshly trained pack on the held-out clip (the same command as
+            # docs/QUALITY.md's CPU table, here on the GPU for a first look).
+            mkdir -p /tmp/bench
+            [ -f /tmp/bench/cups.y4m ] || python3 tests/gpu/prepare_nano_clips.py /tmp/bench 100000 .gpu/clips/cups.mp4 >/dev/null
+            log "eval nano on cups (held out), 48 frames"
+            build-gpu/app/lipar eval /tmp/bench/cups.y4m --pack /tmp/nano/pack --device cuda --frames 48 \
+                --sheet "$OUT/nano_contact_sheet.png" 2>&1 | tee "$OUT/eval_nano.txt" | tail -22
             ;;
         *) echo "unknown step $step"; exit 2 ;;
     esac

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "common/temp_dir.h"
 #include "core/device.h"
@@ -136,11 +137,28 @@ TEST(TrainEditor, loss_falls_and_the_exported_pack_loads_and_edits) {
     o.text_len = 8;
     o.lr = 1e-3;
     o.report_every = 1;
+    std::map<std::string, torch::Tensor> before;
+    for (const auto& item : modules->named_parameters()) before[item.key()] = item.value().detach().clone();
     std::vector<double> losses;
     train_editor(modules, *ae, tokenizer, tiny_data(), o,
                  [&](const TrainProgress& p) { losses.push_back(p.loss); });
     ASSERT_EQ(losses.size(), 60u);
     EXPECT_LT(mean_of(losses, 45, 60), 0.8 * mean_of(losses, 0, 15));
+    // Trained jointly: the text encoder's weights learn as the DiT's do (a module left without
+    // gradients would keep its random initialisation).
+    int text_changed = 0, text_total = 0, dit_changed = 0;
+    for (const auto& item : modules->named_parameters()) {
+        const bool changed = !torch::equal(before.at(item.key()), item.value().detach());
+        if (item.key().rfind("text.", 0) == 0) {
+            ++text_total;
+            text_changed += changed;
+        } else if (changed) {
+            ++dit_changed;
+        }
+    }
+    EXPECT_GT(text_total, 0);
+    EXPECT_EQ(text_changed, text_total);
+    EXPECT_GT(dit_changed, 0);
 
     test::TempDir dir;
     NanoPackContent c;
