@@ -15,6 +15,7 @@ packages=(
     zlib1g-dev                                   # compressed PNG contact sheets (lipar eval)
     xvfb xauth                                   # GUI smoke test without a display
     iproute2                                     # ss: the stream smoke test waits for its receivers
+    clang libclang-rt-14-dev                     # libFuzzer targets with ASan + UBSan (tests/fuzz)
     desktop-file-utils appstream dpkg-dev        # the .deb: validation, dpkg-shlibdeps
 )
 

@@ -25,6 +25,53 @@ class Machine {
         }
     }
 
+    // A container that can grow after it was made (list, dict, set, object) can be put inside
+    // itself through the memo; shared ownership would then never free it. Torch checkpoints hold
+    // no cycles, so load() refuses them; these two find and break them.
+    bool has_cycle() const {
+        std::unordered_map<const Value*, uint8_t> state;  // 1: on the path, 2: done
+        std::vector<std::pair<const Value*, size_t>> path;
+        for (const auto& root : m_containers) {
+            if (state[root.get()] == 2)
+                continue;
+            path.push_back({root.get(), 0});
+            state[root.get()] = 1;
+            while (!path.empty()) {
+                auto& [v, next] = path.back();
+                const size_t n = v->items.size() + 2 * v->entries.size();
+                if (next == n) {
+                    state[v] = 2;
+                    path.pop_back();
+                    continue;
+                }
+                const size_t i = next++;
+                const Value* child =
+                    i < v->items.size()
+                        ? v->items[i].get()
+                        : ((i - v->items.size()) % 2 == 0
+                               ? v->entries[(i - v->items.size()) / 2].first.get()
+                               : v->entries[(i - v->items.size()) / 2].second.get());
+                if (!child || (child->items.empty() && child->entries.empty()))
+                    continue;
+                uint8_t& s = state[child];
+                if (s == 1)
+                    return true;
+                if (s == 0) {
+                    s = 1;
+                    path.push_back({child, 0});
+                }
+            }
+        }
+        return false;
+    }
+    void break_cycles() {
+        for (auto& c : m_containers) {
+            c->items.clear();
+            c->entries.clear();
+            c->string_keys.clear();
+        }
+    }
+
   private:
     [[noreturn]] void error(const std::string& what) const {
         char op[32];
@@ -68,7 +115,12 @@ class Machine {
         return v;
     }
 
-    void push(ValuePtr v) { m_stack.push_back(std::move(v)); }
+    void push(ValuePtr v) {
+        if (v && (v->kind == Kind::List || v->kind == Kind::Dict || v->kind == Kind::Set ||
+                  v->kind == Kind::Object))
+            m_containers.push_back(v);
+        m_stack.push_back(std::move(v));
+    }
     size_t fence() const { return m_marks.empty() ? 0 : m_marks.back(); }
     ValuePtr pop() {
         if (m_stack.size() <= fence())
@@ -445,12 +497,28 @@ class Machine {
     std::vector<ValuePtr> m_stack;
     std::vector<size_t> m_marks;
     std::unordered_map<uint64_t, ValuePtr> m_memo;
+    std::vector<ValuePtr> m_containers;  // every list, dict, set and object made, for the above
 };
 
 }  // namespace
 
 ValuePtr load(std::string_view data, const Hooks& hooks, const std::string& where) {
-    return Machine(data, hooks, where).run();
+    Machine machine(data, hooks, where);
+    ValuePtr result;
+    try {
+        result = machine.run();
+    } catch (...) {
+        machine.break_cycles();
+        throw;
+    }
+    if (machine.has_cycle()) {
+        result.reset();
+        machine.break_cycles();
+        fail(StatusCode::FormatError, where,
+             ": pickle holds a reference cycle (a container inside itself), which no checkpoint "
+             "has");
+    }
+    return result;
 }
 
 }  // namespace lipar::io::pickle

@@ -140,6 +140,30 @@ TEST(Pickle, malformed_programs_are_format_errors_with_offsets) {
 
 namespace lipar::io::pickle {
 
+// Found by tests/fuzz (fuzz_pickle): a container put inside itself through the memo was never
+// freed. Such a pickle is refused, and a container shared without a cycle still loads.
+TEST(Pickle, reference_cycles_are_refused_and_shared_containers_load) {
+    // [] BINPUT 0, BINGET 0, APPEND: a list inside itself.
+    EXPECT_TRUE(contains(load_error("\x80\x02]q\x00h\x00"
+                                    "a."s)
+                             .what(),
+                         "reference cycle"));
+    // d = {}; d["k"] = [d]
+    EXPECT_TRUE(contains(load_error("\x80\x02}q\x00X\x01\x00\x00\x00k]h\x00"
+                                    "as."s)
+                             .what(),
+                         "reference cycle"));
+    // a = []; [a, a]
+    ValuePtr v = load("\x80\x02]q\x00]h\x00"
+                      "ah\x00"
+                      "a."s,
+                      {}, "diamond");
+    ASSERT_EQ(v->kind, Kind::List);
+    ASSERT_EQ(v->items.size(), 2u);
+    EXPECT_EQ(v->items[0], v->items[1]);
+    EXPECT_EQ(v->items[0]->kind, Kind::List);
+}
+
 TEST(Pickle, deeply_nested_lists_load_and_free_without_deep_recursion) {
     constexpr size_t kDepth = 300000;  // far beyond what recursive frees survive
     std::string bytes = "\x80\x02";
