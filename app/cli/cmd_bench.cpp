@@ -112,7 +112,10 @@ int cmd_bench(const CommandArgs& argv) {
         .option("warmup-blocks", "blocks run in every mode before timing (untimed)", "2")
         .flag("json", "print one JSON object per mode instead of a table")
         .flag("live", "the real engine behind the clip paced at its frame rate (as a camera): "
-                      "output rate, drops and latency percentiles, off and lipar");
+                      "output rate, drops and latency percentiles, off and lipar")
+        .option("swap-prompt", "with --live: change to this prompt mid-stream and measure the output "
+                               "rate around the change")
+        .option("swap-after", "with --swap-prompt: seconds after the start", "4");
     declare_edit_options(args);
     declare_engine_options(args);
     if (!args.parse()) return 0;
@@ -128,7 +131,15 @@ int cmd_bench(const CommandArgs& argv) {
             config.width = static_cast<int>(w);
             config.height = static_cast<int>(h);
         }
-        return bench_live(config, args.get("IN"), args.get_int("frames"), params);
+        LiveSwap swap;
+        if (args.has("swap-prompt")) {
+            swap.prompt = args.get("swap-prompt");
+            LIPAR_CHECK(!swap.prompt.empty() && swap.prompt != params.prompt, StatusCode::InvalidArgument,
+                        "--swap-prompt must differ from --prompt");
+            swap.after_s = args.get_double("swap-after");
+            LIPAR_CHECK(swap.after_s > 0, StatusCode::InvalidArgument, "--swap-after must be > 0 seconds");
+        }
+        return bench_live(config, args.get("IN"), args.get_int("frames"), params, swap);
     }
     const auto settings_base = editor_settings(args);
     auto settings = settings_base;

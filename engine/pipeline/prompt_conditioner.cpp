@@ -1,5 +1,7 @@
 #include "pipeline/prompt_conditioner.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <functional>
 
 #include "core/device.h"
@@ -14,6 +16,31 @@
 #include "pipeline/model_pack.h"
 
 namespace lipar::pipeline {
+
+std::string text_files_identity(const std::vector<std::string>& paths) {
+    namespace fs = std::filesystem;
+    std::string id;
+    auto add = [&](const fs::path& p) {
+        std::error_code ec;
+        const auto size = fs::file_size(p, ec);
+        const auto mtime = fs::last_write_time(p, ec).time_since_epoch().count();
+        id += p.string() + ":" + (ec ? std::string("?") : std::to_string(size) + ":" + std::to_string(mtime)) + ";";
+    };
+    for (const auto& path : paths) {
+        if (path.empty()) continue;
+        std::error_code ec;
+        if (fs::is_directory(path, ec)) {
+            std::vector<fs::path> files;
+            for (const auto& e : fs::directory_iterator(path, ec))
+                if (e.is_regular_file(ec)) files.push_back(e.path());
+            std::sort(files.begin(), files.end());
+            for (const auto& f : files) add(f);
+        } else {
+            add(path);
+        }
+    }
+    return id;
+}
 
 namespace {
 
@@ -89,7 +116,7 @@ public:
           m_text_len(pack.text_len),
           m_text_dim(text_dim),
           m_device(device),
-          m_cache(pack.name + "|" + pack.text_weights, pack.text_len,
+          m_cache(pack.name + "|" + text_files_identity({pack.text_weights, pack.tokenizer}), pack.text_len,
                   model::PromptCacheOptions{cache_dir, true, 16}) {}
 
     torch::Tensor embed(const std::string& prompt) override {

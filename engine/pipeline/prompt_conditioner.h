@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace lipar::pipeline {
 
@@ -28,6 +29,11 @@ std::unique_ptr<PromptConditioner> make_hashed_conditioner(int64_t text_len, int
 std::unique_ptr<PromptConditioner> make_embeddings_conditioner(const std::string& path,
                                                                int64_t text_dim,
                                                                const torch::Device& device);
+// What identifies the contents of the text encoder's files for the prompt cache: path, size and
+// modification time of each (a folder: of every file in it). Weights replaced in place give a new
+// identity, so embeddings of the old encoder are never served for the new one.
+std::string text_files_identity(const std::vector<std::string>& paths);
+
 // By the pack's text kind. UMT5 packs need a build with SentencePiece.
 std::unique_ptr<PromptConditioner> make_conditioner(const ModelPack& pack, int64_t text_dim,
                                                     const torch::Device& device,

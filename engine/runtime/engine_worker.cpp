@@ -293,6 +293,7 @@ void EngineWorker::record_block(Clock::time_point now, size_t outputs) {
     b.baseline_ms = r.baseline_denoise_ms + r.baseline_decode_ms;
     b.compare = r.baseline_denoise_ms > 0;
     b.kept_ratio = r.kept_ratio;
+    b.prompt = m_editor->effective_prompt();
     b.total_ms = m_push_ms;
     // Everything the editor spent outside the block's own stages (encoding each frame as it came
     // and the frame conversions); BlockReport::encode_ms is not reset between blocks.

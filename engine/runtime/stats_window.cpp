@@ -60,6 +60,7 @@ void StatsCollector::clear() {
     }
     m_frames_in = m_frames_out = m_dropped = m_resets = 0;
     m_kept_ratio = 1.0;
+    m_prompt.clear();
     m_device.clear();
     m_pack.clear();
     m_untrained = false;
@@ -126,6 +127,7 @@ void StatsCollector::on_block(Clock::time_point t, const BlockSample& b) {
         m_lipar.add(t, (b.denoise_ms + b.decode_ms) / n, n);
     }
     m_kept_ratio = b.kept_ratio;
+    m_prompt = b.prompt;
 }
 
 void StatsCollector::on_stream_reset() {
@@ -149,6 +151,7 @@ EngineStats StatsCollector::snapshot(Clock::time_point now) const {
     s.frames_out = m_frames_out;
     s.stream_resets = m_resets;
     s.kept_ratio = m_kept_ratio;
+    s.prompt = m_prompt;
     s.baseline_ms_per_frame = m_baseline.mean(now);
     s.lipar_ms_per_frame = m_lipar.mean(now);
     s.device = m_device;

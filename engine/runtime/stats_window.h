@@ -53,6 +53,7 @@ struct BlockSample {
     double baseline_ms = 0;  // compare mode: dense side's denoise + decode (whole block)
     double kept_ratio = 1.0;
     bool compare = false;
+    std::string prompt;  // the prompt the block was edited with
 };
 
 // Thread-safe: every method locks m_mutex (a leaf lock: nothing else is locked while it is held).
@@ -82,6 +83,7 @@ class StatsCollector {
     StatsWindow m_baseline, m_lipar;                               // compare mode blocks only
     int64_t m_frames_in = 0, m_frames_out = 0, m_dropped = 0, m_resets = 0;
     double m_kept_ratio = 1.0;
+    std::string m_prompt;
     std::string m_device, m_pack;
     bool m_untrained = false;
     std::vector<std::string> m_styles;

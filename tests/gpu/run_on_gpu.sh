@@ -11,6 +11,9 @@
 #   .gpu/clips/           the training clips of the Nano pack (copies of ../shared/data/clips:
 #                         every clip but the OpenCV sample tree.avi)
 #   .gpu/stills/          packaging/prepare-nano-stills.sh .gpu/stills
+#   .gpu/self_forcing/    wan/modules, utils, pipeline, demo_utils of a github.com/guandeh17/Self-Forcing
+#                         checkout (parity-loop only)
+#   .gpu/nano_work/       autoencoder.safetensors for `lipar train --stage editor` (optional)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT="${OUT:-$PWD/gpu-out}"
@@ -136,6 +139,18 @@ for step in "$@"; do
             kill $local_smi
             log "GPU memory used (nvidia-smi, whole device, every 100 ms): before ${base} MiB, peak $(sort -n /tmp/gpu_mem.log | tail -1) MiB"
             ;;
+        parity-loop)
+            log "edit loop parity with Self-Forcing's CausalInferencePipeline (carried in .gpu/self_forcing)"
+            python3 tests/gpu/edit_loop_reference.py .gpu/self_forcing build-gpu/app/lipar /tmp/parity_loop ${PARITY_QUICK:+--quick} 2>&1 | tee "$OUT/parity_loop.txt" | grep -E "PASS|FAIL|Error|error|Traceback" | tail -12
+            ;;
+        live-swap-xxl)
+            # Needs text-pack-xxl first (/tmp/packxxl). The real engine behind the clip paced at
+            # 16 fps; the prompt changes 4 s in, a first-time UMT5-XXL encoding in each mode.
+            log "bench --live with a prompt swap, random 1.3B pack + UMT5-XXL"
+            build-gpu/app/lipar bench --live "$CLIP_Y4M" --frames ${SWAP_FRAMES:-720} --pack /tmp/packxxl --device cuda \
+                --prompt "a watercolor painting of a dog" --swap-prompt "an oil painting of a dog on the grass" \
+                --swap-after ${SWAP_AFTER:-20} 2>&1 | tee "$OUT/live_swap_xxl.txt" | tail -12
+            ;;
         train-nano-start)
             # The whole Nano training in the background (it outlasts one command); poll it with
             # train-nano-wait in the following calls while the machine is warm.
@@ -144,7 +159,9 @@ for step in "$@"; do
             python3 tests/gpu/prepare_nano_clips.py /tmp/nano_data 224 .gpu/clips/* 2>&1 | tee -a "$OUT/summary.txt"
             cp .gpu/stills/*.y4m /tmp/nano_data/
             # Outside the checkout: a later call that carries .gpu/ replaces that folder there.
-            mkdir -p /tmp/nano
+            mkdir -p /tmp/nano/work
+            # `--stage editor` starts from a trained autoencoder carried in .gpu/nano_work.
+            [ -f .gpu/nano_work/autoencoder.safetensors ] && cp .gpu/nano_work/autoencoder.safetensors /tmp/nano/work/
             setsid nohup build-gpu/app/lipar train --data /tmp/nano_data --holdout cups.y4m \
                 --tokenizer resources/tokenizer/nano.model --out /tmp/nano/pack --work /tmp/nano/work \
                 --device cuda --seed 0 ${NANO_TRAIN_ARGS:-} >/tmp/nano/train.log 2>&1 &

@@ -18,8 +18,8 @@
 namespace lipar::train {
 namespace {
 
-constexpr double kBlackAndWhiteSaturationRatio = 0.9;
-constexpr int kMinStylesNearestTheirOperator = 5;
+constexpr double kBlackAndWhiteSaturationRatio = 0.3;
+constexpr int kMinStylesNearestTheirOperator = 8;
 
 const std::string kPack = std::string(LIPAR_RESOURCES_DIR) + "/packs/nano";
 

@@ -2,6 +2,7 @@
 // and the two-tier prompt cache (memory LRU, safetensors files on disk).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -11,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/text/prompt_cache.h"
 #include "model/text/prompt_encoder.h"
+#include "pipeline/prompt_conditioner.h"
 #include "text_test_util.h"
 #include "common/remove_tree.h"
 
@@ -92,6 +94,36 @@ TEST(PromptCache, key_covers_pack_text_len_and_normalized_prompt) {
     EXPECT_NE(a.key("a cat"), a.key("a dog"));
     EXPECT_NE(a.key("a cat"), b.key("a cat"));
     EXPECT_NE(a.key("a cat"), short_len.key("a cat"));
+}
+
+// A pack's text encoder replaced in place (a retrained pack installed over the old one) must not
+// be served the old encoder's cached embeddings: the cache key covers the files' identity.
+TEST(PromptCache, text_weights_replaced_in_place_change_the_cache_identity) {
+    CacheDir dir;
+    const fs::path pack = fs::path(dir.str()) / "pack";
+    fs::create_directories(pack);
+    const fs::path weights = pack / "text_encoder.safetensors";
+    const fs::path tokenizer = pack / "spiece.model";
+    auto write = [](const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; };
+    write(weights, "old weights");
+    write(tokenizer, "tokenizer");
+    const auto before = lipar::pipeline::text_files_identity({weights.string(), tokenizer.string()});
+    EXPECT_EQ(before, lipar::pipeline::text_files_identity({weights.string(), tokenizer.string()}));
+    // Same size, newer file.
+    write(weights, "new weights");
+    fs::last_write_time(weights, fs::last_write_time(weights) + std::chrono::seconds(5));
+    const auto same_size = lipar::pipeline::text_files_identity({weights.string(), tokenizer.string()});
+    EXPECT_NE(before, same_size);
+    // Another size.
+    write(weights, "retrained weights, longer");
+    EXPECT_NE(same_size, lipar::pipeline::text_files_identity({weights.string(), tokenizer.string()}));
+    // A folder (Hugging Face layout) is identified by every file in it.
+    const auto folder = lipar::pipeline::text_files_identity({pack.string()});
+    write(pack / "model-00002-of-00002.safetensors", "shard");
+    EXPECT_NE(folder, lipar::pipeline::text_files_identity({pack.string()}));
+    PromptCache a("nano|" + before, 24, options_in(dir));
+    PromptCache b("nano|" + same_size, 24, options_in(dir));
+    EXPECT_NE(a.key("negative"), b.key("negative"));
 }
 
 TEST(PromptCache, corrupt_or_foreign_files_are_recomputed_with_a_warning) {

@@ -66,6 +66,7 @@ struct EngineStats {
     int64_t stream_resets = 0;    // restarts: gaps in frame indices (pruning reference only), refused
                                   // frames, out-of-memory retries
     double kept_ratio = 1.0;      // fraction of tokens recomputed (last block)
+    std::string prompt;           // the prompt the last block was edited with
     // Compare mode: compute time per output frame of each side (same input, separate caches).
     double baseline_ms_per_frame = 0;
     double lipar_ms_per_frame = 0;

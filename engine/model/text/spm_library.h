@@ -3,7 +3,7 @@
 //
 // The shim is opened once per process with dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) so that
 // the protobuf-lite inside libsentencepiece resolves to itself and never to the libprotobuf that
-// LibTorch has loaded. Search order: $LIPAR_SPM_LIBRARY, the shim this build produced, then
+// LibTorch has loaded. Sanitizer builds do not load it (their runtimes refuse RTLD_DEEPBIND). Search order: $LIPAR_SPM_LIBRARY, the shim this build produced, then
 // <executable dir>/../lib and <executable dir>, then the dynamic linker's search path.
 // Thread-safe: the first call loads; later calls return the same table. Never unloaded.
 

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""End-to-end parity of the editor's block loop (`lipar tensor edit-loop`) with Self-Forcing's
+CausalInferencePipeline, started SDEdit-style from clean source latents, same weights, same noise.
+
+Usage: edit_loop_reference.py SELF_FORCING_DIR LIPAR_BIN OUT_DIR [--quick]
+
+SELF_FORCING_DIR is a checkout of github.com/guandeh17/Self-Forcing (not part of this repository;
+wan/modules, utils, pipeline and demo_utils are used). Its own modules run unchanged:
+CausalWanModel (KV cache, eviction, RoPE at absolute frame positions), FlowMatchScheduler (shift,
+warped steps, add_noise), WanDiffusionWrapper (flow -> x0) and CausalInferencePipeline.inference
+(the denoising loop, re-noising, the t = 0 pass that commits the cache). Shims, and nothing else:
+- diffusers' ConfigMixin / ModelMixin become plain classes / nn.Module;
+- wan.modules.attention: attention and flash_attention become torch SDPA in the input dtype (so
+  float32 stays float32);
+- the text encoder and VAE wrappers are stand-ins: the prompt embedding is given, the decode
+  returns the latents (the pipeline's `output` latents are what is compared);
+- the pipeline's KV-cache allocation takes the heads and head size of the configuration under test
+  instead of the 1.3B model's hard-coded 12 x 128;
+- SDEdit start: the pipeline's `noise` argument receives the source latents noised to the first
+  warped step by the scheduler's own add_noise (as the LIPAR authors' video-to-video inference
+  starts), and its torch.randn_like (the re-noising between steps) returns the file's noise in the
+  loop's order.
+The latent grid is 60x104 (480x832 video, 1560 tokens per frame), the size Self-Forcing's
+attention window is written for.
+
+Window mapping: the editor's {sink S, recent R} (R committed frames besides the sink) is
+Self-Forcing's sink_size S, local_attn_size S + R + 3 (the current block of 3 frames included).
+"""
+import importlib.util, os, subprocess, sys, time, types
+from types import SimpleNamespace
+
+import torch
+from safetensors.torch import save_file, load_file
+
+sf_dir, lipar, out = sys.argv[1], sys.argv[2], sys.argv[3]
+quick = "--quick" in sys.argv[4:]
+os.makedirs(out, exist_ok=True)
+sys.path.insert(0, sf_dir)
+
+# --- shims -------------------------------------------------------------------------------------
+d = types.ModuleType("diffusers"); cu = types.ModuleType("diffusers.configuration_utils")
+mu = types.ModuleType("diffusers.models.modeling_utils"); dm = types.ModuleType("diffusers.models")
+class ConfigMixin: pass
+cu.ConfigMixin = ConfigMixin; cu.register_to_config = lambda f: f; mu.ModelMixin = torch.nn.Module
+sys.modules.update({"diffusers": d, "diffusers.configuration_utils": cu, "diffusers.models": dm,
+                    "diffusers.models.modeling_utils": mu})
+try:
+    import einops  # noqa: F401  (model.py imports it for a training-only branch)
+except ImportError:
+    e = types.ModuleType("einops"); e.repeat = None; e.rearrange = None; sys.modules["einops"] = e
+
+
+def package(name, path):
+    m = types.ModuleType(name); m.__path__ = [path]; sys.modules[name] = m
+    return m
+
+
+# Bare packages: their __init__ files import the whole training and text-to-video stack.
+package("wan", os.path.join(sf_dir, "wan"))
+package("wan.modules", os.path.join(sf_dir, "wan/modules"))
+package("utils", os.path.join(sf_dir, "utils"))
+package("pipeline", os.path.join(sf_dir, "pipeline"))
+package("demo_utils", os.path.join(sf_dir, "demo_utils"))
+
+att = types.ModuleType("wan.modules.attention")
+def sdpa(q, k, v, q_lens=None, k_lens=None, dropout_p=0., softmax_scale=None, q_scale=None,
+         causal=False, window_size=(-1, -1), deterministic=False, dtype=None, **kw):
+    assert q_lens is None and k_lens is None and not causal and window_size == (-1, -1)
+    o = torch.nn.functional.scaled_dot_product_attention(
+        q.transpose(1, 2), k.to(q.dtype).transpose(1, 2), v.to(q.dtype).transpose(1, 2))
+    return o.transpose(1, 2).contiguous()
+att.attention = sdpa; att.flash_attention = sdpa
+sys.modules["wan.modules.attention"] = att
+# The text encoder, VAE and tokenizer modules of the wrapper are never built here.
+for name, attrs in {"wan.modules.tokenizers": ["HuggingfaceTokenizer"], "wan.modules.vae": ["_video_vae"],
+                    "wan.modules.t5": ["umt5_xxl"]}.items():
+    m = types.ModuleType(name)
+    for a in attrs:
+        setattr(m, a, None)
+    sys.modules[name] = m
+
+from wan.modules.causal_model import CausalWanModel  # noqa: E402
+from utils.scheduler import FlowMatchScheduler  # noqa: E402
+from utils.wan_wrapper import WanDiffusionWrapper  # noqa: E402
+import pipeline.causal_inference as causal_inference  # noqa: E402
+
+
+class GivenPrompt(torch.nn.Module):
+    def __init__(self, context):
+        super().__init__(); self.context = context
+    def forward(self, text_prompts):
+        return {"prompt_embeds": self.context}
+
+
+class LatentsOut(torch.nn.Module):
+    def decode_to_pixel(self, latent, use_cache=False):
+        return latent
+
+
+class Pipeline(causal_inference.CausalInferencePipeline):
+    """The reference pipeline; only the cache allocation follows the configuration under test."""
+    def _initialize_kv_cache(self, batch_size, dtype, device):
+        m = self.generator.model
+        size = self.local_attn_size * self.frame_seq_length
+        self.kv_cache1 = [{"k": torch.zeros([batch_size, size, m.num_heads, m.dim // m.num_heads], dtype=dtype, device=device),
+                           "v": torch.zeros([batch_size, size, m.num_heads, m.dim // m.num_heads], dtype=dtype, device=device),
+                           "global_end_index": torch.tensor([0], dtype=torch.long, device=device),
+                           "local_end_index": torch.tensor([0], dtype=torch.long, device=device)}
+                          for _ in range(self.num_transformer_blocks)]
+
+    def _initialize_crossattn_cache(self, batch_size, dtype, device):
+        self.crossattn_cache = [{"k": None, "v": None, "is_init": False}
+                                for _ in range(self.num_transformer_blocks)]
+
+
+def make_generator(cfg, sink, local, shift):
+    gen = WanDiffusionWrapper.__new__(WanDiffusionWrapper)
+    torch.nn.Module.__init__(gen)
+    gen.model = CausalWanModel(model_type="t2v", patch_size=(1, 2, 2), text_len=cfg["text_len"], in_dim=16,
+                               dim=cfg["dim"], ffn_dim=cfg["ffn"], freq_dim=256, text_dim=cfg["text_dim"],
+                               out_dim=16, num_heads=cfg["heads"], num_layers=cfg["layers"],
+                               local_attn_size=local, sink_size=sink, qk_norm=True, cross_attn_norm=True,
+                               eps=1e-6)
+    gen.uniform_timestep = False
+    gen.scheduler = FlowMatchScheduler(shift=shift, sigma_min=0.0, extra_one_step=True)
+    gen.scheduler.set_timesteps(1000, training=True)
+    gen.seq_len = 32760
+    gen.post_init()
+    return gen
+
+
+def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, tol=1e-4):
+    t_start = time.time()
+    fpb, h, w = 3, 60, 104
+    frames = blocks * fpb
+    local = sink + recent + fpb
+    torch.manual_seed(0)
+    gen = make_generator(cfg, sink, local, shift).cuda().eval()
+    with torch.no_grad():  # the reference init zeroes some weights; randomize all
+        for p in gen.model.parameters():
+            p.copy_(torch.randn_like(p) / max(1, p.shape[-1]) ** 0.5)
+    weights = {k: v.detach().contiguous().cpu() for k, v in gen.model.state_dict().items()}
+    wfile = f"{out}/{name}_weights.safetensors"
+    save_file(weights, wfile)
+    del weights
+
+    g = torch.Generator().manual_seed(1)
+    z = torch.randn(16, frames, h, w, generator=g)  # clean source latents [C, F, h, w]
+    context = torch.zeros(1, cfg["text_len"], cfg["text_dim"])
+    context[:, :20] = torch.randn(1, 20, cfg["text_dim"], generator=g)  # a 20-token prompt, zero padding
+    tensors = {"z": z, "context": context}
+    for b in range(blocks):
+        for s in range(len(steps)):
+            tensors[f"noise_b{b}_s{s}"] = torch.randn(1, 16, fpb, h, w, generator=g)
+    infile = f"{out}/{name}_in.safetensors"
+    save_file(tensors, infile)
+
+    # --- reference ------------------------------------------------------------------------------
+    args = SimpleNamespace(denoising_step_list=list(steps), warp_denoising_step=True, num_frame_per_block=fpb,
+                           independent_first_frame=False, context_noise=0)
+    pipe = Pipeline(args, "cuda", generator=gen, text_encoder=GivenPrompt(context.cuda()), vae=LatentsOut())
+    pipe.num_transformer_blocks = cfg["layers"]
+    pipe.frame_seq_length = (h // 2) * (w // 2)
+    t0 = pipe.denoising_step_list[0]
+    sched = gen.scheduler
+    # SDEdit start of every block: the source latents noised to the first warped step.
+    start = []
+    for b in range(blocks):
+        zb = z[:, b * fpb:(b + 1) * fpb].permute(1, 0, 2, 3).cuda()  # [f, C, h, w]
+        nb = tensors[f"noise_b{b}_s0"][0].permute(1, 0, 2, 3).cuda()
+        start.append(sched.add_noise(zb, nb, t0 * torch.ones(fpb, device="cuda")))
+    start = torch.cat(start).unsqueeze(0)  # [1, F, C, h, w]
+    renoise = [tensors[f"noise_b{b}_s{s}"][0].permute(1, 0, 2, 3).cuda()
+               for b in range(blocks) for s in range(1, len(steps))]
+    it = iter(renoise)
+    real_randn_like = causal_inference.torch.randn_like
+    def file_noise(x, *a, **k):
+        n = next(it)
+        assert n.shape == x.shape, (n.shape, x.shape)
+        return n.to(x.dtype)
+    causal_inference.torch.randn_like = file_noise
+    try:
+        with torch.no_grad():
+            _, latents = pipe.inference(start, text_prompts=["given"], return_latents=True)
+    finally:
+        causal_inference.torch.randn_like = real_randn_like
+    assert next(it, None) is None, "the reference loop used fewer noise tensors than the file has"
+    ref = latents[0].permute(1, 0, 2, 3).float().cpu()  # [C, F, h, w]
+    del pipe, gen, latents
+    torch.cuda.empty_cache()
+
+    # --- ours -----------------------------------------------------------------------------------
+    res = subprocess.run([lipar, "tensor", "edit-loop", "--weights", wfile, "--in", infile,
+                          "--out", f"{out}/{name}_out.safetensors", "--device", "cuda", "--dtype", "f32",
+                          "--mode", "off", "--steps", ",".join(str(s) for s in steps), "--shift", str(shift),
+                          "--sink", str(sink), "--recent", str(recent), "--frames-per-block", str(fpb),
+                          "--head-dim", str(cfg["dim"] // cfg["heads"])], capture_output=True, text=True)
+    if res.returncode != 0:
+        print(res.stdout[-2000:], res.stderr[-2000:])
+        raise SystemExit(f"lipar tensor edit-loop failed for {name}")
+    got = load_file(f"{out}/{name}_out.safetensors")["x0"]
+    errs = []
+    for b in range(blocks):
+        r = ref[:, b * fpb:(b + 1) * fpb].double(); o = got[:, b * fpb:(b + 1) * fpb].double()
+        errs.append(((o - r).norm() / r.norm()).item())
+    worst = max(errs)
+    status = "PASS" if worst < tol else "FAIL"
+    print(f"{status} edit-loop {name}: window sink {sink} + recent {recent} (Self-Forcing local_attn_size {local}, "
+          f"sink_size {sink}), {blocks} blocks, steps {list(steps)} shift {shift}, dim {cfg['dim']} x "
+          f"{cfg['layers']} layers: x0 relative error per block max {worst:.3e} "
+          f"[{', '.join(f'{e:.1e}' for e in errs)}] (tol {tol:g}; {time.time() - t_start:.0f} s)", flush=True)
+    for f in ("weights", "in", "out"):
+        os.remove(f"{out}/{name}_{f}.safetensors")
+    return worst < tol
+
+
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+small = dict(dim=512, ffn=1024, heads=4, layers=4, text_dim=256, text_len=512)
+ok = True
+ok &= run_case("paper_window", small, sink=1, recent=3, blocks=9)        # m = [1, 6]: 7 frames attended
+ok &= run_case("editor_default", small, sink=1, recent=6, blocks=9)      # 10 frames attended
+ok &= run_case("window_21", small, sink=1, recent=17, blocks=9)          # Self-Forcing's 21 frames
+if not quick:
+    wan13 = dict(dim=1536, ffn=8960, heads=12, layers=30, text_dim=4096, text_len=512)
+    ok &= run_case("wan13b_paper_window", wan13, sink=1, recent=3, blocks=6)
+sys.exit(0 if ok else 1)
