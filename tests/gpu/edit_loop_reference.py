@@ -38,12 +38,9 @@ os.makedirs(out, exist_ok=True)
 sys.path.insert(0, sf_dir)
 
 # --- shims -------------------------------------------------------------------------------------
-d = types.ModuleType("diffusers"); cu = types.ModuleType("diffusers.configuration_utils")
-mu = types.ModuleType("diffusers.models.modeling_utils"); dm = types.ModuleType("diffusers.models")
-class ConfigMixin: pass
-cu.ConfigMixin = ConfigMixin; cu.register_to_config = lambda f: f; mu.ModelMixin = torch.nn.Module
-sys.modules.update({"diffusers": d, "diffusers.configuration_utils": cu, "diffusers.models": dm,
-                    "diffusers.models.modeling_utils": mu})
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_shims import install_diffusers_shim  # noqa: E402
+install_diffusers_shim()
 try:
     import einops  # noqa: F401  (model.py imports it for a training-only branch)
 except ImportError:

@@ -16,12 +16,9 @@ model_py, lipar, out = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(out, exist_ok=True)
 
 # --- shims -------------------------------------------------------------------------------------
-d = types.ModuleType("diffusers"); cu = types.ModuleType("diffusers.configuration_utils")
-mu = types.ModuleType("diffusers.models.modeling_utils"); dm = types.ModuleType("diffusers.models")
-class ConfigMixin: pass
-cu.ConfigMixin = ConfigMixin; cu.register_to_config = lambda f: f; mu.ModelMixin = torch.nn.Module
-sys.modules.update({"diffusers": d, "diffusers.configuration_utils": cu, "diffusers.models": dm,
-                    "diffusers.models.modeling_utils": mu})
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference_shims import install_diffusers_shim  # noqa: E402
+install_diffusers_shim()
 pkg = types.ModuleType("wanref"); pkg.__path__ = []; sys.modules["wanref"] = pkg
 att = types.ModuleType("wanref.attention")
 def flash_attention(q, k, v, q_lens=None, k_lens=None, window_size=(-1, -1), **kw):
