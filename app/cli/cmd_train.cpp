@@ -100,14 +100,17 @@ int cmd_train(const CommandArgs& argv) {
     const std::vector<double> steps = number_list(args.get("steps"), "--steps");
     LIPAR_CHECK(!steps.empty(), StatusCode::InvalidArgument, "--steps needs at least one step");
 
-    // Refuse what would fail late: the tokenizer, the output folders, the data.
-    LIPAR_CHECK(fs::is_regular_file(args.get("tokenizer")), StatusCode::NotFound, "tokenizer '",
-                args.get("tokenizer"), "' does not exist");
-    model::Tokenizer tokenizer(args.get("tokenizer"));
-    train::ensure_writable_dir(work, "checkpoint");
-    train::ensure_writable_dir(fs::absolute(out).parent_path().string(), "output");
+    // Refuse what would fail late, cheapest first: the data paths, the tokenizer file, the
+    // output folders; then load the tokenizer (a library) and decode the data.
     train::DatasetOptions dopt;
     dopt.inputs = split_list(args.get("data"));
+    for (const auto& input : dopt.inputs)
+        LIPAR_CHECK(fs::exists(input), StatusCode::NotFound, "training data '", input, "' does not exist");
+    LIPAR_CHECK(fs::is_regular_file(args.get("tokenizer")), StatusCode::NotFound, "tokenizer '",
+                args.get("tokenizer"), "' does not exist");
+    train::ensure_writable_dir(work, "checkpoint");
+    train::ensure_writable_dir(fs::absolute(out).parent_path().string(), "output");
+    model::Tokenizer tokenizer(args.get("tokenizer"));
     dopt.holdout = split_list(args.get("holdout"));
     dopt.short_side = static_cast<int>(args.get_int("short-side"));
     dopt.max_frames_per_video = args.get_int("max-frames");

@@ -102,6 +102,8 @@ ModelPack ModelPack::load(const std::string& dir) {
     } catch (const Error& e) {
         fail(StatusCode::FormatError, "model pack '", dir, "': manifest.json: ", e.what());
     }
+    LIPAR_CHECK(p.dit_head_dim > 0 && p.text_len > 0, StatusCode::FormatError, "model pack '", dir,
+                "': dit.head_dim and text.text_len must be positive");
     LIPAR_CHECK(p.kv_sink >= 0 && p.kv_recent >= 0, StatusCode::FormatError, "model pack '", dir,
                 "': window sink and recent must not be negative");
     require_file(p, "dit.weights", p.dit_weights);

@@ -3,13 +3,13 @@
 # seeded from the project's own test files; prints executions per second and coverage per target
 # and fails on any crash, leak, timeout or out-of-memory (the reproducer is kept in
 # build-fuzz/artifacts/).
-#   tests/fuzz/run.sh SECONDS [json safetensors torch_checkpoint pickle y4m]
+#   tests/fuzz/run.sh SECONDS [json safetensors torch_checkpoint pickle y4m pack]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds="${1:?usage: tests/fuzz/run.sh SECONDS [TARGET ...]}"
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(json safetensors torch_checkpoint pickle y4m)
+[ ${#targets[@]} -gt 0 ] || targets=(json safetensors torch_checkpoint pickle y4m pack)
 build="${LIPAR_FUZZ_BUILD:-build-fuzz}"  # ctest passes its own (build/fuzz)
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is not installed (apt-get install clang)"; exit 1; }
 mkdir -p "$build"
@@ -18,13 +18,14 @@ if [ ! -f "$build/build.ninja" ]; then
         -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_COMPILER_LAUNCHER="$(command -v ccache || true)" \
         >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 fi
-cmake --build "$build" -- $(printf 'fuzz_%s ' "${targets[@]}") >"$build/build.log" 2>&1 ||
+extra=""; [[ " ${targets[*]} " == *" pack "* ]] && extra=make_pack_seed
+cmake --build "$build" -- $(printf 'fuzz_%s ' "${targets[@]}") $extra >"$build/build.log" 2>&1 ||
     { tail -40 "$build/build.log"; exit 1; }
 
 # Seed corpora: the project's own test files.
 seeds="$build/seeds.$$"  # per run: two runs may fuzz different targets at once
 trap 'rm -rf "$seeds"' EXIT
-mkdir -p "$seeds"/{json,safetensors,torch_checkpoint,pickle,y4m}
+mkdir -p "$seeds"/{json,safetensors,torch_checkpoint,pickle,y4m,pack}
 i=0; for f in resources/packs/*/manifest.json tests/data/*.json; do
     [ -f "$f" ] && cp "$f" "$seeds/json/m$((i++)).json"; done
 for f in tests/data/*.safetensors; do
@@ -54,6 +55,13 @@ for name, c, n in (("c420.y4m", "C420jpeg", w * h * 3 // 2), ("c444.y4m", "C444"
     open(f"{d}/{name}", "wb").write(b"YUV4MPEG2 W%d H%d F25:1 Ip A1:1 %s\n" % (w, h, c.encode()) +
                                     (b"FRAME\n" + frame) * 3)
 PY
+# The pack target: a manifest, "--dit--", a tiny DiT's weights.
+if [ -n "$extra" ]; then
+    ASAN_OPTIONS=detect_leaks=0 "$build/make_pack_seed" "$seeds/pack/tiny_dit_pack" ||
+        { echo "fuzz: make_pack_seed failed"; exit 1; }
+    for f in resources/packs/*/manifest.json; do
+        [ -f "$f" ] && { cat "$f"; printf '\n--dit--\n'; } >"$seeds/pack/$(basename "$(dirname "$f")")"; done
+fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_odr_violation=0:alloc_dealloc_mismatch=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"

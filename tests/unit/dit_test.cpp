@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "core/device.h"
@@ -68,6 +69,35 @@ TEST(Dit, config_is_read_back_from_weight_shapes) {
     EXPECT_EQ(c.out_channels, 16);
     w.erase("head.head.weight");
     EXPECT_THROW(DitConfig::from_weights(w), Error);
+}
+
+// Found by fuzzing the pack loader (tests/fuzz/fuzz_pack.cpp): shapes a checkpoint cannot back
+// with data, or that would crash the size derivation, are refused with a message.
+TEST(Dit, config_from_weights_refuses_empty_tensors_huge_block_indices_and_zero_head_dim) {
+    auto dit = make_tiny(1);
+    std::map<std::string, torch::Tensor> w;
+    for (const auto& p : dit->named_parameters()) w[p.key()] = p.value();
+    EXPECT_NO_THROW(DitConfig::from_weights(w, 128));
+    auto message = [](const std::function<void()>& f) {
+        try {
+            f();
+        } catch (const Error& e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    {  // an empty FFN weight would claim a 10^12-wide layer with no data behind it
+        auto e = w;
+        e["blocks.0.ffn.0.weight"] = torch::zeros({1'000'000'000'000LL, 0});
+        EXPECT_NE(message([&] { DitConfig::from_weights(e, 128); }).find("is empty"), std::string::npos);
+    }
+    {  // a block index that does not fit in 64 bits (std::stoll would throw out_of_range)
+        auto e = w;
+        e["blocks.99999999999999999999999.norm3.weight"] = torch::ones({4});
+        EXPECT_NE(message([&] { DitConfig::from_weights(e, 128); }).find("implausible block index"),
+                  std::string::npos);
+    }
+    EXPECT_NE(message([&] { DitConfig::from_weights(w, 0); }).find("head_dim must be > 0"), std::string::npos);
 }
 
 TEST(Dit, rope_rotates_each_pair_by_position_times_its_frequency) {

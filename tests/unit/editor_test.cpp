@@ -177,6 +177,20 @@ TEST(Editor, rejects_invalid_parameters_and_incomplete_packs) {
         EXPECT_NE(std::string(e.what()).find("dit.safetensors"), std::string::npos) << e.what();
     }
     lipar::test::remove_tree(broken);
+    // A head size of zero would divide by zero when the DiT's heads are counted (fuzzing found it).
+    ModelPack zero = tiny_pack();
+    zero.dir = tiny_pack().dir + "_zero_head";
+    fs::create_directories(zero.dir);
+    zero.dit_head_dim = 0;
+    zero.save();
+    try {
+        ModelPack::load(zero.dir);
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::FormatError);
+        EXPECT_NE(std::string(e.what()).find("head_dim"), std::string::npos) << e.what();
+    }
+    lipar::test::remove_tree(zero.dir);
 }
 
 }  // namespace lipar::pipeline

@@ -87,6 +87,9 @@ DitConfig DitConfig::from_weights(const std::map<std::string, torch::Tensor>& w,
                     "' (is this a Wan2.1 DiT checkpoint?)");
         LIPAR_CHECK(it->second.dim() == dims, StatusCode::ShapeMismatch, "DiT weight '", name,
                     "' has shape ", shape_string(it->second.sizes()), ", expected ", dims, " dims");
+        // An empty tensor could claim any size in its other dimensions without data behind it.
+        LIPAR_CHECK(it->second.numel() > 0, StatusCode::ShapeMismatch, "DiT weight '", name,
+                    "' is empty (shape ", shape_string(it->second.sizes()), ")");
         return it->second;
     };
     DitConfig c;
@@ -106,11 +109,15 @@ DitConfig DitConfig::from_weights(const std::map<std::string, torch::Tensor>& w,
     static const std::regex block_re(R"(^blocks\.(\d+)\.)");
     for (const auto& [name, t] : w) {
         std::smatch m;
-        if (std::regex_search(name, m, block_re)) layers.insert(std::stoll(m[1].str()));
+        if (!std::regex_search(name, m, block_re)) continue;
+        LIPAR_CHECK(m[1].length() <= 6, StatusCode::FormatError, "DiT weight '", name,
+                    "' has an implausible block index");
+        layers.insert(std::stoll(m[1].str()));
     }
     c.num_layers = static_cast<int64_t>(layers.size());
     LIPAR_CHECK(c.num_layers > 0 && *layers.rbegin() == c.num_layers - 1, StatusCode::FormatError,
                 "DiT weights have non-contiguous block indices");
+    LIPAR_CHECK(head_dim > 0, StatusCode::InvalidArgument, "DiT head_dim must be > 0, got ", head_dim);
     const int64_t hd = (c.dim % head_dim == 0) ? head_dim : 0;
     LIPAR_CHECK(hd > 0, StatusCode::InvalidArgument, "DiT dim ", c.dim,
                 " is not a multiple of head_dim ", head_dim, "; give the head count explicitly");

@@ -90,8 +90,8 @@ struct LoadResult {
 LoadResult load_library() {
     LoadResult result;
 #ifdef LIPAR_SANITIZER_BUILD
-    result.why = "the SentencePiece shim is not loaded in sanitizer builds (their runtimes refuse "
-                 "RTLD_DEEPBIND, which keeps its protobuf apart from LibTorch's)";
+    result.why = "the SentencePiece shim (liblipar_spm.so) is not loaded in sanitizer builds (their "
+                 "runtimes refuse RTLD_DEEPBIND, which keeps its protobuf apart from LibTorch's)";
     return result;
 #endif
     std::string tried;
