@@ -36,7 +36,9 @@ void declare_engine_options(Args& args) {
     args.option("pack", "model pack directory (default $LIPAR_PACK or the build's default pack)")
         .option("device", "cpu, cuda, cuda:N or auto", "auto")
         .option("dtype", "f32, bf16, f16 or auto (bf16 on CUDA, f32 on CPU)", "auto")
-        .option("size", "model resolution WxH, multiples of 16 (default: the pack's)");
+        .option("size", "model resolution WxH, multiples of 16 (default: the pack's)")
+        .option("kept-bucket", "round the kept tokens of a block up to a multiple of this "
+                               "(-1: 128 on CUDA, exact on the CPU; 0: exact)", "-1");
 }
 
 pipeline::EditorSettings editor_settings(const Args& args) {
@@ -44,6 +46,8 @@ pipeline::EditorSettings editor_settings(const Args& args) {
     s.device = parse_device(args.get("device"));
     s.dtype = parse_dtype(args.get("dtype"), s.device);
     if (!s.device.is_cuda()) use_all_cpu_threads();
+    s.kept_bucket = args.get_int("kept-bucket");
+    LIPAR_CHECK(s.kept_bucket >= -1, StatusCode::InvalidArgument, "--kept-bucket must be >= 0 (or -1)");
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");
         LIPAR_CHECK(w % 16 == 0 && h % 16 == 0, StatusCode::InvalidArgument, "--size ", w, "x", h,

@@ -126,6 +126,7 @@ int cmd_bench(const CommandArgs& argv) {
         config.pack = resolve_pack_dir(args);
         config.device = args.get("device");
         config.dtype = args.get("dtype");
+        config.kept_bucket = static_cast<int>(args.get_int("kept-bucket"));
         if (args.has("size")) {
             const auto [w, h] = args.get_size("size");
             config.width = static_cast<int>(w);

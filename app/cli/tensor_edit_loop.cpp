@@ -85,6 +85,7 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
                     shape_string(sizes));
         return n;
     };
+    s.kept_bucket = 0;  // parity: the masks LIPAR detects, exactly
     s.keep = [&](int64_t block) {
         auto it = in.find("keep_b" + std::to_string(block));
         return it == in.end() ? torch::Tensor() : it->second;

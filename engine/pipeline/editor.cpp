@@ -345,7 +345,16 @@ torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
         m_plan = accel::PrunePlan::dense(f, gh, gw, m_latent_frame, cfg.head_dim(), dev);
     } else {
         torch::Tensor keep = m_settings.keep ? m_settings.keep(m_block) : torch::Tensor();
-        if (!keep.defined()) keep = m_detector.detect(z).keep;
+        if (!keep.defined()) {
+            const auto detection = m_detector.detect(z);
+            const int64_t bucket =
+                m_settings.kept_bucket >= 0 ? m_settings.kept_bucket : accel::default_kept_bucket(dev);
+            keep = bucket > 1 ? accel::round_kept_to_bucket(
+                                    detection.keep,
+                                    accel::keep_score(detection, m_detector.config().tau1, m_detector.config().tau2),
+                                    bucket)
+                              : detection.keep;
+        }
         m_plan = accel::PrunePlan::build(keep.to(dev, torch::kBool), m_latent_frame, cfg.head_dim(),
                                          dev);
     }

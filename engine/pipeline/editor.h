@@ -25,6 +25,7 @@
 #include "lipar/frame.h"
 #include "lipar/params.h"
 #include "lipar/pruned_forward.h"
+#include "lipar/shape_bucket.h"
 #include "model/dit/kv_cache.h"
 #include "model/dit/wan_dit.h"
 #include "model/vae/autoencoder.h"
@@ -45,6 +46,9 @@ struct EditorSettings {
     // KV window; unset = the pack's trained window (editor_window()).
     std::optional<model::KvWindow> window;
     bool keep_latents = false;  // copy each block's final x0 to BlockReport::x0 (benchmarks)
+    // Kept tokens per block rounded up to a multiple of this (accel::round_kept_to_bucket);
+    // -1 = accel::default_kept_bucket(device), 0 or 1 = exact counts.
+    int64_t kept_bucket = -1;
     torch::Device device{torch::kCPU};
     torch::Dtype dtype = torch::kFloat32;
     std::string prompt_cache_dir;

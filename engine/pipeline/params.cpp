@@ -69,6 +69,7 @@ std::string EngineConfig::validate() const {
     else if (latent_frames_per_block < 0 || latent_frames_per_block > 16)
         os << "latent frames per block must be in 0..16";
     else if (kv_sink < -1 || kv_recent < -1) os << "KV window sizes must be >= 0 (or -1: the pack's)";
+    else if (kept_bucket < -1) os << "kept bucket must be >= 0 (or -1: the device's default)";
     return os.str();
 }
 

@@ -109,6 +109,7 @@ bool EngineWorker::load() {
                 : torch::Device(torch::kCPU);
         settings.dtype = static_cast<torch::Dtype>(m_config.dtype);
         settings.prompt_cache_dir = c.prompt_cache_dir;
+        settings.kept_bucket = c.kept_bucket;
         m_editor = std::make_unique<pipeline::Editor>(pack, settings);
     } catch (...) {
         Status s = status_from_current_exception();

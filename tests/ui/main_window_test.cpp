@@ -146,7 +146,7 @@ class MainWindowTest : public QObject {
         QSignalSpy errors(&window, &MainWindow::errorShown);
 
         window.controller()->takeSnapshot(path);
-        QTRY_COMPARE(saved.count(), 1);
+        QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 1, 30000);  // sanitizer builds are slow
         QCOMPARE(saved.at(0).at(0).toString(), path);
         const QImage image(path);
         QVERIFY(!image.isNull());
@@ -162,7 +162,7 @@ class MainWindowTest : public QObject {
         std::fill(frame.rgb.begin(), frame.rgb.end(), uint8_t{40});
         window.preview()->setPaneFrame(0, frame);
         window.controller()->takeSnapshot(path);
-        QTRY_COMPARE(saved.count(), 2);
+        QTRY_COMPARE_WITH_TIMEOUT(saved.count(), 2, 30000);
         const QString second = dir.filePath(QStringLiteral("snap-1.png"));
         QCOMPARE(saved.at(1).at(0).toString(), second);
         QCOMPARE(QImage(second).pixelColor(window.preview()->paneImageRect(0).center()),

@@ -71,8 +71,8 @@ TEST(Dit, config_is_read_back_from_weight_shapes) {
     EXPECT_THROW(DitConfig::from_weights(w), Error);
 }
 
-// Found by fuzzing the pack loader (tests/fuzz/fuzz_pack.cpp): shapes a checkpoint cannot back
-// with data, or that would crash the size derivation, are refused with a message.
+// Found while writing the pack loader's fuzz target (tests/fuzz/fuzz_pack.cpp): shapes a
+// checkpoint cannot back with data, or that would crash the size derivation, are refused.
 TEST(Dit, config_from_weights_refuses_empty_tensors_huge_block_indices_and_zero_head_dim) {
     auto dit = make_tiny(1);
     std::map<std::string, torch::Tensor> w;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "core/device.h"
@@ -84,6 +85,44 @@ if (!std::filesystem::exists(LIPAR_TEST_CLIP))
             EXPECT_EQ(out[5].mask_width * out[5].mask_height, 8 * 4);
         }
     }
+}
+
+TEST(Editor, a_kept_bucket_rounds_each_pruned_block_up_to_its_multiple) {
+    if (!std::filesystem::exists(LIPAR_TEST_CLIP))
+        GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
+    use_all_cpu_threads();
+    const auto frames = clip_frames(40);
+    ASSERT_EQ(frames.size(), 40u);
+    std::vector<double> exact, bucketed;
+    for (int64_t bucket : {0, 16}) {
+        EditorSettings s = cpu_settings();
+        s.kept_bucket = bucket;
+        Editor editor(tiny_pack(), s);
+        EditParams p;
+        p.prompt = "bucket";
+        p.tau1 = 0.02;  // the random autoencoder's latents change little: keep some of them
+        p.tau2 = 0.04;
+        p.mode = EditMode::Lipar;
+        editor.set_params(p);
+        for (const auto& f : frames) {
+            if (editor.push(f).empty()) continue;
+            (bucket ? bucketed : exact).push_back(editor.last_report().kept_ratio);
+        }
+    }
+    ASSERT_EQ(exact.size(), bucketed.size());
+    ASSERT_GE(exact.size(), 2u);
+    bool some_exact_count_off_the_bucket = false;
+    for (size_t i = 0; i < exact.size(); ++i) {
+        const double kept = bucketed[i] * 96;  // 3 latent frames of 8x4 tokens
+        EXPECT_NEAR(kept, 16 * std::round(kept / 16), 1e-6) << "block " << i;
+        const double exact_kept = exact[i] * 96;
+        some_exact_count_off_the_bucket |= std::abs(exact_kept - 16 * std::round(exact_kept / 16)) > 0.5;
+    }
+    EXPECT_TRUE(some_exact_count_off_the_bucket) << "exact kept ratios " << ::testing::PrintToString(exact);
+    // The first pruned block sees the same detection either way (the long-term reference differs
+    // afterwards): at most 15 tokens more, never fewer.
+    EXPECT_GE(bucketed[1], exact[1] - 1e-9);
+    EXPECT_LT(bucketed[1] - exact[1], 16.0 / 96 - 1e-9);
 }
 
 TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
@@ -177,7 +216,8 @@ TEST(Editor, rejects_invalid_parameters_and_incomplete_packs) {
         EXPECT_NE(std::string(e.what()).find("dit.safetensors"), std::string::npos) << e.what();
     }
     lipar::test::remove_tree(broken);
-    // A head size of zero would divide by zero when the DiT's heads are counted (fuzzing found it).
+    // A head size of zero would divide by zero when the DiT's heads are counted (seen while
+    // writing the pack loader's fuzz target).
     ModelPack zero = tiny_pack();
     zero.dir = tiny_pack().dir + "_zero_head";
     fs::create_directories(zero.dir);

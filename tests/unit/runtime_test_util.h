@@ -2,6 +2,7 @@
 // Shared by the runtime tests: a tiny random pack, the test clip's frames, and a consumer that
 // waits on the engine's wakeup callback (never on sleeps).
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -123,7 +124,16 @@ class Consumer {
     void set_engine_delay(std::chrono::milliseconds delay) { m_delay = delay; }
 
     std::vector<EngineOutput> outputs;
+    std::vector<std::chrono::steady_clock::time_point> taken_at;  // when each output was taken
     std::vector<Status> errors;
+
+    // Longest wait between two consecutive takes: about one engine block on a loaded machine.
+    double longest_gap_ms() const {
+        double gap = 0;
+        for (size_t i = 1; i < taken_at.size(); ++i)
+            gap = std::max(gap, std::chrono::duration<double, std::milli>(taken_at[i] - taken_at[i - 1]).count());
+        return gap;
+    }
 
   private:
     void on_wakeup() {
@@ -139,11 +149,15 @@ class Consumer {
     void drain() {
         EngineOutput out;
         if (m_take == Take::Latest) {
-            if (m_engine.take_latest(out))
+            if (m_engine.take_latest(out)) {
                 outputs.push_back(std::move(out));
+                taken_at.push_back(std::chrono::steady_clock::now());
+            }
         } else {
-            while (m_engine.take_next(out))
+            while (m_engine.take_next(out)) {
                 outputs.push_back(std::move(out));
+                taken_at.push_back(std::chrono::steady_clock::now());
+            }
         }
         while (auto e = m_engine.take_error())
             errors.push_back(*e);

@@ -49,6 +49,9 @@ struct EngineConfig {
     // -1 = the pack's trained window (else sink 1, recent 6).
     int kv_sink = -1;
     int kv_recent = -1;
+    // Kept tokens per block rounded up to a multiple of this, so the pruned forward sees few
+    // shapes; -1 = 128 on CUDA and exact on the CPU; 0 = exact counts.
+    int kept_bucket = -1;
     std::string prompt_cache_dir;  // empty = default (~/.cache/lipar-studio/prompts)
 
     std::string validate() const;

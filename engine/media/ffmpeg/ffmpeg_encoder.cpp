@@ -7,6 +7,8 @@ extern "C" {
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
+#include <vector>
 
 #include "core/log.h"
 #include "media/ffmpeg/ffmpeg_audio_copy.h"
@@ -89,7 +91,13 @@ class FfmpegEncoder : public VideoSink {
         int rc = av_frame_make_writable(m_yuv.get());
         LIPAR_CHECK(rc >= 0, StatusCode::OutOfMemory,
                     "av_frame_make_writable: ", ff::error_string(rc));
-        const uint8_t* src[4] = {frame.rgb.data(), nullptr, nullptr, nullptr};
+        // swscale's SIMD input readers may load a few bytes past the last row (a segfault when
+        // the frame's buffer ends at a page boundary, seen under ThreadSanitizer's allocator):
+        // they read from a copy with room after it.
+        const size_t bytes = frame.byte_size();
+        if (m_rgb_padded.size() < bytes + kSwsPadding) m_rgb_padded.resize(bytes + kSwsPadding);
+        std::memcpy(m_rgb_padded.data(), frame.rgb.data(), bytes);
+        const uint8_t* src[4] = {m_rgb_padded.data(), nullptr, nullptr, nullptr};
         const int src_stride[4] = {frame.width * 3, 0, 0, 0};
         sws_scale(m_sws.get(), src, src_stride, 0, frame.height, m_yuv->data, m_yuv->linesize);
         m_yuv->pts = m_frames;
@@ -299,6 +307,8 @@ class FfmpegEncoder : public VideoSink {
     ff::FramePtr m_yuv;
     ff::PacketPtr m_packet;
     ff::SwsPtr m_sws;
+    static constexpr size_t kSwsPadding = 64;
+    std::vector<uint8_t> m_rgb_padded;  // the frame being converted, with room after it
     std::unique_ptr<ff::AudioCopy> m_audio;
     int m_width = 0;
     int m_height = 0;
