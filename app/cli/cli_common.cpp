@@ -38,7 +38,24 @@ void declare_engine_options(Args& args) {
         .option("dtype", "f32, bf16, f16 or auto (bf16 on CUDA, f32 on CPU)", "auto")
         .option("size", "model resolution WxH, multiples of 16 (default: the pack's)")
         .option("kept-bucket", "round the kept tokens of a block up to a multiple of this "
-                               "(-1: 128 on CUDA, exact on the CPU; 0: exact)", "-1");
+                               "(-1: 128 on CUDA, exact on the CPU; 0: exact)", "-1")
+        .option("window", "attention window S,R in the paper's terms: S sink latent frames + the R "
+                          "most recent, the current block's included (default: the pack's, else 1,6)");
+}
+
+std::optional<model::AttentionWindow> attention_window(const Args& args) {
+    if (!args.has("window")) return std::nullopt;
+    const std::string text = args.get("window");
+    model::AttentionWindow w;
+    char tail = 0;
+    long long sink = -1, recent = -1;
+    LIPAR_CHECK(std::sscanf(text.c_str(), "%lld,%lld%c", &sink, &recent, &tail) == 2 && sink >= 0 &&
+                    recent > 0,
+                StatusCode::InvalidArgument, "--window '", text,
+                "' must be S,R: sink frames >= 0, recent frames > 0 (e.g. 1,6)");
+    w.sink = sink;
+    w.recent = recent;
+    return w;
 }
 
 pipeline::EditorSettings editor_settings(const Args& args) {
@@ -47,6 +64,7 @@ pipeline::EditorSettings editor_settings(const Args& args) {
     s.dtype = parse_dtype(args.get("dtype"), s.device);
     if (!s.device.is_cuda()) use_all_cpu_threads();
     s.kept_bucket = args.get_int("kept-bucket");
+    s.attention = attention_window(args);
     LIPAR_CHECK(s.kept_bucket >= -1, StatusCode::InvalidArgument, "--kept-bucket must be >= 0 (or -1)");
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");

@@ -1,6 +1,7 @@
 #pragma once
 // Pieces shared by the editing commands: pack and device choice, progress display.
 
+#include <optional>
 #include <string>
 
 #include "args.h"
@@ -13,6 +14,9 @@ std::string resolve_pack_dir(const Args& args);
 // Declares --pack --device --dtype --size on a command.
 void declare_engine_options(Args& args);
 pipeline::EditorSettings editor_settings(const Args& args);
+// --window S,R (the paper's terms: S sink frames + the R most recent latent frames, the current
+// block's included); nullopt when not given.
+std::optional<model::AttentionWindow> attention_window(const Args& args);
 // Declares and reads the editing parameters (--prompt --mode --tau1 --tau2 --strength --steps
 // --seed --min-keep --no-recovery).
 void declare_edit_options(Args& args);

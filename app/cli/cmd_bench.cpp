@@ -110,6 +110,9 @@ int cmd_bench(const CommandArgs& argv) {
                            "[C,F,h,w]) run through the DiT without the autoencoder")
         .option("frames", "source frames to use", "48")
         .option("warmup-blocks", "blocks run in every mode before timing (untimed)", "2")
+        .option("protocol", "same: every mode at the same attention window; paper: the dense "
+                            "baseline at Self-Forcing's 21 frames (m = [1, 20]) and naive/lipar at "
+                            "the window (default m = [1, 6]), as the LIPAR paper compares", "same")
         .flag("json", "print one JSON object per mode instead of a table")
         .flag("live", "the real engine behind the clip paced at its frame rate (as a camera): "
                       "output rate, drops and latency percentiles, off and lipar")
@@ -127,6 +130,10 @@ int cmd_bench(const CommandArgs& argv) {
         config.device = args.get("device");
         config.dtype = args.get("dtype");
         config.kept_bucket = static_cast<int>(args.get_int("kept-bucket"));
+        if (const auto w = attention_window(args)) {
+            config.kv_sink = static_cast<int>(w->sink);
+            config.kv_recent = static_cast<int>(w->recent);
+        }
         if (args.has("size")) {
             const auto [w, h] = args.get_size("size");
             config.width = static_cast<int>(w);
@@ -146,7 +153,21 @@ int cmd_bench(const CommandArgs& argv) {
     auto settings = settings_base;
     settings.keep_latents = true;
     const auto pack = pipeline::ModelPack::load(resolve_pack_dir(args));
+    const std::string protocol = args.get("protocol");
+    LIPAR_CHECK(protocol == "same" || protocol == "paper", StatusCode::InvalidArgument,
+                "--protocol must be same or paper");
     pipeline::Editor editor(pack, settings);
+    // The paper's protocol: the dense baseline in an editor of its own at the 21-frame window.
+    std::unique_ptr<pipeline::Editor> paper_baseline;
+    if (protocol == "paper") {
+        auto s = settings;
+        s.attention = model::AttentionWindow{1, 20};
+        paper_baseline = std::make_unique<pipeline::Editor>(pack, s);
+    }
+    auto editor_for = [&](EditMode mode) -> pipeline::Editor& {
+        return mode == EditMode::Off && paper_baseline ? *paper_baseline : editor;
+    };
+    const model::AttentionWindow window = settings.attention.value_or(pipeline::pack_attention_window(pack));
     const int64_t n = args.get_int("frames");
     LIPAR_CHECK(n > 0, StatusCode::InvalidArgument, "--frames must be > 0");
     LIPAR_CHECK(args.has("IN") != args.has("latents"), StatusCode::InvalidArgument,
@@ -174,6 +195,12 @@ int cmd_bench(const CommandArgs& argv) {
                     latents.defined() ? int(latents.size(2) * 8) : editor.height(),
                     pack.name.c_str(), pack.untrained ? " [UNTRAINED]" : "",
                     editor.device_name().c_str(), params.tau1, params.tau2);
+        if (paper_baseline)
+            std::printf("protocol: paper (off at m = [1, 20], naive and lipar at m = [%lld, %lld])\n",
+                        static_cast<long long>(window.sink), static_cast<long long>(window.recent));
+        else
+            std::printf("protocol: same window for every mode, m = [%lld, %lld]\n",
+                        static_cast<long long>(window.sink), static_cast<long long>(window.recent));
     }
     // Warm-up (kernel selection, allocator growth) on the first blocks, untimed.
     const int64_t warm = args.get_int("warmup-blocks") * editor.source_frames_per_block();
@@ -182,22 +209,22 @@ int cmd_bench(const CommandArgs& argv) {
         const int64_t fpb = editor.frames_per_block();
         // Warm-up of every mode on two blocks (kernel selection, allocator growth), untimed.
         for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
-            run_latents(editor, latents.narrow(1, 0, std::min<int64_t>(2 * fpb, latents.size(1))),
+            run_latents(editor_for(mode), latents.narrow(1, 0, std::min<int64_t>(2 * fpb, latents.size(1))),
                         params, mode, settings.device);
         }
         for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
-            results.push_back(run_latents(editor, latents, params, mode, settings.device));
+            results.push_back(run_latents(editor_for(mode), latents, params, mode, settings.device));
         }
     } else {
         if (warm > 0) {
             std::vector<Frame> head(frames.begin(),
                                     frames.begin() + std::min<int64_t>(warm, frames.size()));
             for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
-                run_mode(editor, head, params, mode, settings.device);
+                run_mode(editor_for(mode), head, params, mode, settings.device);
             }
         }
         for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
-            results.push_back(run_mode(editor, frames, params, mode, settings.device));
+            results.push_back(run_mode(editor_for(mode), frames, params, mode, settings.device));
         }
     }
     const ModeResult& off = results[0];
@@ -254,6 +281,10 @@ int cmd_bench(const CommandArgs& argv) {
             j.set("peak_gpu_gb", r.peak_gb);
             j.set("tau1", params.tau1);
             j.set("tau2", params.tau2);
+            j.set("protocol", protocol);
+            const bool wide = r.mode == EditMode::Off && paper_baseline;
+            j.set("window", Json::array().push_back(wide ? int64_t(1) : window.sink)
+                                .push_back(wide ? int64_t(20) : window.recent));
             std::cout << j.dump() << "\n";
         }
     }

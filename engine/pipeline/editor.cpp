@@ -53,10 +53,10 @@ accel::DetectorConfig detector_config(const EditParams& p) {
 
 }  // namespace
 
-model::KvWindow editor_window(const ModelPack& pack) {
-    model::KvWindow w{1, 6};
-    if (pack.kv_sink > 0) w.sink_frames = pack.kv_sink;
-    if (pack.kv_recent > 0) w.recent_frames = pack.kv_recent;
+model::AttentionWindow pack_attention_window(const ModelPack& pack) {
+    model::AttentionWindow w;  // the paper's m = [1, 6]
+    if (pack.window_sink > 0) w.sink = pack.window_sink;
+    if (pack.window_recent > 0) w.recent = pack.window_recent;
     return w;
 }
 
@@ -96,7 +96,9 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
         settings.make_conditioner ? settings.make_conditioner()
                                   : make_conditioner(pack, m_dit->config().text_dim, settings.device,
                                                      settings.prompt_cache_dir));
-    if (!m_settings.window) m_settings.window = editor_window(pack);
+    if (!m_settings.window)
+        m_settings.window =
+            model::kv_window(m_settings.attention.value_or(pack_attention_window(pack)), m_fpb);
     m_main = std::make_unique<Side>(m_dit->config(), *m_settings.window, options);
     LIPAR_LOG_INFO("editor: pack '", pack.name, "' loaded on ", device_name(), " in ",
                    static_cast<int>(t.elapsed_ms()), " ms; ", m_width, "x", m_height, ", ", m_fpb,

@@ -36,14 +36,17 @@
 
 namespace lipar::pipeline {
 
-// The pack's trained KV window, or sink 1 + 6 recent frames when the pack does not say.
-model::KvWindow editor_window(const ModelPack& pack);
+// The pack's trained attention window, or the paper's m = [1, 6] when the pack does not say.
+model::AttentionWindow pack_attention_window(const ModelPack& pack);
 
 struct EditorSettings {
     int width = 0;   // model resolution; 0 = the pack's
     int height = 0;
     int64_t frames_per_block = 0;  // latent frames per block; 0 = the pack's
-    // KV window; unset = the pack's trained window (editor_window()).
+    // Attention window in the paper's terms (recent includes the current block); unset = the
+    // pack's trained window (pack_attention_window()).
+    std::optional<model::AttentionWindow> attention;
+    // Parity runs: the cache's window in committed frames, used as it is (overrides attention).
     std::optional<model::KvWindow> window;
     bool keep_latents = false;  // copy each block's final x0 to BlockReport::x0 (benchmarks)
     // Kept tokens per block rounded up to a multiple of this (accel::round_kept_to_bucket);
@@ -139,6 +142,8 @@ public:
     int width() const { return m_width; }
     int height() const { return m_height; }
     int64_t frames_per_block() const { return m_fpb; }
+    // What the KV cache keeps, in committed frames (from the attention window).
+    const model::KvWindow& kv_window() const { return *m_settings.window; }
     // Source frames per block (latent frames x the autoencoder's temporal ratio).
     int64_t source_frames_per_block() const;
     const BlockReport& last_report() const { return m_report; }

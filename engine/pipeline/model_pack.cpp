@@ -92,9 +92,15 @@ ModelPack ModelPack::load(const std::string& dir) {
             if (const Json* v = r->find("height")) p.height = static_cast<int>(v->as_int64());
             if (const Json* v = r->find("multiple")) p.multiple = static_cast<int>(v->as_int64());
         }
-        if (const Json* w = j.find("window")) {
-            if (const Json* v = w->find("sink")) p.kv_sink = v->as_int64();
-            if (const Json* v = w->find("recent")) p.kv_recent = v->as_int64();
+        if (const Json* w = j.find("attention")) {
+            if (const Json* v = w->find("sink")) p.window_sink = v->as_int64();
+            if (const Json* v = w->find("recent")) p.window_recent = v->as_int64();
+        } else if (const Json* w = j.find("window")) {  // older packs: committed frames
+            if (const Json* v = w->find("sink")) p.window_sink = v->as_int64();
+            if (const Json* v = w->find("recent")) {
+                const int64_t committed = v->as_int64();
+                p.window_recent = committed > 0 ? committed + p.frames_per_block : committed;
+            }
         }
         if (const Json* st = j.find("styles")) {
             for (const auto& e : st->elements()) p.styles.push_back(e.as_string());
@@ -104,8 +110,11 @@ ModelPack ModelPack::load(const std::string& dir) {
     }
     LIPAR_CHECK(p.dit_head_dim > 0 && p.text_len > 0, StatusCode::FormatError, "model pack '", dir,
                 "': dit.head_dim and text.text_len must be positive");
-    LIPAR_CHECK(p.kv_sink >= 0 && p.kv_recent >= 0, StatusCode::FormatError, "model pack '", dir,
-                "': window sink and recent must not be negative");
+    LIPAR_CHECK(p.window_sink >= 0 && p.window_recent >= 0, StatusCode::FormatError, "model pack '",
+                dir, "': attention window sink and recent must not be negative");
+    LIPAR_CHECK(p.window_recent == 0 || p.window_recent > p.frames_per_block, StatusCode::FormatError,
+                "model pack '", dir, "': attention window recent ", p.window_recent,
+                " counts the current block and must exceed its ", p.frames_per_block, " latent frames");
     require_file(p, "dit.weights", p.dit_weights);
     LIPAR_CHECK(p.autoencoder_kind == "taehv" || p.autoencoder_kind == "taesd",
                 StatusCode::FormatError, "model pack '", dir, "': autoencoder.kind '",
@@ -170,8 +179,8 @@ void ModelPack::save() const {
     res.set("height", height);
     res.set("multiple", multiple);
     j.set("resolution", res);
-    if (kv_sink > 0 || kv_recent > 0) {
-        j.set("window", Json::object().set("sink", kv_sink).set("recent", kv_recent));
+    if (window_sink > 0 || window_recent > 0) {
+        j.set("attention", Json::object().set("sink", window_sink).set("recent", window_recent));
     }
     if (!styles.empty()) {
         Json st = Json::array();
@@ -203,8 +212,9 @@ std::string ModelPack::describe() const {
     for (size_t i = 0; i < steps.size(); ++i) os << (i ? ", " : "") << steps[i];
     os << "], " << frames_per_block << " latent frames per block\n";
     os << "resolution  " << width << "x" << height << " (multiples of " << multiple << ")\n";
-    if (kv_sink > 0 || kv_recent > 0)
-        os << "window      sink " << kv_sink << " + " << kv_recent << " recent latent frames\n";
+    if (window_sink > 0 || window_recent > 0)
+        os << "attention   m = [" << window_sink << ", " << window_recent << "]: sink " << window_sink
+           << " + the " << window_recent << " most recent latent frames, the current block's included\n";
     if (!styles.empty()) {
         os << "styles      ";
         for (size_t i = 0; i < styles.size(); ++i) os << (i ? ", " : "") << styles[i];

@@ -11,7 +11,11 @@
 //         | {"kind": "hashed"},            (untrained packs: a seeded embedding per prompt text)
 //   "schedule": {"shift": 5.0, "steps": [400, 350, 250], "frames_per_block": 3},
 //   "resolution": {"width": 832, "height": 480, "multiple": 16},
-//   "window": {"sink": 1, "recent": 3},          (optional: the KV window the pack was trained for)
+//   "attention": {"sink": 1, "recent": 6},       (optional: the attention window the pack was
+//                                                 trained for, in the paper's terms: recent counts
+//                                                 the current block; model::AttentionWindow)
+//   "window": {"sink": 1, "recent": 3},          (older packs: the same in committed frames,
+//                                                 read as attention recent = recent + frames_per_block)
 //   "styles": ["black and white", "sepia", ...]  (optional: prompts the pack was trained on)
 // }
 // Paths are relative to the pack directory (absolute paths allowed).
@@ -47,8 +51,9 @@ struct ModelPack {
 
     int width = 832, height = 480, multiple = 16;
 
-    // The KV window the pack was trained with (0 = not stated: the engine's default applies).
-    int64_t kv_sink = 0, kv_recent = 0;
+    // The attention window the pack was trained with, in the paper's terms (recent includes the
+    // current block; 0 = not stated: the engine's default m = [1, 6] applies).
+    int64_t window_sink = 0, window_recent = 0;
     // Canonical prompts of the styles a trained pack knows (empty for packs that do not say).
     std::vector<std::string> styles;
 

@@ -99,9 +99,9 @@ bool EngineWorker::load() {
         settings.height = c.height;
         settings.frames_per_block = c.latent_frames_per_block;
         if (c.kv_sink >= 0 || c.kv_recent >= 0) {
-            settings.window = editor_window(pack);
-            if (c.kv_sink >= 0) settings.window->sink_frames = c.kv_sink;
-            if (c.kv_recent >= 0) settings.window->recent_frames = c.kv_recent;
+            settings.attention = pipeline::pack_attention_window(pack);
+            if (c.kv_sink >= 0) settings.attention->sink = c.kv_sink;
+            if (c.kv_recent >= 0) settings.attention->recent = c.kv_recent;
         }
         settings.device =
             m_config.cuda

@@ -60,8 +60,8 @@ void write_nano_pack(const NanoPackContent& c, const model::Taehv& autoencoder,
     p.width = c.width;
     p.height = c.height;
     p.multiple = static_cast<int>(autoencoder.spatial_ratio() * modules.dit->config().patch[1]);
-    p.kv_sink = c.kv_sink;
-    p.kv_recent = c.kv_recent;
+    p.window_sink = c.window_sink;
+    p.window_recent = c.window_recent;
     for (const auto& s : style_catalog()) p.styles.push_back(s.name);
     p.save();
     pipeline::ModelPack::load(tmp.string());  // the files it names exist and parse

@@ -22,7 +22,7 @@ struct NanoPackContent {
     int64_t frames_per_block = 3;
     int64_t text_len = 24;
     int width = 320, height = 192;
-    int64_t kv_sink = 1, kv_recent = 3;
+    int64_t window_sink = 1, window_recent = 6;  // attention window, the paper's terms
 };
 
 void write_nano_pack(const NanoPackContent& content, const model::Taehv& autoencoder,

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -123,6 +125,52 @@ TEST(Editor, a_kept_bucket_rounds_each_pruned_block_up_to_its_multiple) {
     // afterwards): at most 15 tokens more, never fewer.
     EXPECT_GE(bucketed[1], exact[1] - 1e-9);
     EXPECT_LT(bucketed[1] - exact[1], 16.0 / 96 - 1e-9);
+}
+
+// The attention window speaks the paper's terms (m = [sink, recent], recent counting the current
+// block); the cache keeps recent - frames_per_block committed frames besides the sink.
+TEST(Editor, attention_window_is_in_the_papers_terms_and_defaults_to_m_1_6) {
+    EXPECT_EQ(model::kv_window({1, 6}, 3).sink_frames, 1);
+    EXPECT_EQ(model::kv_window({1, 6}, 3).recent_frames, 3);   // Self-Forcing local_attn_size 7
+    EXPECT_EQ(model::kv_window({1, 20}, 3).recent_frames, 17);  // Self-Forcing's 21 frames
+    EXPECT_THROW(model::kv_window({1, 3}, 3), Error);           // the block alone: not a stream
+    EXPECT_THROW(model::kv_window({-1, 6}, 3), Error);
+    {  // a pack that does not say: the paper's [1, 6]
+        Editor editor(tiny_pack(), cpu_settings());
+        EXPECT_EQ(editor.kv_window().sink_frames, 1);
+        EXPECT_EQ(editor.kv_window().recent_frames, 3);
+    }
+    EditorSettings s = cpu_settings();
+    s.attention = model::AttentionWindow{2, 9};
+    Editor editor(tiny_pack(), s);
+    EXPECT_EQ(editor.kv_window().sink_frames, 2);
+    EXPECT_EQ(editor.kv_window().recent_frames, 6);
+
+    // Manifests: "attention" as it is; an older "window" (committed frames) converted; saved as
+    // "attention".
+    const std::string dir = tiny_pack().dir + "_windows";
+    fs::create_directories(dir);
+    auto write_manifest = [&](const std::string& window_json) {
+        std::string text = R"({"name": "w", "untrained": true, "dit": {"weights": ")" + tiny_pack().dit_weights +
+                           R"("}, "autoencoder": {"kind": "taehv", "weights": ")" + tiny_pack().encoder_weights +
+                           R"("}, "text": {"kind": "hashed"}, "schedule": {"frames_per_block": 3}, )" +
+                           window_json + "}";
+        std::ofstream(dir + "/manifest.json", std::ios::trunc) << text;
+    };
+    write_manifest(R"("attention": {"sink": 1, "recent": 6})");
+    EXPECT_EQ(ModelPack::load(dir).window_recent, 6);
+    write_manifest(R"("window": {"sink": 1, "recent": 3})");
+    ModelPack legacy = ModelPack::load(dir);
+    EXPECT_EQ(legacy.window_sink, 1);
+    EXPECT_EQ(legacy.window_recent, 6);
+    legacy.save();
+    std::ifstream saved(dir + "/manifest.json");
+    const std::string text((std::istreambuf_iterator<char>(saved)), std::istreambuf_iterator<char>());
+    EXPECT_NE(text.find("\"attention\""), std::string::npos) << text;
+    EXPECT_EQ(ModelPack::load(dir).window_recent, 6);
+    write_manifest(R"("attention": {"sink": 1, "recent": 3})");
+    EXPECT_THROW(ModelPack::load(dir), Error);
+    lipar::test::remove_tree(dir);
 }
 
 TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {

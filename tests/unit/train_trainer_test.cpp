@@ -173,7 +173,7 @@ TEST(TrainEditor, loss_falls_and_the_exported_pack_loads_and_edits) {
     EXPECT_FALSE(fs::exists(dir.path() / "pack.partial"));
     auto pack = pipeline::ModelPack::load(c.out);
     EXPECT_FALSE(pack.untrained);
-    EXPECT_EQ(pack.kv_recent, 3);
+    EXPECT_EQ(pack.window_recent, 6);  // the paper's m = [1, 6]: 3 committed frames + the block
     EXPECT_GE(pack.styles.size(), 13u);
     EXPECT_EQ(io::read_safetensors_header(pack.dit_weights).tensors.front().dtype, "F16");
     pipeline::Editor editor(pack, pipeline::EditorSettings{});

@@ -45,8 +45,9 @@ struct EngineConfig {
     int width = 0;                 // model resolution; 0 = the pack's default
     int height = 0;
     int latent_frames_per_block = 0;  // 0 = the pack's default
-    // KV cache window in latent frames: sink frames plus the most recent committed frames;
-    // -1 = the pack's trained window (else sink 1, recent 6).
+    // Attention window in latent frames, in the paper's terms (m = [sink, recent]): the sink
+    // frames plus the `recent` most recent frames, the current block's included (so recent must
+    // exceed the frames per block); -1 = the pack's trained window (else the paper's [1, 6]).
     int kv_sink = -1;
     int kv_recent = -1;
     // Kept tokens per block rounded up to a multiple of this, so the pruned forward sees few

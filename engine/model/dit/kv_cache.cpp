@@ -5,6 +5,14 @@
 
 namespace lipar::model {
 
+KvWindow kv_window(const AttentionWindow& w, int64_t frames_per_block) {
+    LIPAR_CHECK(w.sink >= 0 && frames_per_block > 0 && w.recent > frames_per_block,
+                StatusCode::InvalidArgument, "attention window [", w.sink, ", ", w.recent,
+                "]: recent counts the current block's ", frames_per_block,
+                " latent frames and must exceed them");
+    return KvWindow{w.sink, w.recent - frames_per_block};
+}
+
 KvCache::KvCache(int64_t layers, int64_t heads, int64_t head_dim, KvWindow window,
                  torch::TensorOptions options)
     : m_layers(layers), m_heads(heads), m_head_dim(head_dim), m_window(window), m_options(options) {

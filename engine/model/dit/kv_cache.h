@@ -16,10 +16,25 @@
 
 namespace lipar::model {
 
+// What the cache keeps: counted in committed frames (the block being computed comes on top).
 struct KvWindow {
     int64_t sink_frames = 1;    // first frames of the stream, always kept
     int64_t recent_frames = 0;  // most recent frames kept besides the sink; 0 = keep all
 };
+
+// The attention window in the paper's terms (LIPAR's m = [sink, recent]): the sink frames plus the
+// `recent` most recent latent frames *including* the current block's. m = [1, 6] with 3-frame
+// blocks attends 7 frames (Self-Forcing's local_attn_size 7, sink 1) and keeps 1 + 3 committed
+// frames; Self-Forcing's 21-frame window is m = [1, 20]. This is what users, packs and
+// EngineConfig speak; the cache keeps kv_window(...).
+struct AttentionWindow {
+    int64_t sink = 1;
+    int64_t recent = 6;
+};
+
+// Throws Error(InvalidArgument) unless sink >= 0 and recent > frames_per_block (at least one
+// committed frame besides the sink: a window of the block alone is not a causal stream).
+KvWindow kv_window(const AttentionWindow& window, int64_t frames_per_block);
 
 struct CachedFrame {
     int64_t frame = 0;   // absolute latent frame index
