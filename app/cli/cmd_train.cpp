@@ -41,6 +41,7 @@ void print_progress(const train::TrainProgress& p) {
               << p.loss << "  lr " << std::setprecision(2) << p.lr << "  " << std::fixed
               << std::setprecision(1) << p.samples_per_s << " clips/s  ETA " << duration(p.eta_s)
               << std::defaultfloat << std::endl;
+    if (!p.detail.empty()) std::cout << "    " << p.detail << std::endl;
 }
 
 std::string joined(const std::vector<std::string>& v) {
@@ -73,6 +74,8 @@ int cmd_train(const CommandArgs& argv) {
         .option("dit", "DiT configuration: nano or tiny", "nano")
         .option("text-layers", "text encoder layers", "2")
         .option("checkpoint-every", "steps between checkpoints", "500")
+        .option("attention", "editor attention on CUDA while training: bf16 or f32", "bf16")
+        .flag("profile", "print the editor step's time per phase (waits for the GPU at each)")
         .option("prompt-corpus", "only write every training prompt to this file (one per line, "
                                  "for training the tokenizer) and exit");
     if (!args.parse()) return 0;
@@ -93,6 +96,8 @@ int cmd_train(const CommandArgs& argv) {
     const std::string stage = args.get("stage");
     LIPAR_CHECK(stage == "all" || stage == "autoencoder" || stage == "editor",
                 StatusCode::InvalidArgument, "--stage must be all, autoencoder or editor");
+    LIPAR_CHECK(args.get("attention") == "bf16" || args.get("attention") == "f32",
+                StatusCode::InvalidArgument, "--attention must be bf16 or f32");
     const auto [width, height] = args.get_size("size");
     LIPAR_CHECK(width % 16 == 0 && height % 16 == 0 && width > 0 && height > 0,
                 StatusCode::InvalidArgument, "--size must be a multiple of 16");
@@ -175,6 +180,8 @@ int cmd_train(const CommandArgs& argv) {
     eo.seed = seed;
     eo.checkpoint_dir = work;
     eo.checkpoint_every = args.get_int("checkpoint-every");
+    eo.bf16_attention = args.get("attention") == "bf16";
+    eo.profile = args.flag_set("profile");
     std::cout << "editor: DiT " << dit_config.describe() << "; text encoder "
               << text_config.to_string() << std::endl;
     train::train_editor(modules, *ae, tokenizer, data, eo, print_progress);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "model/common/attention.h"
 #include "model/text/prompt_encoder.h"
 #include "pipeline/flow_schedule.h"
 #include "train/prompts.h"
@@ -104,8 +105,13 @@ void train_editor(EditorModules& modules, model::Taehv& autoencoder,
     PromptSampler prompts(o.seed);
     const auto& catalog = style_catalog();
     ProgressMeter meter("editor", o.steps, start, progress, o.report_every);
+    PhaseTimer phases(o.profile, device);
+    meter.set_detail([&phases] { return phases.summary_and_reset(); });
+    c10::optional<model::AttentionPrecisionScope> low_precision;
+    if (o.bf16_attention && device.is_cuda()) low_precision.emplace(torch::kBFloat16);
     double lr = o.lr;
     for (int64_t step = start; step < o.steps; ++step) {
+        phases.start();
         std::mt19937_64 rng(o.seed * 15485863u + static_cast<uint64_t>(step));
         torch::manual_seed(o.seed * 32452843u + static_cast<uint64_t>(step));
         lr = learning_rate(o.lr, step, o.steps, std::min<int64_t>(300, o.steps / 10 + 1));
@@ -125,6 +131,7 @@ void train_editor(EditorModules& modules, model::Taehv& autoencoder,
             targets.push_back(apply_style(style, clips[b]));
             texts.push_back(prompts.sample(style).text);
         }
+        phases.mark("data+styles");
         torch::Tensor z_src, z_tgt;
         {
             torch::NoGradGuard no_grad;
@@ -132,7 +139,9 @@ void train_editor(EditorModules& modules, model::Taehv& autoencoder,
             z_src = autoencoder.encode(clips).to(torch::kFloat32).permute({0, 2, 1, 3, 4});
             z_tgt = autoencoder.encode(torch::stack(targets)).to(torch::kFloat32).permute({0, 2, 1, 3, 4});
         }
+        phases.mark("encode");
         auto context = text_context(*modules->text, tokenizer, texts, o.text_len);
+        phases.mark("text");
 
         // Noisy half: each block at its own level, from the source or the target.
         std::vector<torch::Tensor> noisy_blocks;
@@ -184,11 +193,15 @@ void train_editor(EditorModules& modules, model::Taehv& autoencoder,
             weight.narrow(0, o.frames_per_block, o.frames_per_block).zero_();
         }
         auto loss = (err * weight).sum() / weight.sum();
+        phases.mark("forward");
         opt.zero_grad();
         loss.backward();
+        phases.mark("backward");
         torch::nn::utils::clip_grad_norm_(modules->parameters(), 1.0);
         opt.step();
-        meter.add(step + 1, loss.item<double>(), o.batch, lr);
+        const double loss_value = loss.item<double>();
+        phases.mark("optimizer");
+        meter.add(step + 1, loss_value, o.batch, lr);
         if (!o.checkpoint_dir.empty() &&
             ((step + 1) % o.checkpoint_every == 0 || step + 1 == o.steps))
             ckpt.save(*modules, opt, step + 1);

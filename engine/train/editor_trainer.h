@@ -57,6 +57,10 @@ struct EditorTrainOptions {
     std::string checkpoint_dir;
     int64_t checkpoint_every = 500;
     int64_t report_every = 50;  // steps between progress reports
+    // On CUDA, self-attention runs in bfloat16 (model::AttentionPrecisionScope) so that
+    // tensor-core kernels serve it; the modules, their gradients and the optimizer stay float32.
+    bool bf16_attention = true;
+    bool profile = false;  // phase times in each progress report (train/trainer_state.h)
 };
 
 // Trains `modules` against the frozen `autoencoder`. Resumes from options.checkpoint_dir.

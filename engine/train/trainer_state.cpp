@@ -3,8 +3,11 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 
 #include "core/error.h"
+#include "core/timer.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "model/vae/tae_layers.h"
@@ -12,6 +15,44 @@
 namespace lipar::train {
 
 namespace fs = std::filesystem;
+
+PhaseTimer::PhaseTimer(bool enabled, torch::Device device) : m_enabled(enabled), m_device(device) {}
+
+void PhaseTimer::start() {
+    if (!m_enabled) return;
+    synchronize(m_device);
+    m_since = std::chrono::steady_clock::now();
+    ++m_steps;
+}
+
+void PhaseTimer::mark(const char* phase) {
+    if (!m_enabled) return;
+    synchronize(m_device);
+    const auto now = std::chrono::steady_clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - m_since).count();
+    m_since = now;
+    for (auto& [name, total] : m_ms) {
+        if (name == phase) {
+            total += ms;
+            return;
+        }
+    }
+    m_ms.emplace_back(phase, ms);
+}
+
+std::string PhaseTimer::summary_and_reset() {
+    if (!m_enabled || m_steps == 0) return {};
+    double all = 0;
+    for (const auto& [name, total] : m_ms) all += total;
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(1) << "per step " << all / m_steps << " ms:";
+    for (const auto& [name, total] : m_ms)
+        s << " " << name << " " << total / m_steps << " ms (" << std::setprecision(0)
+          << 100.0 * total / std::max(all, 1e-9) << "%)" << std::setprecision(1);
+    m_ms.clear();
+    m_steps = 0;
+    return s.str();
+}
 
 double learning_rate(double peak, int64_t step, int64_t steps, int64_t warmup) {
     if (step < warmup) return peak * double(step + 1) / double(warmup);
@@ -57,6 +98,7 @@ void ProgressMeter::report(int64_t step_done, double lr) {
     p.samples_per_s = s > 0 ? double(m_samples) / s : 0;
     p.eta_s = steps_per_s > 0 ? double(m_steps - step_done) / steps_per_s : 0;
     p.lr = lr;
+    if (m_detail) p.detail = m_detail();
     if (m_fn) m_fn(p);
     m_loss_sum = 0;
     m_count = 0;

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lipar::train {
 
@@ -20,6 +22,7 @@ struct TrainProgress {
     double samples_per_s = 0;
     double eta_s = 0;   // remaining seconds of this stage at the current rate
     double lr = 0;
+    std::string detail;  // e.g. the phase times of `--profile`; empty otherwise
 };
 using ProgressFn = std::function<void(const TrainProgress&)>;
 
@@ -34,16 +37,39 @@ public:
                   int64_t every = 50);
     void add(int64_t step_done, double loss, int64_t samples, double lr);
     void finish(int64_t step_done, double lr);
+    // Called at each report for TrainProgress::detail.
+    void set_detail(std::function<std::string()> fn) { m_detail = std::move(fn); }
 
 private:
     void report(int64_t step_done, double lr);
     std::string m_stage;
     int64_t m_steps, m_every;
     ProgressFn m_fn;
+    std::function<std::string()> m_detail;
     double m_loss_sum = 0;
     int64_t m_count = 0, m_samples = 0;
     std::chrono::steady_clock::time_point m_since;
     double m_rate = 0;
+};
+
+// Wall time per phase of a training step (`lipar train --profile`). When enabled, each mark()
+// waits for the device so that a phase's kernels are counted in that phase (which slows the step
+// a little); when disabled, mark() does nothing.
+class PhaseTimer {
+public:
+    PhaseTimer(bool enabled, torch::Device device);
+    bool enabled() const { return m_enabled; }
+    void start();                 // begins a step's first phase
+    void mark(const char* phase);  // ends the current phase under this name
+    // "phase 12.3 ms (40%), ..." per step since the last call, then starts over.
+    std::string summary_and_reset();
+
+private:
+    bool m_enabled;
+    torch::Device m_device;
+    std::vector<std::pair<std::string, double>> m_ms;
+    int64_t m_steps = 0;
+    std::chrono::steady_clock::time_point m_since;
 };
 
 // Weights (safetensors) + optimizer state + step of one stage, under `dir`/`stage`.*.

@@ -46,6 +46,16 @@ with open(sys.argv[1], "wb") as f:
 PY
 }
 
+# Training clips as y4m (short side 224) and the stills, once per machine.
+prepare_nano_data() {
+    [ -f /tmp/nano_data/.done ] && return 0
+    log "Nano training data: clips to y4m (short side 224) + stills"
+    rm -rf /tmp/nano_data && mkdir -p /tmp/nano_data
+    python3 tests/gpu/prepare_nano_clips.py /tmp/nano_data 224 .gpu/clips/* 2>&1 | tee -a "$OUT/summary.txt"
+    cp .gpu/stills/*.y4m /tmp/nano_data/
+    touch /tmp/nano_data/.done
+}
+
 build() {
     local prefix
     prefix=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')
@@ -154,18 +164,32 @@ for step in "$@"; do
         train-nano-start)
             # The whole Nano training in the background (it outlasts one command); poll it with
             # train-nano-wait in the following calls while the machine is warm.
-            log "Nano training data: clips to y4m (short side 224) + stills"
-            rm -rf /tmp/nano_data && mkdir -p /tmp/nano_data
-            python3 tests/gpu/prepare_nano_clips.py /tmp/nano_data 224 .gpu/clips/* 2>&1 | tee -a "$OUT/summary.txt"
-            cp .gpu/stills/*.y4m /tmp/nano_data/
+            prepare_nano_data
             # Outside the checkout: a later call that carries .gpu/ replaces that folder there.
             mkdir -p /tmp/nano/work
-            # `--stage editor` starts from a trained autoencoder carried in .gpu/nano_work.
-            [ -f .gpu/nano_work/autoencoder.safetensors ] && cp .gpu/nano_work/autoencoder.safetensors /tmp/nano/work/
+            # `--stage editor` starts from a trained autoencoder carried in .gpu/nano_work
+            # (NANO_FRESH_AE=1: train one from scratch).
+            [ -z "${NANO_FRESH_AE:-}" ] && [ -f .gpu/nano_work/autoencoder.safetensors ] && \
+                cp .gpu/nano_work/autoencoder.safetensors /tmp/nano/work/
             setsid nohup build-gpu/app/lipar train --data /tmp/nano_data --holdout cups.y4m \
                 --tokenizer resources/tokenizer/nano.model --out /tmp/nano/pack --work /tmp/nano/work \
                 --device cuda --seed 0 ${NANO_TRAIN_ARGS:-} >/tmp/nano/train.log 2>&1 &
             sleep 5
+            ;;
+        train-nano-profile)
+            # The editor's training step, phase by phase, with its attention in float32 and in
+            # bfloat16 (NANO_PROFILE_STEPS steps each, from the carried autoencoder).
+            prepare_nano_data
+            for attention in ${NANO_PROFILE_ATTENTION:-f32 bf16}; do
+                rm -rf /tmp/nano_profile && mkdir -p /tmp/nano_profile
+                cp .gpu/nano_work/autoencoder.safetensors /tmp/nano_profile/
+                log "editor training profile, attention $attention"
+                build-gpu/app/lipar train --data /tmp/nano_data --holdout cups.y4m \
+                    --tokenizer resources/tokenizer/nano.model --out /tmp/nano_profile/pack \
+                    --work /tmp/nano_profile --device cuda --seed 0 --stage editor \
+                    --editor-steps ${NANO_PROFILE_STEPS:-100} --attention $attention --profile \
+                    ${NANO_PROFILE_ARGS:-} 2>&1 | tee "$OUT/train_profile_$attention.txt" | grep -E "^\[editor|per step|error"
+            done
             ;;
         train-nano-wait)
             # Polls the background training until it ends or the script has run NANO_DEADLINE_S

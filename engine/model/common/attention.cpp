@@ -9,6 +9,15 @@ namespace lipar::model {
 bool attention_uses_fused_kernel() { return TORCH_VERSION_MAJOR >= 2; }
 
 namespace {
+thread_local c10::optional<torch::Dtype> t_attention_dtype;
+}  // namespace
+
+AttentionPrecisionScope::AttentionPrecisionScope(torch::Dtype dtype) : m_previous(t_attention_dtype) {
+    t_attention_dtype = dtype;
+}
+AttentionPrecisionScope::~AttentionPrecisionScope() { t_attention_dtype = m_previous; }
+
+namespace {
 torch::Tensor attention_reference(const torch::Tensor& q, const torch::Tensor& k,
                                   const torch::Tensor& v, const c10::optional<torch::Tensor>& mask) {
     // [B, H, N, D] in float32 for the softmax; queries chunked so that scores stay < ~256 MB.
@@ -35,11 +44,9 @@ torch::Tensor attention_reference(const torch::Tensor& q, const torch::Tensor& k
     auto out = outs.size() == 1 ? outs[0] : torch::cat(outs, 2);
     return out.transpose(1, 2).to(out_dtype);
 }
-}  // namespace
 
-torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const c10::optional<torch::Tensor>& mask) {
-    TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B, N, H, D]");
+torch::Tensor attention_kernel(const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, const c10::optional<torch::Tensor>& mask) {
 #if TORCH_VERSION_MAJOR >= 2
     if (q.is_cuda() || q.scalar_type() == torch::kFloat32) {
         auto out = at::scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2),
@@ -48,6 +55,18 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
     }
 #endif
     return attention_reference(q, k, v, mask);
+}
+}  // namespace
+
+torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                        const c10::optional<torch::Tensor>& mask) {
+    TORCH_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4, "attention expects [B, N, H, D]");
+    if (t_attention_dtype && q.is_cuda() &&
+        q.element_size() > static_cast<int64_t>(c10::elementSize(*t_attention_dtype))) {
+        const auto dtype = *t_attention_dtype;
+        return attention_kernel(q.to(dtype), k.to(dtype), v.to(dtype), mask).to(q.scalar_type());
+    }
+    return attention_kernel(q, k, v, mask);
 }
 
 }  // namespace lipar::model

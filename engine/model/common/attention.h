@@ -16,4 +16,19 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
 // True when the fused LibTorch kernel is used (LibTorch >= 2.0).
 bool attention_uses_fused_kernel();
 
+// While one lives, attention() on CUDA tensors of a wider type casts q, k and v to `dtype`, runs
+// the kernel there and casts the result back (autograd goes through the casts). Training keeps
+// float32 modules and runs their attention in bfloat16 this way, so that tensor-core kernels serve
+// it; inference never sets it. Per thread; scopes nest.
+class AttentionPrecisionScope {
+public:
+    explicit AttentionPrecisionScope(torch::Dtype dtype);
+    ~AttentionPrecisionScope();
+    AttentionPrecisionScope(const AttentionPrecisionScope&) = delete;
+    AttentionPrecisionScope& operator=(const AttentionPrecisionScope&) = delete;
+
+private:
+    c10::optional<torch::Dtype> m_previous;
+};
+
 }  // namespace lipar::model
