@@ -23,6 +23,10 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     m_recovery = new QCheckBox(tr("Attention recovery"), this);
     m_recovery->setToolTip(tr("LIPAR without recovery behaves as naive pruning"));
     m_resetOnPrompt = new QCheckBox(tr("Reset the stream on prompt change"), this);
+    m_motion = new QCheckBox(tr("Follow camera motion"), this);
+    m_motion->setToolTip(
+        tr("Motion-compensated detection: compare each token with where its content was in the "
+           "previous frame, so that a panning camera still finds duplicates"));
 
     m_tau1 = new SliderSpinBox(0.0, 1.0, 3, this);
     m_tau1->setToolTip(
@@ -48,6 +52,7 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(QString(), m_recovery);
     form->addRow(tr("tau1"), m_tau1);
     form->addRow(tr("tau2"), m_tau2);
+    form->addRow(QString(), m_motion);
     form->addRow(tr("Strength"), m_strength);
     form->addRow(tr("Steps"), m_steps);
     form->addRow(tr("Seed"), m_seed);
@@ -60,6 +65,7 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
             &ControlPanel::onChanged);
     connect(m_recovery, &QCheckBox::toggled, this, &ControlPanel::onChanged);
     connect(m_resetOnPrompt, &QCheckBox::toggled, this, &ControlPanel::onChanged);
+    connect(m_motion, &QCheckBox::toggled, this, &ControlPanel::onChanged);
     connect(m_tau1, &SliderSpinBox::valueChanged, this, &ControlPanel::onChanged);
     connect(m_tau2, &SliderSpinBox::valueChanged, this, &ControlPanel::onChanged);
     connect(m_strength, &SliderSpinBox::valueChanged, this, &ControlPanel::onChanged);
@@ -73,6 +79,7 @@ lipar::EditParams ControlPanel::editParams() const {
     params.mode = mode();
     params.attention_recovery = m_recovery->isChecked();
     params.reset_on_prompt_change = m_resetOnPrompt->isChecked();
+    params.motion = m_motion->isChecked() ? lipar::MotionCompensation::Global : lipar::MotionCompensation::Off;
     params.tau1 = m_tau1->value();
     params.tau2 = m_tau2->value();
     params.strength = m_strength->value();
@@ -90,6 +97,7 @@ void ControlPanel::setEditParams(const lipar::EditParams& params) {
         modeIndex >= 0 ? modeIndex : m_mode->findData(static_cast<int>(lipar::EditMode::Lipar)));
     m_recovery->setChecked(params.attention_recovery);
     m_resetOnPrompt->setChecked(params.reset_on_prompt_change);
+    m_motion->setChecked(params.motion == lipar::MotionCompensation::Global);
     m_tau1->setValue(params.tau1);
     m_tau2->setValue(params.tau2);
     m_strength->setValue(params.strength);
@@ -123,6 +131,7 @@ void ControlPanel::updateEnabled() {
     const bool prunes = current != lipar::EditMode::Off;
     m_tau1->setEnabled(prunes);
     m_tau2->setEnabled(prunes);
+    m_motion->setEnabled(prunes);
     m_recovery->setEnabled(current == lipar::EditMode::Lipar ||
                            current == lipar::EditMode::Compare);
 }

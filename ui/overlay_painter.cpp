@@ -83,6 +83,11 @@ void OverlayPainter::rebuildLines() {
     m_lines << QStringLiteral("latency in engine p95 %1").arg(engineP95);
     if (m_mode != lipar::EditMode::Off) {
         m_lines << QStringLiteral("kept tokens %1%").arg(100.0 * m_stats.kept_ratio, 0, 'f', 1);
+        if (m_stats.motion_x != 0 || m_stats.motion_y != 0) {
+            m_lines << QStringLiteral("camera motion %1, %2 px/frame")
+                           .arg(m_stats.motion_x, 0, 'f', 1)
+                           .arg(m_stats.motion_y, 0, 'f', 1);
+        }
     }
     m_lines << QStringLiteral("dropped frames: input %1, output %2, screen %3")
                    .arg(m_stats.dropped_frames)

@@ -19,6 +19,11 @@ lipar::EditParams SettingsStore::editParams() const {
     params.mode = mode == lipar::EditMode::Invalid ? defaults.mode : mode;
     params.tau1 = s.value("edit/tau1", defaults.tau1).toDouble();
     params.tau2 = s.value("edit/tau2", defaults.tau2).toDouble();
+    {
+        const auto motion = lipar::parse_motion_compensation(
+            s.value("edit/motion", lipar::motion_compensation_name(defaults.motion)).toString().toStdString());
+        params.motion = motion == lipar::MotionCompensation::Invalid ? defaults.motion : motion;
+    }
     params.attention_recovery =
         s.value("edit/attention_recovery", defaults.attention_recovery).toBool();
     params.strength = s.value("edit/strength", defaults.strength).toDouble();
@@ -42,6 +47,7 @@ void SettingsStore::setEditParams(const lipar::EditParams& params) {
     s.setValue("edit/mode", QString::fromLatin1(lipar::edit_mode_name(params.mode)));
     s.setValue("edit/tau1", params.tau1);
     s.setValue("edit/tau2", params.tau2);
+    s.setValue("edit/motion", QString::fromLatin1(lipar::motion_compensation_name(params.motion)));
     s.setValue("edit/attention_recovery", params.attention_recovery);
     s.setValue("edit/strength", params.strength);
     s.setValue("edit/steps", params.steps);

@@ -85,6 +85,7 @@ void declare_edit_options(Args& args) {
         .option("steps", "denoising steps (0 = the pack's)", "0")
         .option("seed", "noise seed", "0")
         .option("min-keep", "minimum fraction of tokens kept in a frame that keeps any", "0")
+        .option("motion", "motion-compensated duplicate detection: off or global (camera pans)", "off")
         .flag("no-recovery", "lipar mode without attention recovery (= naive)");
 }
 
@@ -101,6 +102,10 @@ EditParams edit_params(const Args& args) {
     p.seed = static_cast<uint64_t>(args.get_int("seed"));
     p.min_keep_ratio = args.get_double("min-keep");
     p.attention_recovery = !args.flag_set("no-recovery");
+    p.motion = parse_motion_compensation(args.get("motion"));
+    LIPAR_CHECK(p.motion != MotionCompensation::Invalid, StatusCode::InvalidArgument, "--motion '",
+                args.get("motion"), "' is not one of off, global",
+                args.get("motion") == "local" ? " (per-tile motion is not available yet)" : "");
     const std::string why = p.validate();
     LIPAR_CHECK(why.empty(), StatusCode::InvalidArgument, why);
     return p;

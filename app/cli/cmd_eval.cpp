@@ -68,7 +68,8 @@ int cmd_eval(const CommandArgs& argv) {
     Args args("eval", argv);
     args.positional("CLIP", "video to edit (any format FFmpeg reads, or .y4m)")
         .option("styles", "comma-separated style names, or all", "all")
-        .option("modes", "comma-separated modes", "off,naive,lipar")
+        .option("modes", "comma-separated modes: off, naive, lipar; naive+motion and lipar+motion "
+                         "detect with motion compensation", "off,naive,lipar")
         .option("frames", "source frames to use", "48")
         .option("start", "skip this many frames first (e.g. to score a clip's held-out tail)", "0")
         .option("sheet", "write a contact sheet PNG (input | operator | each mode, per style)")
@@ -95,12 +96,20 @@ int cmd_eval(const CommandArgs& argv) {
             styles.push_back(s);
         }
     }
-    std::vector<EditMode> modes;
+    struct EvalMode {
+        EditMode mode;
+        MotionCompensation motion;
+        std::string name;
+    };
+    std::vector<EvalMode> modes;
     for (const auto& m : split_list(args.get("modes"))) {
-        const auto mode = parse_edit_mode(m);
-        LIPAR_CHECK(mode == EditMode::Off || mode == EditMode::Naive || mode == EditMode::Lipar,
-                    StatusCode::InvalidArgument, "--modes takes off, naive and lipar");
-        modes.push_back(mode);
+        const std::string suffix = "+motion";
+        const bool motion = m.size() > suffix.size() && m.compare(m.size() - suffix.size(), suffix.size(), suffix) == 0;
+        const auto mode = parse_edit_mode(motion ? m.substr(0, m.size() - suffix.size()) : m);
+        LIPAR_CHECK(mode == EditMode::Naive || mode == EditMode::Lipar || (mode == EditMode::Off && !motion),
+                    StatusCode::InvalidArgument,
+                    "--modes takes off, naive, lipar, naive+motion and lipar+motion, not '", m, "'");
+        modes.push_back({mode, motion ? MotionCompensation::Global : MotionCompensation::Off, m});
     }
     const int64_t start = args.get_int("start");
     LIPAR_CHECK(start >= 0, StatusCode::InvalidArgument, "--start must not be negative");
@@ -114,7 +123,7 @@ int cmd_eval(const CommandArgs& argv) {
         std::printf("eval: %s, %zu frames at %dx%d, pack %s, %s\n\n", args.get("CLIP").c_str(),
                     frames.size(), editor.width(), editor.height(), pack.name.c_str(),
                     editor.device_name().c_str());
-        std::printf("%-16s %-6s %8s %7s %8s %9s %7s %7s\n", "style", "mode", "PSNR", "SSIM",
+        std::printf("%-16s %-12s %8s %7s %8s %9s %7s %7s\n", "style", "mode", "PSNR", "SSIM",
                     "flicker", "vs off", "kept", "FPS");
     }
     // Contact sheet cells, per style: input, operator, then each mode.
@@ -125,10 +134,11 @@ int cmd_eval(const CommandArgs& argv) {
         const auto& info = train::style_info(style);
         std::vector<Frame> cells;
         torch::Tensor off_out;
-        for (const auto mode : modes) {
+        for (const auto& [mode, motion, mode_name] : modes) {
             EditParams p;
             p.prompt = info.name == "original" ? "" : info.name;
             p.mode = mode;
+            p.motion = motion;
             p.tau1 = args.get_double("tau1");
             p.tau2 = args.get_double("tau2");
             p.seed = static_cast<uint64_t>(args.get_int("seed"));
@@ -146,7 +156,7 @@ int cmd_eval(const CommandArgs& argv) {
             if (json) {
                 Json j = Json::object()
                              .set("style", info.name)
-                             .set("mode", edit_mode_name(mode))
+                             .set("mode", mode_name)
                              .set("psnr_db", psnr)
                              .set("ssim", ssim)
                              .set("flicker", flicker)
@@ -155,8 +165,8 @@ int cmd_eval(const CommandArgs& argv) {
                 if (std::isfinite(vs_off)) j.set("psnr_vs_off_db", vs_off);
                 std::cout << j.dump() << "\n";
             } else {
-                std::printf("%-16s %-6s %6.2fdB %7.4f %7.2fx %7.2fdB %6.1f%% %7.1f\n",
-                            info.name.c_str(), edit_mode_name(mode), psnr, ssim, flicker,
+                std::printf("%-16s %-12s %6.2fdB %7.4f %7.2fx %7.2fdB %6.1f%% %7.1f\n",
+                            info.name.c_str(), mode_name.c_str(), psnr, ssim, flicker,
                             std::isfinite(vs_off) ? vs_off : 0.0, 100.0 * r.kept, r.fps);
             }
             if (sheet_index < 0) {
@@ -176,7 +186,7 @@ int cmd_eval(const CommandArgs& argv) {
     }
     if (args.has("sheet")) {
         std::vector<std::string> columns = {"input", "operator"};
-        for (auto m : modes) columns.push_back(edit_mode_name(m));
+        for (const auto& m : modes) columns.push_back(m.name);
         const double scale = args.get_double("sheet-scale");
         LIPAR_CHECK(scale > 0.05 && scale <= 4.0, StatusCode::InvalidArgument,
                     "--sheet-scale must be in (0.05, 4]");

@@ -25,6 +25,9 @@ DetectionResult detect_sequence(const torch::Tensor& z,
                                 int64_t frames_per_block) {
     Timer timer;
     validate_config(config);
+    LIPAR_CHECK(config.motion == MotionMode::Off, StatusCode::Unsupported,
+                "detect_sequence compares co-located tokens only; stream the blocks through a "
+                "DuplicateDetector for motion compensation");
     detail::check_latents(z);
     LIPAR_CHECK(frames_per_block >= 1, StatusCode::InvalidArgument,
                 "frames_per_block must be at least 1, got ", frames_per_block);

@@ -63,6 +63,10 @@ void validate_config(const DetectorConfig& config) {
     LIPAR_CHECK(std::isfinite(config.gaussian_sigma) && config.gaussian_sigma > 0.0,
                 StatusCode::InvalidArgument, "LIPAR gaussian_sigma must be positive, got ",
                 config.gaussian_sigma);
+    LIPAR_CHECK(config.motion == MotionMode::Off || config.motion == MotionMode::Global,
+                StatusCode::InvalidArgument, "LIPAR motion mode is not set");
+    LIPAR_CHECK(config.motion_range >= 0 && config.motion_range <= 64, StatusCode::InvalidArgument,
+                "LIPAR motion_range must be within [0, 64] latent pixels, got ", config.motion_range);
     LIPAR_CHECK(config.reference_refresh == ReferenceRefresh::KeptMask ||
                     config.reference_refresh == ReferenceRefresh::ThresholdMask,
                 StatusCode::InvalidArgument, "LIPAR reference_refresh is not set");
@@ -85,6 +89,11 @@ bool DuplicateDetector::has_history() const {
 void DuplicateDetector::reset() {
     m_latent_shape.clear();
     m_prev_tokens = torch::Tensor();
+    m_prev_latent = torch::Tensor();
+    m_carry = {};
+    m_phase = {};
+    m_pending_motion = {};
+    m_pending_offset = {};
     m_distance_history = torch::Tensor();
     m_median_history = torch::Tensor();
     m_threshold_history = torch::Tensor();
@@ -134,12 +143,75 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     result.keep = torch::ones({frames, ht, wt}, float_options.dtype(torch::kBool));
     torch::Tensor threshold_mask = result.keep.clone();
 
+    // Motion: each frame's step against its predecessor and its whole-token shift against the
+    // reference grid (lipar/motion.h).
+    BlockMotion& motion = result.motion;
+    motion.step.assign(static_cast<size_t>(frames), Motion{});
+    motion.token_shift.assign(static_cast<size_t>(frames), Shift{});
+    motion.whole_step.assign(static_cast<size_t>(frames), Shift{});
+    torch::Tensor forced;  // bool [F, Ht, Wt]: exposed tokens, always kept (motion only)
+    Motion offset = m_carry;
+    if (config.motion == MotionMode::Global && count > 0) {
+        const torch::Tensor frames_first = z.transpose(0, 1);  // [F, C, H, W]
+        const torch::Tensor predecessors =
+            stream_start ? frames_first.narrow(0, 0, count)
+                         : torch::cat({m_prev_latent.unsqueeze(0).to(z.dtype()),
+                                       frames_first.narrow(0, 0, frames - 1)});
+        const auto found_motion = estimate_global_motion(frames_first.narrow(0, first, count),
+                                                         predecessors, config.motion_range);
+        std::string found;
+        for (int64_t i = 0; i < count; ++i) {
+            const auto& m = found_motion[static_cast<size_t>(i)];
+            motion.step[static_cast<size_t>(first + i)] = m;
+            found += " (" + std::to_string(m.dx) + ", " + std::to_string(m.dy) + ")";
+        }
+        LIPAR_LOG_DEBUG("LIPAR detector: motion (dx, dy) per latent frame:", found);
+    }
+    // since_block: each frame's displacement from the previous block's last frame, in whose
+    // coordinates the long-term reference is held.
+    std::vector<Motion> since_block(static_cast<size_t>(frames));
+    for (int64_t f = 0; f < frames; ++f) {
+        const Motion& step = motion.step[static_cast<size_t>(f)];
+        since_block[static_cast<size_t>(f)] = {(f > 0 ? since_block[static_cast<size_t>(f - 1)].dy : 0.0) + step.dy,
+                                               (f > 0 ? since_block[static_cast<size_t>(f - 1)].dx : 0.0) + step.dx};
+        offset = {offset.dy + step.dy, offset.dx + step.dx};
+        m_phase = {m_phase.dy + step.dy, m_phase.dx + step.dx};
+        const Shift whole{static_cast<int64_t>(std::lround(m_phase.dy)), static_cast<int64_t>(std::lround(m_phase.dx))};
+        motion.whole_step[static_cast<size_t>(f)] = whole;
+        m_phase = {m_phase.dy - double(whole.dy), m_phase.dx - double(whole.dx)};
+        motion.token_shift[static_cast<size_t>(f)] = {latent_to_tokens(offset.dy),
+                                                      latent_to_tokens(offset.dx)};
+    }
+    if (motion.active()) {
+        const bool has_reference = config.long_term && m_reference.defined();
+        std::vector<torch::Tensor> masks;
+        for (int64_t f = 0; f < frames; ++f) {
+            auto exposed = exposed_tokens(z.size(2), z.size(3), motion.step[static_cast<size_t>(f)], z.device());
+            if (has_reference)
+                exposed = exposed | exposed_tokens(z.size(2), z.size(3), since_block[static_cast<size_t>(f)], z.device());
+            masks.push_back(exposed);
+        }
+        forced = torch::stack(masks);
+    }
+
     if (count > 0) {
         const torch::Tensor current = tokens.narrow(0, first, count);
-        const torch::Tensor previous =
-            stream_start
-                ? tokens.narrow(0, 0, count)
-                : torch::cat({m_prev_tokens.unsqueeze(0), tokens.narrow(0, 0, frames - 1)});
+        torch::Tensor previous;
+        if (motion.active()) {
+            // Each frame's predecessor displaced by the frame's step, then cut into tokens.
+            const torch::Tensor frames_first = z.transpose(0, 1);
+            std::vector<torch::Tensor> shifted;
+            for (int64_t i = 0; i < count; ++i) {
+                const int64_t f = first + i;
+                const torch::Tensor pred = f == 0 ? m_prev_latent.to(z.dtype()) : frames_first[f - 1];
+                shifted.push_back(shift_frames(pred, motion.step[static_cast<size_t>(f)]));
+            }
+            previous = patchify_tokens(torch::stack(shifted, 1));
+        } else {
+            previous = stream_start
+                           ? tokens.narrow(0, 0, count)
+                           : torch::cat({m_prev_tokens.unsqueeze(0), tokens.narrow(0, 0, frames - 1)});
+        }
         const torch::Tensor raw =
             trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
         const torch::Tensor median = causal_median3d(raw, m_distance_history);
@@ -148,16 +220,25 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         const torch::Tensor used = config.smooth ? smoothed : raw;
         torch::Tensor threshold = detail::exceeds(used, config.tau1);
         if (config.long_term && m_reference.defined()) {
+            torch::Tensor reference = m_reference;
+            if (motion.active()) {
+                std::vector<torch::Tensor> displaced;
+                for (int64_t i = 0; i < count; ++i)
+                    displaced.push_back(shift_tokens(m_reference, since_block[static_cast<size_t>(first + i)]));
+                reference = torch::stack(displaced);
+            }
             const torch::Tensor distance_long =
-                trimmed_mean_abs_diff(current, m_reference, config.trim_low, config.trim_high);
+                trimmed_mean_abs_diff(current, reference, config.trim_low, config.trim_high);
             threshold = threshold | detail::exceeds(distance_long, config.tau2);
             result.distance_long.narrow(0, first, count).copy_(distance_long);
         }
+        if (forced.defined()) threshold = threshold | forced.narrow(0, first, count);
         // The clean-up chain always runs so that its history stays valid if cleanup is toggled.
         const torch::Tensor cleaned =
             close2d(open2d(median3d_mask(threshold, m_threshold_history)));
         torch::Tensor final_mask =
             config.cleanup ? causal_dilate(cleaned, m_cleaned_history) : threshold;
+        if (forced.defined()) final_mask = final_mask | forced.narrow(0, first, count);
         if (config.min_keep_ratio > 0.0) {
             final_mask = enforce_min_keep_ratio(final_mask, config.min_keep_ratio);
         }
@@ -172,12 +253,15 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     }
 
     m_prev_tokens = tokens[frames - 1].clone();
+    m_prev_latent = z.select(1, frames - 1).clone();
     m_frames_seen += frames;
     m_pending = true;
     m_pending_tokens = tokens;
     m_pending_keep = result.keep;
     m_pending_threshold = threshold_mask;
     m_pending_refresh = config.reference_refresh;
+    m_pending_motion = motion;
+    m_pending_offset = offset;
 
     detail::fill_kept_ratios(result);
     result.detect_ms = timer.elapsed_ms();
@@ -195,7 +279,23 @@ void DuplicateDetector::commit_block(const torch::Tensor& keep) {
     mask = mask.scalar_type() == torch::kBool ? mask : mask.ne(0);
     const torch::Tensor used =
         m_pending_refresh == ReferenceRefresh::ThresholdMask ? m_pending_threshold : mask;
-    m_reference = refresh_reference(m_reference, m_pending_tokens, used);
+    if (m_pending_motion.active()) {
+        // Frame by frame in each frame's own coordinates: move the reference along with the
+        // frame, then write the frame's kept tokens. It ends in the last frame's coordinates.
+        torch::Tensor reference = m_reference.defined() ? m_reference : m_pending_tokens[0];
+        const torch::Tensor kept = used.to(torch::kBool).unsqueeze(-1);
+        for (int64_t f = 0; f < m_pending_tokens.size(0); ++f) {
+            reference = shift_tokens(reference, m_pending_motion.step[static_cast<size_t>(f)]);
+            reference = torch::where(kept[f], m_pending_tokens[f], reference);
+        }
+        m_reference = reference;
+    } else {
+        m_reference = refresh_reference(m_reference, m_pending_tokens, used);
+    }
+    const Shift grid = m_pending_motion.reference_shift();
+    m_carry = {m_pending_offset.dy - 2.0 * double(grid.dy), m_pending_offset.dx - 2.0 * double(grid.dx)};
+    m_pending_motion = {};
+    m_pending_offset = {};
     m_pending = false;
     m_pending_tokens = torch::Tensor();
     m_pending_keep = torch::Tensor();

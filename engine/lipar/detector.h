@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "lipar/motion.h"
+
 namespace lipar::accel {
 
 // Which mask refreshes the long-term reference at commit_block().
@@ -31,6 +33,9 @@ struct DetectorConfig {
     // Additions beyond the paper's knobs.
     double gaussian_sigma = 1.5;
     ReferenceRefresh reference_refresh = ReferenceRefresh::KeptMask;
+    // Motion compensation (lipar/motion.h): compare each token with the displaced predecessor.
+    MotionMode motion = MotionMode::Off;
+    int64_t motion_range = 6;  // largest step searched, latent pixels per latent frame
 };
 
 // Throws Error(InvalidArgument) naming the bad field.
@@ -44,6 +49,7 @@ struct DetectionResult {
                                   // 0 where there is none (first block, long_term off)
     std::vector<double> kept_ratio_per_frame;
     double kept_ratio = 1.0;
+    BlockMotion motion;  // per frame; all zero with MotionMode::Off
     double detect_ms = 0;
 };
 
@@ -82,6 +88,9 @@ class DuplicateDetector {
     torch::Device m_device{torch::kCPU};
     std::vector<int64_t> m_latent_shape;  // C, H, W of the stream
     torch::Tensor m_prev_tokens;          // [Ht, Wt, N] tokens of the last latent frame
+    torch::Tensor m_prev_latent;          // [C, H, W] the last latent frame (motion estimation)
+    Motion m_carry;  // latent-pixel offset of the last frame from the K/V reference grid (motion)
+    Motion m_phase;  // offset of the last frame from the sum of the whole steps taken (motion)
     torch::Tensor m_distance_history;     // [<=2, Ht, Wt] raw short-term distances
     torch::Tensor m_median_history;       // [<=1, Ht, Wt] median-filtered distances
     torch::Tensor m_threshold_history;    // [<=2, Ht, Wt] bool short | long masks
@@ -96,6 +105,8 @@ class DuplicateDetector {
     torch::Tensor m_pending_keep;       // [F, Ht, Wt]
     torch::Tensor m_pending_threshold;  // [F, Ht, Wt] (frame 0 of the stream counts as kept)
     ReferenceRefresh m_pending_refresh = ReferenceRefresh::KeptMask;
+    BlockMotion m_pending_motion;
+    Motion m_pending_offset;  // carry + every step of the block: the last frame against the grid
 };
 
 // Stateless whole-sequence version for tests and offline analysis. Computes the short-term path

@@ -1,5 +1,7 @@
 #include "lipar/prune_plan.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace lipar::accel {
@@ -40,7 +42,7 @@ std::vector<double> PrunePlan::kept_ratio_per_frame() const {
 }
 
 PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, int64_t head_dim,
-                           const torch::Device& device) {
+                           const torch::Device& device, const BlockMotion* motion) {
     LIPAR_CHECK(keep_in.dim() == 3, StatusCode::ShapeMismatch, "keep mask must be [F, Hg, Wg]");
     PrunePlan p;
     p.frames = keep_in.size(0);
@@ -51,6 +53,28 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
     auto keep_cpu = keep_in.to(torch::kCPU, torch::kBool).contiguous();
     const bool* k = keep_cpu.data_ptr<bool>();
 
+    const bool moving = motion && motion->active();
+    if (moving) {
+        LIPAR_CHECK(static_cast<int64_t>(motion->step.size()) == p.frames &&
+                        static_cast<int64_t>(motion->token_shift.size()) == p.frames,
+                    StatusCode::ShapeMismatch, "block motion has ", motion->step.size(),
+                    " frames, the keep mask ", p.frames);
+        p.motion = *motion;
+    }
+    const Shift last_shift = moving ? motion->reference_shift() : Shift{};
+    // Location of a frame-f token at grid position (y, x) on the reference grid, with `shift`
+    // the frame's token shift: (y, x) - shift, clamped (recovery) or -1 when outside (refresh).
+    auto on_grid = [&](int64_t y, int64_t x, Shift shift, bool clamp) -> int64_t {
+        int64_t sy = y - shift.dy, sx = x - shift.dx;
+        if (clamp) {
+            sy = std::clamp<int64_t>(sy, 0, p.grid_h - 1);
+            sx = std::clamp<int64_t>(sx, 0, p.grid_w - 1);
+        } else if (sy < 0 || sy >= p.grid_h || sx < 0 || sx >= p.grid_w) {
+            return -1;
+        }
+        return sy * p.grid_w + sx;
+    };
+
     std::vector<int64_t> kept, pruned, frame_of_kept, pruned_loc, ref_src, ref_dst;
     std::vector<int64_t> last_row(static_cast<size_t>(hw), -1);
     std::vector<int64_t> kept_pos, pruned_pos;
@@ -58,17 +82,24 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
     for (int64_t i = 0; i < n; ++i) {
         const int64_t f = i / hw, loc = i % hw;
         const int64_t pos[3] = {start_frame + f, loc / p.grid_w, loc % p.grid_w};
+        const Shift frame_shift = moving ? motion->token_shift[static_cast<size_t>(f)] : Shift{};
         if (k[i]) {
-            last_row[static_cast<size_t>(loc)] = static_cast<int64_t>(kept.size());
+            // Where this token sits once the reference has moved to the block's last frame.
+            const int64_t dst = moving ? on_grid(loc / p.grid_w, loc % p.grid_w,
+                                                 {frame_shift.dy - last_shift.dy, frame_shift.dx - last_shift.dx},
+                                                 false)
+                                       : loc;
+            if (dst >= 0) last_row[static_cast<size_t>(dst)] = static_cast<int64_t>(kept.size());
             kept.push_back(i);
             frame_of_kept.push_back(f);
             kept_pos.insert(kept_pos.end(), pos, pos + 3);
             ++p.kept_per_frame[static_cast<size_t>(f)];
         } else {
             if (p.location_pruned.empty()) p.location_pruned.assign(static_cast<size_t>(hw), false);
-            p.location_pruned[static_cast<size_t>(loc)] = true;
+            const int64_t src = moving ? on_grid(loc / p.grid_w, loc % p.grid_w, frame_shift, true) : loc;
+            p.location_pruned[static_cast<size_t>(src)] = true;
             pruned.push_back(i);
-            pruned_loc.push_back(loc);
+            pruned_loc.push_back(src);
             pruned_pos.insert(pruned_pos.end(), pos, pos + 3);
         }
     }
@@ -83,6 +114,13 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
     auto up = [&](const std::vector<int64_t>& v) {
         return torch::tensor(v, torch::kInt64).to(device);
     };
+    if (!last_shift.zero()) {
+        p.ref_shift_host = shifted_source_locations(p.grid_h, p.grid_w, last_shift);
+        std::vector<int64_t> clamped(static_cast<size_t>(hw));
+        for (int64_t loc = 0; loc < hw; ++loc)
+            clamped[static_cast<size_t>(loc)] = on_grid(loc / p.grid_w, loc % p.grid_w, last_shift, true);
+        p.ref_shift_src = up(clamped);
+    }
     p.keep = keep_cpu.to(device);
     p.kept_index = up(kept);
     p.pruned_index = up(pruned);

@@ -7,7 +7,8 @@
 //   lipar: as naive, plus Attention Recovery of the pruned K/V (recovery.h)
 //
 // Restoration (LIPAR.md section 2): a pruned token's x0 is the x0 at the same location of the
-// previous latent frame (for a block's first frame, the previous block's last frame).
+// previous latent frame (for a block's first frame, the previous block's last frame); with motion
+// (plan.motion), at the location displaced by the frame's step.
 
 #include <torch/torch.h>
 

@@ -36,6 +36,11 @@ void ReferenceKv::refresh(int64_t layer, const PrunePlan& plan, const torch::Ten
         rk = torch::zeros({b, hw, k_pre.size(2), k_pre.size(3)}, k_pre.options());
         rv = torch::zeros({b, hw, v.size(2), v.size(3)}, v.options());
     }
+    if (plan.ref_shift_src.defined()) {
+        // Motion: the reference moves along with the frames first (lipar/motion.h).
+        rk = rk.index_select(1, plan.ref_shift_src);
+        rv = rv.index_select(1, plan.ref_shift_src);
+    }
     if (plan.ref_dst.numel() == 0) return;
     rk.index_copy_(1, plan.ref_dst, k_pre.index_select(1, plan.ref_src));
     rv.index_copy_(1, plan.ref_dst, v.index_select(1, plan.ref_src));
@@ -44,6 +49,14 @@ void ReferenceKv::refresh(int64_t layer, const PrunePlan& plan, const torch::Ten
 void ReferenceKv::mark_refreshed(const PrunePlan& plan) {
     if (static_cast<int64_t>(m_valid.size()) != plan.tokens_per_frame()) {
         m_valid.assign(static_cast<size_t>(plan.tokens_per_frame()), false);
+    }
+    if (!plan.ref_shift_host.empty()) {
+        std::vector<bool> moved(m_valid.size(), false);
+        for (size_t loc = 0; loc < moved.size(); ++loc) {
+            const int64_t src = plan.ref_shift_host[loc];
+            moved[loc] = src >= 0 && m_valid[static_cast<size_t>(src)];
+        }
+        m_valid = std::move(moved);
     }
     for (size_t loc = 0; loc < m_valid.size(); ++loc) {
         if (plan.location_kept[loc]) m_valid[loc] = true;

@@ -27,7 +27,8 @@ public:
     bool complete() const;
     // Whether the locations pruned by `plan` all have a reference.
     bool covers(const PrunePlan& plan) const;
-    // Writes the clean keys (pre-RoPE) and values of the kept tokens of `plan` into the reference.
+    // Writes the clean keys (pre-RoPE) and values of the kept tokens of `plan` into the reference
+    // (with motion, after moving the reference by the plan's reference shift).
     void refresh(int64_t layer, const PrunePlan& plan, const torch::Tensor& k_pre,
                  const torch::Tensor& v);
     // Called once per t = 0 pass after every layer was refreshed.

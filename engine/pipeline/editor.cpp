@@ -48,6 +48,7 @@ accel::DetectorConfig detector_config(const EditParams& p) {
     c.tau1 = p.tau1;
     c.tau2 = p.tau2;
     c.min_keep_ratio = p.min_keep_ratio;
+    c.motion = p.motion == MotionCompensation::Global ? accel::MotionMode::Global : accel::MotionMode::Off;
     return c;
 }
 
@@ -347,8 +348,10 @@ torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
         m_plan = accel::PrunePlan::dense(f, gh, gw, m_latent_frame, cfg.head_dim(), dev);
     } else {
         torch::Tensor keep = m_settings.keep ? m_settings.keep(m_block) : torch::Tensor();
+        accel::BlockMotion motion;
         if (!keep.defined()) {
             const auto detection = m_detector.detect(z);
+            motion = detection.motion;
             const int64_t bucket =
                 m_settings.kept_bucket >= 0 ? m_settings.kept_bucket : accel::default_kept_bucket(dev);
             keep = bucket > 1 ? accel::round_kept_to_bucket(
@@ -358,11 +361,20 @@ torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
                               : detection.keep;
         }
         m_plan = accel::PrunePlan::build(keep.to(dev, torch::kBool), m_latent_frame, cfg.head_dim(),
-                                         dev);
+                                         dev, &motion);
     }
     m_report.detect_ms = t.elapsed_ms(dev);
     m_report.kept_ratio = m_plan.kept_ratio();
     m_report.kept_ratio_per_frame = m_plan.kept_ratio_per_frame();
+    m_report.motion_x = m_report.motion_y = 0;
+    if (!m_plan.motion.step.empty()) {
+        // Latent pixels per latent frame -> video pixels per video frame.
+        const double scale = m_ae ? double(m_ae->spatial_ratio()) / double(m_ae->temporal_ratio()) : 1.0;
+        for (const auto& s : m_plan.motion.step) {
+            m_report.motion_x += scale * double(s.dx) / double(f);
+            m_report.motion_y += scale * double(s.dy) / double(f);
+        }
+    }
     m_report.latent_frames = f;
 
     t.reset();

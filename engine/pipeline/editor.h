@@ -94,6 +94,9 @@ struct BlockReport {
     double baseline_decode_ms = 0;
     double kept_ratio = 1.0;
     std::vector<double> kept_ratio_per_frame;
+    // Motion compensation: the camera's mean motion over the block in video pixels per video
+    // frame (content moves right / down for positive values); 0 when off.
+    double motion_x = 0, motion_y = 0;
     torch::Tensor x0;    // [C, f, h, w] float32 on the CPU when EditorSettings::keep_latents
     torch::Tensor keep;  // [f, h/2, w/2] bool on the CPU, likewise
 };

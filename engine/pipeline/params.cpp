@@ -25,9 +25,25 @@ EditMode parse_edit_mode(const std::string& name) {
     return EditMode::Invalid;
 }
 
+const char* motion_compensation_name(MotionCompensation motion) {
+    switch (motion) {
+        case MotionCompensation::Off: return "off";
+        case MotionCompensation::Global: return "global";
+        case MotionCompensation::Invalid: break;
+    }
+    return "invalid";
+}
+
+MotionCompensation parse_motion_compensation(const std::string& name) {
+    if (name == "off" || name == "none") return MotionCompensation::Off;
+    if (name == "global") return MotionCompensation::Global;
+    return MotionCompensation::Invalid;
+}
+
 std::string EditParams::validate() const {
     std::ostringstream os;
     if (mode == EditMode::Invalid) return "mode must be off, naive, lipar or compare";
+    if (motion == MotionCompensation::Invalid) return "motion must be off or global";
     if (!(tau1 >= -1.0 && tau1 <= 100.0)) os << "tau1 " << tau1 << " is out of range [-1, 100]";
     else if (!(tau2 >= -1.0 && tau2 <= 100.0)) os << "tau2 " << tau2 << " is out of range [-1, 100]";
     else if (!(strength >= 0.0 && strength <= 1.0))

@@ -294,6 +294,8 @@ void EngineWorker::record_block(Clock::time_point now, size_t outputs) {
     b.baseline_ms = r.baseline_denoise_ms + r.baseline_decode_ms;
     b.compare = r.baseline_denoise_ms > 0;
     b.kept_ratio = r.kept_ratio;
+    b.motion_x = r.motion_x;
+    b.motion_y = r.motion_y;
     b.prompt = m_editor->effective_prompt();
     b.total_ms = m_push_ms;
     // Everything the editor spent outside the block's own stages (encoding each frame as it came

@@ -60,6 +60,7 @@ void StatsCollector::clear() {
     }
     m_frames_in = m_frames_out = m_dropped = m_resets = 0;
     m_kept_ratio = 1.0;
+    m_motion_x = m_motion_y = 0;
     m_prompt.clear();
     m_device.clear();
     m_pack.clear();
@@ -127,6 +128,8 @@ void StatsCollector::on_block(Clock::time_point t, const BlockSample& b) {
         m_lipar.add(t, (b.denoise_ms + b.decode_ms) / n, n);
     }
     m_kept_ratio = b.kept_ratio;
+    m_motion_x = b.motion_x;
+    m_motion_y = b.motion_y;
     m_prompt = b.prompt;
 }
 
@@ -151,6 +154,8 @@ EngineStats StatsCollector::snapshot(Clock::time_point now) const {
     s.frames_out = m_frames_out;
     s.stream_resets = m_resets;
     s.kept_ratio = m_kept_ratio;
+    s.motion_x = m_motion_x;
+    s.motion_y = m_motion_y;
     s.prompt = m_prompt;
     s.baseline_ms_per_frame = m_baseline.mean(now);
     s.lipar_ms_per_frame = m_lipar.mean(now);

@@ -52,6 +52,7 @@ struct BlockSample {
     double encode_ms = 0, detect_ms = 0, denoise_ms = 0, decode_ms = 0, total_ms = 0;
     double baseline_ms = 0;  // compare mode: dense side's denoise + decode (whole block)
     double kept_ratio = 1.0;
+    double motion_x = 0, motion_y = 0;  // camera motion, video pixels per frame
     bool compare = false;
     std::string prompt;  // the prompt the block was edited with
 };
@@ -83,6 +84,7 @@ class StatsCollector {
     StatsWindow m_baseline, m_lipar;                               // compare mode blocks only
     int64_t m_frames_in = 0, m_frames_out = 0, m_dropped = 0, m_resets = 0;
     double m_kept_ratio = 1.0;
+    double m_motion_x = 0, m_motion_y = 0;
     std::string m_prompt;
     std::string m_device, m_pack;
     bool m_untrained = false;

@@ -19,6 +19,16 @@ const char* edit_mode_name(EditMode mode);
 // "off" | "naive" | "lipar" | "compare"; EditMode::Invalid otherwise.
 EditMode parse_edit_mode(const std::string& name);
 
+// Motion compensation of duplicate detection (docs/LIPAR_DETECTION.md, "Motion compensation").
+enum class MotionCompensation {
+    Invalid = 0,
+    Off,     // co-located comparison, as in the paper
+    Global,  // one camera translation per latent frame, estimated on the source latents
+};
+const char* motion_compensation_name(MotionCompensation motion);
+// "off" | "global"; MotionCompensation::Invalid otherwise ("local" is not built).
+MotionCompensation parse_motion_compensation(const std::string& name);
+
 // Editing parameters; the engine snapshots them at block boundaries.
 struct EditParams {
     std::string prompt;
@@ -31,6 +41,7 @@ struct EditParams {
     int steps = 0;                    // denoising steps from the start level down; 0 = the pack's
     uint64_t seed = 0;
     double min_keep_ratio = 0.0;      // 0 = off
+    MotionCompensation motion = MotionCompensation::Off;
     bool reset_on_prompt_change = false;  // default: keep the KV cache, swap cross-attention only
 
     // Empty when valid, else a one-line reason naming the field.

@@ -66,6 +66,8 @@ struct EngineStats {
     int64_t stream_resets = 0;    // restarts: gaps in frame indices (pruning reference only), refused
                                   // frames, out-of-memory retries
     double kept_ratio = 1.0;      // fraction of tokens recomputed (last block)
+    // Camera motion found by motion-compensated detection (last block), video pixels per frame.
+    double motion_x = 0, motion_y = 0;
     std::string prompt;           // the prompt the last block was edited with
     // Compare mode: compute time per output frame of each side (same input, separate caches).
     double baseline_ms_per_frame = 0;

@@ -1,0 +1,141 @@
+#include "lipar/motion.h"
+
+#include "core/device.h"
+#include "core/error.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lipar::accel {
+
+const char* motion_mode_name(MotionMode mode) {
+    switch (mode) {
+        case MotionMode::Off: return "off";
+        case MotionMode::Global: return "global";
+        case MotionMode::Invalid: break;
+    }
+    return "invalid";
+}
+
+bool BlockMotion::active() const {
+    for (const auto& s : step)
+        if (s.dy != 0 || s.dx != 0) return true;
+    for (const auto& s : token_shift)
+        if (!s.zero()) return true;
+    return false;
+}
+
+std::vector<Motion> estimate_global_motion(const torch::Tensor& current, const torch::Tensor& previous,
+                                           int64_t range) {
+    LIPAR_CHECK(current.dim() == 4 && previous.sizes() == current.sizes(), StatusCode::ShapeMismatch,
+                "motion estimation needs two [F, C, H, W] stacks of one shape, got ",
+                shape_string(current.sizes()), " and ", shape_string(previous.sizes()));
+    const int64_t f = current.size(0), h = current.size(2), w = current.size(3);
+    range = std::max<int64_t>(0, std::min({range, (h - 1) / 4, (w - 1) / 4}));
+    std::vector<Motion> motions(static_cast<size_t>(f));
+    if (range == 0 || f == 0) return motions;
+    const int64_t hc = h - 2 * range, wc = w - 2 * range, side = 2 * range + 1;
+    auto cur = current.to(torch::kFloat32);
+    auto prev = previous.to(torch::kFloat32);
+    // The central region of the current frame against every displaced window of the previous
+    // one: window (i, j) starts at (i, j), i.e. the current position p sees previous p - d with
+    // d = (range - i, range - j).
+    auto centre = cur.narrow(2, range, hc).narrow(3, range, wc);               // [F, C, hc, wc]
+    auto windows = prev.unfold(2, hc, 1).unfold(3, wc, 1);                     // [F, C, s, s, hc, wc]
+    auto error = (windows - centre.unsqueeze(2).unsqueeze(3)).abs().mean({1, 4, 5});  // [F, s, s]
+    auto host = error.to(torch::kCPU, torch::kDouble).contiguous();
+    for (int64_t k = 0; k < f; ++k) {
+        const double* e = host.data_ptr<double>() + k * side * side;
+        int64_t best = range * side + range;  // d = 0
+        for (int64_t i = 0; i < side * side; ++i)
+            if (e[i] < e[best]) best = i;
+        if (!(e[best] < 0.9 * e[range * side + range])) continue;
+        const int64_t bi = best / side, bj = best % side;
+        // V fit through the minimum and its two neighbours (the L1 error is V-shaped near it;
+        // on real clips this tracked slow pans better than a parabola).
+        auto refine = [](double minus, double centre_e, double plus) {
+            const double slope = std::max(minus, plus) - centre_e;
+            if (!(slope > 0)) return 0.0;
+            return std::clamp((minus - plus) / (2.0 * slope), -0.5, 0.5);
+        };
+        double fi = 0, fj = 0;
+        if (bi > 0 && bi < side - 1) fi = refine(e[best - side], e[best], e[best + side]);
+        if (bj > 0 && bj < side - 1) fj = refine(e[best - 1], e[best], e[best + 1]);
+        // Window index i + fi -> displacement range - (i + fi).
+        motions[static_cast<size_t>(k)] = {double(range - bi) - fi, double(range - bj) - fj};
+    }
+    return motions;
+}
+
+namespace {
+torch::Tensor source_index(int64_t n, int64_t d, const torch::Device& device) {
+    return (torch::arange(n, torch::TensorOptions(torch::kInt64).device(device)) - d).clamp(0, n - 1);
+}
+}  // namespace
+
+torch::Tensor shift_frames(const torch::Tensor& x, Shift d) {
+    if (d.zero()) return x;
+    LIPAR_CHECK(x.dim() >= 2, StatusCode::ShapeMismatch, "shift_frames needs [..., H, W]");
+    const int64_t h = x.size(-2), w = x.size(-1);
+    return x.index_select(x.dim() - 2, source_index(h, d.dy, x.device()))
+        .index_select(x.dim() - 1, source_index(w, d.dx, x.device()));
+}
+
+torch::Tensor shift_tokens(const torch::Tensor& tokens, const Motion& d) {
+    if (d.dy == 0 && d.dx == 0) return tokens;
+    LIPAR_CHECK(tokens.dim() == 3 && tokens.size(2) % 4 == 0, StatusCode::ShapeMismatch,
+                "tokens must be [Ht, Wt, C*4], got ", shape_string(tokens.sizes()));
+    const int64_t ht = tokens.size(0), wt = tokens.size(1), c = tokens.size(2) / 4;
+    auto latent = tokens.reshape({ht, wt, c, 2, 2}).permute({2, 0, 3, 1, 4}).reshape({c, 2 * ht, 2 * wt});
+    return shift_frames(latent, d)
+        .reshape({c, ht, 2, wt, 2})
+        .permute({1, 3, 0, 2, 4})
+        .reshape({ht, wt, 4 * c});
+}
+
+torch::Tensor exposed_positions(int64_t h, int64_t w, Shift d, const torch::Device& device) {
+    auto opts = torch::TensorOptions(torch::kInt64).device(device);
+    auto ys = torch::arange(h, opts) - d.dy;
+    auto xs = torch::arange(w, opts) - d.dx;
+    auto row_out = ys.lt(0).logical_or(ys.ge(h)).unsqueeze(1);
+    auto col_out = xs.lt(0).logical_or(xs.ge(w)).unsqueeze(0);
+    return row_out.logical_or(col_out);
+}
+
+torch::Tensor shift_frames(const torch::Tensor& x, const Motion& d) {
+    const double fy = std::floor(d.dy), fx = std::floor(d.dx);
+    const double wy = d.dy - fy, wx = d.dx - fx;
+    const Shift base{static_cast<int64_t>(fy), static_cast<int64_t>(fx)};
+    if (wy == 0 && wx == 0) return shift_frames(x, base);
+    // out[p] = x[p - d]: between x[p - base] (weight 1 - w) and x[p - base - 1] (weight w).
+    auto row = [&](int64_t dx) {
+        auto a = shift_frames(x, Shift{base.dy, dx});
+        return wy == 0 ? a : a * (1.0 - wy) + shift_frames(x, Shift{base.dy + 1, dx}) * wy;
+    };
+    auto a = row(base.dx);
+    return wx == 0 ? a : a * (1.0 - wx) + row(base.dx + 1) * wx;
+}
+
+torch::Tensor exposed_tokens(int64_t latent_h, int64_t latent_w, const Motion& d, const torch::Device& device) {
+    // Whole pixels reached by the displacement, away from zero.
+    auto whole = [](double v) { return static_cast<int64_t>(v >= 0 ? std::ceil(v) : std::floor(v)); };
+    return exposed_positions(latent_h, latent_w, Shift{whole(d.dy), whole(d.dx)}, device)
+        .reshape({latent_h / 2, 2, latent_w / 2, 2})
+        .any(3)
+        .any(1);
+}
+
+std::vector<int64_t> shifted_source_locations(int64_t gh, int64_t gw, Shift d) {
+    std::vector<int64_t> src(static_cast<size_t>(gh * gw), -1);
+    for (int64_t y = 0; y < gh; ++y) {
+        for (int64_t x = 0; x < gw; ++x) {
+            const int64_t sy = y - d.dy, sx = x - d.dx;
+            if (sy >= 0 && sy < gh && sx >= 0 && sx < gw) src[static_cast<size_t>(y * gw + x)] = sy * gw + sx;
+        }
+    }
+    return src;
+}
+
+int64_t latent_to_tokens(double e) { return static_cast<int64_t>(std::lround(e / 2.0)); }
+
+}  // namespace lipar::accel
