@@ -1,5 +1,9 @@
 #include "mask_heatmap.h"
 
+#include <QLineF>
+#include <QPen>
+#include <algorithm>
+
 QColor MaskHeatmap::keptColor() {
     return QColor(255, 72, 0, 120);
 }
@@ -36,6 +40,11 @@ void MaskHeatmap::clear() {
     m_keptRatio = 0;
 }
 
+void MaskHeatmap::setMotion(double x, double y) {
+    m_motionX = x;
+    m_motionY = y;
+}
+
 void MaskHeatmap::paint(QPainter& painter, const QRectF& target) const {
     if (m_empty || m_image.isNull()) {
         return;
@@ -43,5 +52,31 @@ void MaskHeatmap::paint(QPainter& painter, const QRectF& target) const {
     painter.save();
     painter.setRenderHint(QPainter::SmoothPixmapTransform, false);
     painter.drawImage(target, m_image);
+    if (hasMotion()) {
+        // One token is 16 video pixels (8x autoencoder, 2x2 patches): video pixels -> target.
+        const double scale = target.width() / (16.0 * m_image.width());
+        constexpr double kFramesShown = 12.0;
+        const QPointF from = target.center();
+        QLineF shaft(from, from + QPointF(m_motionX, m_motionY) * kFramesShown * scale);
+        const double longest = 0.4 * std::min(target.width(), target.height());
+        if (shaft.length() > longest) shaft.setLength(longest);
+        const QPointF to = shaft.p2();
+        QPen pen(QColor(0, 220, 255), 3);
+        pen.setCapStyle(Qt::RoundCap);
+        painter.setRenderHint(QPainter::Antialiasing, true);
+        painter.setPen(pen);
+        painter.drawLine(shaft);
+        if (shaft.length() > 1.0) {
+            // Arrow head: two strokes back from the tip at +-150 degrees.
+            for (double turn : {150.0, -150.0}) {
+                QLineF head(to, to + QPointF(std::max(6.0, shaft.length() * 0.25), 0));
+                head.setAngle(shaft.angle() + turn);
+                painter.drawLine(head);
+            }
+        }
+        painter.drawText(to + QPointF(6, -6), QStringLiteral("%1, %2 px/frame")
+                                                 .arg(m_motionX, 0, 'f', 1)
+                                                 .arg(m_motionY, 0, 'f', 1));
+    }
     painter.restore();
 }

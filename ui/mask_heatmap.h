@@ -22,7 +22,14 @@ class MaskHeatmap {
     int imageAllocations() const { return m_allocations; }
     double keptRatio() const { return m_keptRatio; }
 
-    // Stretches the mask over target (the output image's rectangle), token edges kept sharp.
+    // The camera motion found by motion-compensated detection (EngineStats::motion_x/_y, video
+    // pixels per frame); (0, 0) draws no arrow.
+    void setMotion(double x, double y);
+    bool hasMotion() const { return m_motionX != 0 || m_motionY != 0; }
+
+    // Stretches the mask over target (the output image's rectangle), token edges kept sharp;
+    // with motion, an arrow from the centre shows where the content moves in one block (12
+    // frames; at most 0.4 of the picture), with its speed written beside it.
     void paint(QPainter& painter, const QRectF& target) const;
 
     static QColor keptColor();
@@ -32,4 +39,5 @@ class MaskHeatmap {
     bool m_empty = true;
     int m_allocations = 0;
     double m_keptRatio = 0;
+    double m_motionX = 0, m_motionY = 0;
 };

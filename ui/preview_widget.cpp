@@ -90,6 +90,7 @@ void PreviewWidget::showOutput(const lipar::EngineOutput& output) {
 void PreviewWidget::setStats(const lipar::EngineStats& stats, const PresentationStats& shown) {
     m_stats = stats;
     m_overlay.setStats(stats, shown);
+    m_mask.setMotion(stats.motion_x, stats.motion_y);
     if (m_compareLayout) {
         updateCompareLabels();
     }

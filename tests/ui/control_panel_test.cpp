@@ -61,6 +61,21 @@ class ControlPanelTest : public QObject {
         QVERIFY(panel.recoveryBox()->isEnabled());
     }
 
+    void follow_camera_motion_sets_global_motion_and_is_off_in_baseline() {
+        ControlPanel panel;
+        QSignalSpy spy(&panel, &ControlPanel::paramsChanged);
+        QVERIFY(!panel.motionBox()->isChecked());
+        panel.motionBox()->setChecked(true);
+        QCOMPARE(spy.count(), 1);
+        QCOMPARE(lastEmitted(spy).motion, lipar::MotionCompensation::Global);
+        panel.setMode(lipar::EditMode::Off);
+        QVERIFY(!panel.motionBox()->isEnabled());
+        lipar::EditParams params;
+        params.motion = lipar::MotionCompensation::Global;
+        panel.setEditParams(params);
+        QVERIFY(panel.motionBox()->isChecked());
+    }
+
     void tau1_slider_moves_the_spin_box_and_the_params() {
         ControlPanel panel;
         QSignalSpy spy(&panel, &ControlPanel::paramsChanged);

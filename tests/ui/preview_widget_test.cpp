@@ -193,6 +193,34 @@ class PreviewWidgetTest : public QObject {
         QCOMPARE(widget.mask().imageAllocations(), 1);
     }
 
+    void mask_heatmap_draws_the_camera_motion_as_an_arrow() {
+        PreviewWidget widget;
+        widget.setOverlayVisible(false);
+        widget.setShowInput(false);
+        widget.resize(400, 200);
+        lipar::EngineOutput output;
+        output.mode = lipar::EditMode::Lipar;
+        output.output = solidFrame(128, 64, QColor(40, 40, 40));
+        output.keep_mask = std::vector<uint8_t>(8, 0);
+        output.mask_width = 4;
+        output.mask_height = 2;
+        widget.showOutput(output);
+        widget.setMaskVisible(true);
+        const QImage still = render(widget);
+        lipar::EngineStats stats;
+        stats.motion_x = 4.0;  // to the right
+        widget.setStats(stats, PresentationStats{});
+        QVERIFY(widget.mask().hasMotion());
+        widget.setOverlayVisible(false);
+        const QImage moving = render(widget);
+        // The arrow runs right from the centre of the output, not left of it.
+        const QPoint centre(200, 100);
+        const QColor right = at(moving, centre.x() + 30, centre.y());
+        QVERIFY2(right.blue() > 150 && right.green() > 150, qPrintable(right.name()));
+        QCOMPARE(at(moving, centre.x() - 30, centre.y()), at(still, centre.x() - 30, centre.y()));
+        QVERIFY(widget.overlay().lines().join('\n').contains(QStringLiteral("camera motion 4.0, 0.0 px/frame")));
+    }
+
     void overlay_shows_stats_and_the_untrained_badge() {
         PreviewWidget widget;
         lipar::EngineStats stats;

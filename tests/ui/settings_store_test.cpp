@@ -24,6 +24,7 @@ class SettingsStoreTest : public QObject {
         params.seed = 9007199254740993ull;  // beyond double precision: must not go through one
         params.min_keep_ratio = 0.1;
         params.reset_on_prompt_change = true;
+        params.motion = lipar::MotionCompensation::Global;
         {
             SettingsStore store(path);
             store.setEditParams(params);
@@ -41,6 +42,7 @@ class SettingsStoreTest : public QObject {
         QCOMPARE(loaded.seed, params.seed);
         QCOMPARE(loaded.min_keep_ratio, params.min_keep_ratio);
         QCOMPARE(loaded.reset_on_prompt_change, params.reset_on_prompt_change);
+        QCOMPARE(loaded.motion, params.motion);
     }
 
     void engine_config_sources_and_view_survive_a_restart() {
@@ -100,6 +102,7 @@ class SettingsStoreTest : public QObject {
             raw.setValue("edit/prompt", "keep me");
             raw.setValue("edit/mode", "turbo");
             raw.setValue("edit/steps", 500);
+            raw.setValue("edit/motion", "sideways");
             raw.setValue("engine/width", 650);
             raw.setValue("engine/height", 368);
         }
@@ -108,6 +111,7 @@ class SettingsStoreTest : public QObject {
         QCOMPARE(loaded.prompt, std::string("keep me"));
         QCOMPARE(loaded.mode, lipar::EditParams{}.mode);
         QCOMPARE(loaded.steps, lipar::EditParams{}.steps);
+        QCOMPARE(loaded.motion, lipar::EditParams{}.motion);
         QCOMPARE(store.engineConfig().width, 0);
         QCOMPARE(store.engineConfig().height, 0);
     }
