@@ -151,27 +151,28 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     motion.whole_step.assign(static_cast<size_t>(frames), Shift{});
     torch::Tensor forced;  // bool [F, Ht, Wt]: exposed tokens, always kept (motion only)
     Motion offset = m_carry;
+    const torch::Tensor frames_first = z.transpose(0, 1);  // [F, C, H, W]
     if (config.motion == MotionMode::Global && count > 0) {
-        const torch::Tensor frames_first = z.transpose(0, 1);  // [F, C, H, W]
         const torch::Tensor predecessors =
             stream_start ? frames_first.narrow(0, 0, count)
                          : torch::cat({m_prev_latent.unsqueeze(0).to(z.dtype()),
                                        frames_first.narrow(0, 0, frames - 1)});
         const auto found_motion = estimate_global_motion(frames_first.narrow(0, first, count),
                                                          predecessors, config.motion_range);
-        std::string found;
-        for (int64_t i = 0; i < count; ++i) {
-            const auto& m = found_motion[static_cast<size_t>(i)];
-            motion.step[static_cast<size_t>(first + i)] = m;
-            found += " (" + std::to_string(m.dx) + ", " + std::to_string(m.dy) + ")";
+        for (int64_t i = 0; i < count; ++i)
+            motion.step[static_cast<size_t>(first + i)] = found_motion[static_cast<size_t>(i)];
+        if (log_enabled(LogLevel::Debug)) {
+            std::string found;
+            for (const auto& m : found_motion)
+                found += " (" + std::to_string(m.dx) + ", " + std::to_string(m.dy) + ")";
+            LIPAR_LOG_DEBUG("LIPAR detector: motion (dx, dy) per latent frame:", found);
         }
-        LIPAR_LOG_DEBUG("LIPAR detector: motion (dx, dy) per latent frame:", found);
     }
     // Whole-pixel steps that follow the fractional motion without drift: restoration copies by
     // these, so detection compares by them too (a token is a duplicate when restoring it by the
     // step would be faithful). since_block: each frame's displacement from the previous block's
     // last frame, in whose coordinates the long-term reference is held.
-    std::vector<Motion> step_used(static_cast<size_t>(frames)), since_block(static_cast<size_t>(frames));
+    std::vector<Shift> since_block(static_cast<size_t>(frames));
     for (int64_t f = 0; f < frames; ++f) {
         const Motion& step = motion.step[static_cast<size_t>(f)];
         offset = {offset.dy + step.dy, offset.dx + step.dx};
@@ -181,15 +182,14 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         motion.whole_step[static_cast<size_t>(f)] = whole;
         motion.token_shift[static_cast<size_t>(f)] = {latent_to_tokens(offset.dy),
                                                       latent_to_tokens(offset.dx)};
-        step_used[static_cast<size_t>(f)] = {double(whole.dy), double(whole.dx)};
-        const Motion before = f > 0 ? since_block[static_cast<size_t>(f - 1)] : Motion{};
-        since_block[static_cast<size_t>(f)] = {before.dy + double(whole.dy), before.dx + double(whole.dx)};
+        const Shift before = f > 0 ? since_block[static_cast<size_t>(f - 1)] : Shift{};
+        since_block[static_cast<size_t>(f)] = {before.dy + whole.dy, before.dx + whole.dx};
     }
     if (motion.active()) {
         const bool has_reference = config.long_term && m_reference.defined();
         std::vector<torch::Tensor> masks;
         for (int64_t f = 0; f < frames; ++f) {
-            auto exposed = exposed_tokens(z.size(2), z.size(3), step_used[static_cast<size_t>(f)], z.device());
+            auto exposed = exposed_tokens(z.size(2), z.size(3), motion.whole_step[static_cast<size_t>(f)], z.device());
             if (has_reference)
                 exposed = exposed | exposed_tokens(z.size(2), z.size(3), since_block[static_cast<size_t>(f)], z.device());
             masks.push_back(exposed);
@@ -202,12 +202,11 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         torch::Tensor previous;
         if (motion.active()) {
             // Each frame's predecessor displaced by the frame's step, then cut into tokens.
-            const torch::Tensor frames_first = z.transpose(0, 1);
             std::vector<torch::Tensor> shifted;
             for (int64_t i = 0; i < count; ++i) {
                 const int64_t f = first + i;
                 const torch::Tensor pred = f == 0 ? m_prev_latent.to(z.dtype()) : frames_first[f - 1];
-                shifted.push_back(shift_frames(pred, step_used[static_cast<size_t>(f)]));
+                shifted.push_back(shift_frames(pred, motion.whole_step[static_cast<size_t>(f)]));
             }
             previous = patchify_tokens(torch::stack(shifted, 1));
         } else {
@@ -288,8 +287,7 @@ void DuplicateDetector::commit_block(const torch::Tensor& keep) {
         torch::Tensor reference = m_reference.defined() ? m_reference : m_pending_tokens[0];
         const torch::Tensor kept = used.to(torch::kBool).unsqueeze(-1);
         for (int64_t f = 0; f < m_pending_tokens.size(0); ++f) {
-            const Shift whole = m_pending_motion.whole_step[static_cast<size_t>(f)];
-            reference = shift_tokens(reference, Motion{double(whole.dy), double(whole.dx)});
+            reference = shift_tokens(reference, m_pending_motion.whole_step[static_cast<size_t>(f)]);
             reference = torch::where(kept[f], m_pending_tokens[f], reference);
         }
         m_reference = reference;

@@ -8,15 +8,6 @@
 
 namespace lipar::accel {
 
-const char* motion_mode_name(MotionMode mode) {
-    switch (mode) {
-        case MotionMode::Off: return "off";
-        case MotionMode::Global: return "global";
-        case MotionMode::Invalid: break;
-    }
-    return "invalid";
-}
-
 bool BlockMotion::active() const {
     for (const auto& s : step)
         if (s.dy != 0 || s.dx != 0) return true;
@@ -81,8 +72,8 @@ torch::Tensor shift_frames(const torch::Tensor& x, Shift d) {
         .index_select(x.dim() - 1, source_index(w, d.dx, x.device()));
 }
 
-torch::Tensor shift_tokens(const torch::Tensor& tokens, const Motion& d) {
-    if (d.dy == 0 && d.dx == 0) return tokens;
+torch::Tensor shift_tokens(const torch::Tensor& tokens, Shift d) {
+    if (d.zero()) return tokens;
     LIPAR_CHECK(tokens.dim() == 3 && tokens.size(2) % 4 == 0, StatusCode::ShapeMismatch,
                 "tokens must be [Ht, Wt, C*4], got ", shape_string(tokens.sizes()));
     const int64_t ht = tokens.size(0), wt = tokens.size(1), c = tokens.size(2) / 4;
@@ -93,6 +84,8 @@ torch::Tensor shift_tokens(const torch::Tensor& tokens, const Motion& d) {
         .reshape({ht, wt, 4 * c});
 }
 
+namespace {
+// bool [H, W]: positions whose source p - d lies outside the frame.
 torch::Tensor exposed_positions(int64_t h, int64_t w, Shift d, const torch::Device& device) {
     auto opts = torch::TensorOptions(torch::kInt64).device(device);
     auto ys = torch::arange(h, opts) - d.dy;
@@ -101,25 +94,10 @@ torch::Tensor exposed_positions(int64_t h, int64_t w, Shift d, const torch::Devi
     auto col_out = xs.lt(0).logical_or(xs.ge(w)).unsqueeze(0);
     return row_out.logical_or(col_out);
 }
+}  // namespace
 
-torch::Tensor shift_frames(const torch::Tensor& x, const Motion& d) {
-    const double fy = std::floor(d.dy), fx = std::floor(d.dx);
-    const double wy = d.dy - fy, wx = d.dx - fx;
-    const Shift base{static_cast<int64_t>(fy), static_cast<int64_t>(fx)};
-    if (wy == 0 && wx == 0) return shift_frames(x, base);
-    // out[p] = x[p - d]: between x[p - base] (weight 1 - w) and x[p - base - 1] (weight w).
-    auto row = [&](int64_t dx) {
-        auto a = shift_frames(x, Shift{base.dy, dx});
-        return wy == 0 ? a : a * (1.0 - wy) + shift_frames(x, Shift{base.dy + 1, dx}) * wy;
-    };
-    auto a = row(base.dx);
-    return wx == 0 ? a : a * (1.0 - wx) + row(base.dx + 1) * wx;
-}
-
-torch::Tensor exposed_tokens(int64_t latent_h, int64_t latent_w, const Motion& d, const torch::Device& device) {
-    // Whole pixels reached by the displacement, away from zero.
-    auto whole = [](double v) { return static_cast<int64_t>(v >= 0 ? std::ceil(v) : std::floor(v)); };
-    return exposed_positions(latent_h, latent_w, Shift{whole(d.dy), whole(d.dx)}, device)
+torch::Tensor exposed_tokens(int64_t latent_h, int64_t latent_w, Shift d, const torch::Device& device) {
+    return exposed_positions(latent_h, latent_w, d, device)
         .reshape({latent_h / 2, 2, latent_w / 2, 2})
         .any(3)
         .any(1);

@@ -29,7 +29,6 @@ enum class MotionMode {
     Global,  // one translation per latent frame, estimated on the source latents
 };
 
-const char* motion_mode_name(MotionMode mode);
 
 struct Shift {
     int64_t dy = 0, dx = 0;
@@ -70,17 +69,13 @@ std::vector<Motion> estimate_global_motion(const torch::Tensor& current, const t
 
 // x [..., H, W] shifted by d with the border replicated: out[p] = x[clamp(p - d)].
 torch::Tensor shift_frames(const torch::Tensor& x, Shift d);
-// The same by a fractional displacement, interpolated bilinearly between the four whole shifts.
-torch::Tensor shift_frames(const torch::Tensor& x, const Motion& d);
-// bool [H, W]: positions whose source p - d lies outside the frame (on x's device).
-torch::Tensor exposed_positions(int64_t h, int64_t w, Shift d, const torch::Device& device);
 // Exposed latent positions pooled to 1x2x2 tokens: bool [H/2, W/2], true where any latent pixel of
-// the token is exposed (a fractional displacement exposes its whole pixels rounded up).
-torch::Tensor exposed_tokens(int64_t latent_h, int64_t latent_w, const Motion& d, const torch::Device& device);
+// the token is exposed.
+torch::Tensor exposed_tokens(int64_t latent_h, int64_t latent_w, Shift d, const torch::Device& device);
 
 // Tokens of one frame [Ht, Wt, C*4] (lipar/filters.h patchify_tokens layout) shifted by d latent
-// pixels (bilinear, border replicated): back to latents, shifted, cut into tokens again.
-torch::Tensor shift_tokens(const torch::Tensor& tokens, const Motion& d);
+// pixels (border replicated): back to latents, shifted, cut into tokens again.
+torch::Tensor shift_tokens(const torch::Tensor& tokens, Shift d);
 
 // Host map of a whole-grid shift by d on a gh x gw grid: for each destination location, the
 // source location p - d, or -1 where it falls outside.

@@ -46,6 +46,22 @@ QColor at(const QImage& image, int x, int y) {
     return image.pixelColor(x, y);
 }
 
+// A 400x200 widget showing a dark 128x64 LIPAR output with a 4 x 2 token mask (no overlay, no
+// input pane); returns the output it showed.
+lipar::EngineOutput showMaskedOutput(PreviewWidget& widget, std::vector<uint8_t> mask) {
+    widget.setOverlayVisible(false);
+    widget.setShowInput(false);
+    widget.resize(400, 200);
+    lipar::EngineOutput output;
+    output.mode = lipar::EditMode::Lipar;
+    output.output = solidFrame(128, 64, QColor(40, 40, 40));
+    output.keep_mask = std::move(mask);
+    output.mask_width = 4;
+    output.mask_height = 2;
+    widget.showOutput(output);
+    return output;
+}
+
 }  // namespace
 
 class PreviewWidgetTest : public QObject {
@@ -167,17 +183,8 @@ class PreviewWidgetTest : public QObject {
 
     void mask_heatmap_tints_only_recomputed_tokens_of_the_output() {
         PreviewWidget widget;
-        widget.setOverlayVisible(false);
-        widget.setShowInput(false);
-        widget.resize(400, 200);
-        lipar::EngineOutput output;
-        output.mode = lipar::EditMode::Lipar;
-        output.output = solidFrame(128, 64, QColor(40, 40, 40));
         // 4 x 2 tokens; the left column of tokens was recomputed.
-        output.keep_mask = {1, 0, 0, 0, 1, 0, 0, 0};
-        output.mask_width = 4;
-        output.mask_height = 2;
-        widget.showOutput(output);
+        const lipar::EngineOutput output = showMaskedOutput(widget, {1, 0, 0, 0, 1, 0, 0, 0});
         QCOMPARE(widget.mask().keptRatio(), 0.25);
         QImage plain = render(widget);
         QCOMPARE(at(plain, 50, 100), QColor(40, 40, 40));
@@ -195,16 +202,7 @@ class PreviewWidgetTest : public QObject {
 
     void mask_heatmap_draws_the_camera_motion_as_an_arrow() {
         PreviewWidget widget;
-        widget.setOverlayVisible(false);
-        widget.setShowInput(false);
-        widget.resize(400, 200);
-        lipar::EngineOutput output;
-        output.mode = lipar::EditMode::Lipar;
-        output.output = solidFrame(128, 64, QColor(40, 40, 40));
-        output.keep_mask = std::vector<uint8_t>(8, 0);
-        output.mask_width = 4;
-        output.mask_height = 2;
-        widget.showOutput(output);
+        showMaskedOutput(widget, std::vector<uint8_t>(8, 0));
         widget.setMaskVisible(true);
         const QImage still = render(widget);
         lipar::EngineStats stats;
