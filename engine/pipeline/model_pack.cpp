@@ -15,8 +15,10 @@ namespace {
 
 std::string resolve(const std::string& dir, const std::string& path) {
     if (path.empty()) return {};
+    // Lexically normal, so that "./a" and "a" name the same file in the same words (save()
+    // writes the shorter form; a reload must describe the same pack).
     fs::path p(path);
-    return p.is_absolute() ? p.string() : (fs::path(dir) / p).string();
+    return (p.is_absolute() ? p : fs::path(dir) / p).lexically_normal().string();
 }
 
 std::string relative_to(const std::string& dir, const std::string& path) {

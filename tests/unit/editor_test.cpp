@@ -173,6 +173,26 @@ TEST(Editor, attention_window_is_in_the_papers_terms_and_defaults_to_m_1_6) {
     lipar::test::remove_tree(dir);
 }
 
+// Found by tests/fuzz/fuzz_pack.cpp: a manifest naming "./file" loaded as "DIR/./file", save()
+// wrote "file", and the reloaded pack described itself differently.
+TEST(Editor, pack_paths_are_normal_so_save_and_load_give_the_same_pack) {
+    const std::string dir = tiny_pack().dir + "_paths";
+    fs::create_directories(dir);
+    fs::copy_file(tiny_pack().dit_weights, dir + "/dit.safetensors", fs::copy_options::overwrite_existing);
+    fs::copy_file(tiny_pack().encoder_weights, dir + "/taehv.safetensors", fs::copy_options::overwrite_existing);
+    std::ofstream(dir + "/manifest.json", std::ios::trunc)
+        << R"({"name": "p", "untrained": true, "dit": {"weights": "./dit.safetensors"},
+              "autoencoder": {"kind": "taehv", "weights": "sub/../taehv.safetensors"},
+              "text": {"kind": "hashed"}, "schedule": {"frames_per_block": 3}})";
+    const ModelPack pack = ModelPack::load(dir);
+    EXPECT_EQ(pack.dit_weights, (fs::path(dir) / "dit.safetensors").lexically_normal().string());
+    EXPECT_EQ(pack.encoder_weights, (fs::path(dir) / "taehv.safetensors").lexically_normal().string());
+    const std::string described = pack.describe();
+    pack.save();
+    EXPECT_EQ(ModelPack::load(dir).describe(), described);
+    lipar::test::remove_tree(dir);
+}
+
 TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
 if (!std::filesystem::exists(LIPAR_TEST_CLIP))
         GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
