@@ -1,12 +1,15 @@
 // `lipar bench IN [--pack DIR] [--frames N] [--size WxH] [--device] [--json]`: the same clip through
 // the editor in off, naive and lipar modes (fresh stream each), timed end to end, with fidelity of
 // naive and lipar to off (PSNR of decoded frames, relative error of the final latents).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "args.h"
 #include "bench_live.h"
+#include "bench_trace.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "core/device.h"
@@ -35,10 +38,20 @@ struct ModeResult {
     double psnr_db = 0;       // vs off
     double latent_rel = 0;    // vs off
     double kept_rel = 0;      // vs off, over the tokens this mode computed (attention effect only)
-    double fps() const { return wall_ms > 0 ? 1000.0 * frames / wall_ms : 0; }
-    double dit_ms_per_block() const {
+    // Every timed run of this mode (the first one's outputs are kept for the fidelity columns).
+    std::vector<double> fps_runs, dit_runs;
+    double run_fps() const { return wall_ms > 0 ? 1000.0 * frames / wall_ms : 0; }
+    double run_dit_ms() const {
         return totals.blocks ? totals.denoise_ms / static_cast<double>(totals.blocks) : 0;
     }
+    static double median(std::vector<double> v) {
+        if (v.empty()) return 0;
+        std::sort(v.begin(), v.end());
+        const size_t n = v.size();
+        return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    }
+    double fps() const { return fps_runs.empty() ? run_fps() : median(fps_runs); }
+    double dit_ms_per_block() const { return dit_runs.empty() ? run_dit_ms() : median(dit_runs); }
 };
 
 ModeResult run_mode(pipeline::Editor& editor, const std::vector<Frame>& frames, EditParams p,
@@ -110,6 +123,11 @@ int cmd_bench(const CommandArgs& argv) {
                            "[C,F,h,w]) run through the DiT without the autoencoder")
         .option("frames", "source frames to use", "48")
         .option("warmup-blocks", "blocks run in every mode before timing (untimed)", "2")
+        .option("runs", "timed runs of every mode, interleaved; FPS and DiT time are their medians",
+                "3")
+        .option("trace", "folder: one more run of each mode under LibTorch's profiler, saved as "
+                         "<mode>.json (Perfetto, chrome://tracing), with GPU busy time and kernel "
+                         "time by kind printed")
         .option("protocol", "same: every mode at the same attention window; paper: the dense "
                             "baseline at Self-Forcing's 21 frames (m = [1, 20]) and naive/lipar at "
                             "the window (default m = [1, 6]), as the LIPAR paper compares", "same")
@@ -204,7 +222,23 @@ int cmd_bench(const CommandArgs& argv) {
     }
     // Warm-up (kernel selection, allocator growth) on the first blocks, untimed.
     const int64_t warm = args.get_int("warmup-blocks") * editor.source_frames_per_block();
+    const int64_t runs = args.get_int("runs");
+    LIPAR_CHECK(runs >= 1 && runs <= 100, StatusCode::InvalidArgument, "--runs must be 1..100");
+    const std::vector<EditMode> modes{EditMode::Off, EditMode::Naive, EditMode::Lipar};
     std::vector<ModeResult> results;
+    // The first run of a mode is its result (outputs for the fidelity columns); every run adds
+    // its FPS and DiT time to the medians.
+    auto add_run = [&](ModeResult r) {
+        const double fps = r.run_fps(), dit = r.run_dit_ms();
+        auto it = std::find_if(results.begin(), results.end(),
+                               [&](const ModeResult& x) { return x.mode == r.mode; });
+        if (it == results.end()) {
+            results.push_back(std::move(r));
+            it = results.end() - 1;
+        }
+        it->fps_runs.push_back(fps);
+        it->dit_runs.push_back(dit);
+    };
     if (latents.defined()) {
         const int64_t fpb = editor.frames_per_block();
         // Warm-up of every mode on two blocks (kernel selection, allocator growth), untimed.
@@ -212,8 +246,8 @@ int cmd_bench(const CommandArgs& argv) {
             run_latents(editor_for(mode), latents.narrow(1, 0, std::min<int64_t>(2 * fpb, latents.size(1))),
                         params, mode, settings.device);
         }
-        for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
-            results.push_back(run_latents(editor_for(mode), latents, params, mode, settings.device));
+        for (int64_t run = 0; run < runs; ++run) {
+            for (auto mode : modes) add_run(run_latents(editor_for(mode), latents, params, mode, settings.device));
         }
     } else {
         if (warm > 0) {
@@ -223,8 +257,24 @@ int cmd_bench(const CommandArgs& argv) {
                 run_mode(editor_for(mode), head, params, mode, settings.device);
             }
         }
-        for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
-            results.push_back(run_mode(editor_for(mode), frames, params, mode, settings.device));
+        for (int64_t run = 0; run < runs; ++run) {
+            for (auto mode : modes) add_run(run_mode(editor_for(mode), frames, params, mode, settings.device));
+        }
+    }
+    // Profiled runs (after the timed ones, so the profiler's overhead never enters the medians).
+    std::vector<std::pair<EditMode, TraceSummary>> traces;
+    if (args.has("trace")) {
+        const std::filesystem::path dir = args.get("trace");
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        LIPAR_CHECK(!ec, StatusCode::IoError, "--trace: cannot create '", dir.string(), "': ", ec.message());
+        for (auto mode : modes) {
+            const auto path = (dir / (std::string(edit_mode_name(mode)) + ".json")).string();
+            auto work = [&] {
+                if (latents.defined()) run_latents(editor_for(mode), latents, params, mode, settings.device);
+                else run_mode(editor_for(mode), frames, params, mode, settings.device);
+            };
+            traces.emplace_back(mode, trace_run(work, path, settings.device));
         }
     }
     const ModeResult& off = results[0];
@@ -265,6 +315,12 @@ int cmd_bench(const CommandArgs& argv) {
             j.set("pack", pack.name);
             j.set("untrained", pack.untrained);
             j.set("fps", r.fps());
+            j.set("runs", static_cast<int64_t>(r.fps_runs.size()));
+            Json fr = Json::array(), dr = Json::array();
+            for (double v : r.fps_runs) fr.push_back(v);
+            for (double v : r.dit_runs) dr.push_back(v);
+            j.set("fps_runs", fr);
+            j.set("dit_ms_per_block_runs", dr);
             j.set("speedup_vs_off", off.fps() > 0 ? r.fps() / off.fps() : 0.0);
             j.set("dit_ms_per_block", r.dit_ms_per_block());
             j.set("dit_speedup_vs_off", r.dit_ms_per_block() > 0
@@ -302,10 +358,32 @@ int cmd_bench(const CommandArgs& argv) {
                         r.totals.detect_ms * per, r.totals.denoise_ms * per, r.totals.decode_ms * per, r.psnr_db, r.latent_rel,
                         r.kept_rel);
         }
+        std::printf("(FPS and DiT/block: medians of %lld runs per mode; FPS of each run:",
+                    static_cast<long long>(runs));
+        for (const auto& r : results) {
+            std::printf(" %s", edit_mode_name(r.mode));
+            for (double v : r.fps_runs) std::printf(" %.2f", v);
+            std::printf(";");
+        }
+        std::printf(")\n");
         std::printf("text: %s\n", editor.text_summary().c_str());
         std::printf("(stage columns: ms per output frame; PSNR, latent error and kept-token latent "
                     "error against off; peak GPU memory %.2f / %.2f / %.2f GB)\n",
                     results[0].peak_gb, results[1].peak_gb, results[2].peak_gb);
+    }
+    for (const auto& [mode, t] : traces) {
+        const auto& r = *std::find_if(results.begin(), results.end(),
+                                      [&](const ModeResult& x) { return x.mode == mode; });
+        const double blocks = std::max<double>(1.0, double(r.totals.blocks));
+        std::printf("\ntrace %s (%s): wall %.1f ms, GPU busy %.1f ms (%.0f%%), %lld kernels "
+                    "(%.0f per block), %lld host events\n",
+                    edit_mode_name(mode), t.saved.empty() ? ("not saved: " + t.save_error).c_str() : t.saved.c_str(), t.wall_ms,
+                    t.gpu_busy_ms, t.wall_ms > 0 ? 100.0 * t.gpu_busy_ms / t.wall_ms : 0.0,
+                    static_cast<long long>(t.kernels), double(t.kernels) / blocks,
+                    static_cast<long long>(t.host_ops));
+        if (t.kernels > 0) std::printf("  kernel time by kind:\n%s  biggest kernels:\n", t.by_kind.c_str());
+        else std::printf("  biggest host operators (inclusive times):\n");
+        std::printf("%s", t.top_kernels.c_str());
     }
     return 0;
 }

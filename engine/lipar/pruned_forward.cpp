@@ -11,7 +11,7 @@ torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor&
                                     model::CacheWrite write) {
     torch::NoGradGuard no_grad;
     if (mode == PruneMode::Off) {
-        return model::causal_forward(dit, x, t, cross, cache, plan.start_frame, write);
+        return model::causal_forward(dit, x, t, cross, cache, plan.start_frame, write, &plan.rope_kept);
     }
     const auto grid = model::token_grid(dit.config(), x.sizes());
     LIPAR_CHECK(grid[0] == plan.frames && grid[1] == plan.grid_h && grid[2] == plan.grid_w,
@@ -48,8 +48,10 @@ torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor&
         out_kept = dit.forward_tokens(tokens, time, cross, &kv);
     } catch (...) {
         cache.discard_staged();
+        cache.set_staging_tag(0);
         throw;
     }
+    if (kv.recovers()) cache.set_staging_tag(kv.staging_tag());
     if (commit) {
         std::vector<model::CachedFrame> frames;
         for (int64_t f = 0; f < plan.frames; ++f) {

@@ -77,7 +77,8 @@ PrunedKvProvider::PrunedKvProvider(model::KvCache& cache, ReferenceKv& reference
       m_reference(reference),
       m_plan(plan),
       m_recover(mode == PruneMode::Lipar && !plan.all_kept() && reference.covers(plan)),
-      m_refresh(refresh_reference) {
+      m_refresh(refresh_reference),
+      m_recovered_staged(m_recover && cache.staging_tag() == staging_tag()) {
     LIPAR_CHECK(mode == PruneMode::Naive || mode == PruneMode::Lipar, StatusCode::InvalidArgument,
                 "PrunedKvProvider needs mode naive or lipar");
 }
@@ -106,10 +107,12 @@ std::pair<torch::Tensor, torch::Tensor> PrunedKvProvider::keys_values(int64_t la
         auto [ks, vs] = m_cache.staging(layer, k.size(0), m_plan.total());
         ks.index_copy_(1, m_plan.kept_index, k);
         vs.index_copy_(1, m_plan.kept_index, v);
-        auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
-        auto ref_v = m_reference.values(layer).index_select(1, m_plan.pruned_loc);
-        ks.index_copy_(1, m_plan.pruned_index, model::apply_rope(ref_k, m_plan.rope_pruned));
-        vs.index_copy_(1, m_plan.pruned_index, ref_v);
+        if (!m_recovered_staged) {
+            auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
+            auto ref_v = m_reference.values(layer).index_select(1, m_plan.pruned_loc);
+            ks.index_copy_(1, m_plan.pruned_index, model::apply_rope(ref_k, m_plan.rope_pruned));
+            vs.index_copy_(1, m_plan.pruned_index, ref_v);
+        }
         out = m_cache.staged_keys_values(layer);
     }
     // Refresh after the fill: the fill of this pass uses the previous clean reference.

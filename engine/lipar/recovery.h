@@ -55,6 +55,11 @@ public:
                                                         const torch::Tensor& v) override;
     // True when pruned slots are recovered (full-length K/V staged).
     bool recovers() const { return m_recover; }
+    // The tag (model::KvCache::staging_tag) that says the staging area holds this block's
+    // recovered slots: they come from the clean reference, which changes only when the block
+    // commits, so the block's first pass fills them and its later passes only write the kept
+    // slots. Set it on the cache after a pass that completed.
+    uint64_t staging_tag() const { return static_cast<uint64_t>(m_plan.start_frame) + 1; }
     // A block that keeps no token: stages every layer's recovered K/V without running the model
     // (Lipar with a reference), or nothing (Naive). Returns the token count staged per frame.
     int64_t stage_without_kept_tokens(int64_t layers, int64_t batch);
@@ -65,6 +70,7 @@ private:
     const PrunePlan& m_plan;
     bool m_recover;
     bool m_refresh;
+    bool m_recovered_staged;  // the pruned slots already hold the recovered K/V
 };
 
 }  // namespace lipar::accel

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <mutex>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -225,21 +226,33 @@ torch::Tensor Editor::denoise(Side& side, const torch::Tensor& z, const accel::P
                               accel::PruneMode mode, int64_t block) {
     const auto steps = step_list();
     const auto ts = m_schedule.warp(steps);
-    // Noise drawn on the CPU from (seed, block, step): identical on every device and both sides.
+    // Noise from (seed, block, step): both sides of compare mode get the same. Drawn where the
+    // latents are (an upload of CPU noise would wait for the device before every step).
     auto noise = [&](int64_t step) {
         if (m_settings.noise) return m_settings.noise(block, step, z.sizes()).to(z.device(), torch::kFloat32);
-        auto gen = at::detail::createCPUGenerator(m_active.seed * 1000003ull +
-                                                  static_cast<uint64_t>(block) * 101ull +
-                                                  static_cast<uint64_t>(step));
-        return torch::randn(z.sizes(), gen).to(z.device());
+        const uint64_t seed = m_active.seed * 1000003ull + static_cast<uint64_t>(block) * 101ull +
+                              static_cast<uint64_t>(step);
+        if (!z.device().is_cpu()) {
+            // The device's default generator, reseeded (only the engine thread draws from it).
+            auto gen = at::globalContext().defaultGenerator(z.device());
+            std::lock_guard<std::mutex> lock(gen.mutex());
+            gen.set_current_seed(seed);
+            return torch::randn(z.sizes(), gen, z.options().dtype(torch::kFloat32));
+        }
+        return torch::randn(z.sizes(), at::detail::createCPUGenerator(seed));
     };
     const auto& cross = m_cross.at(m_effective_prompt);
-    auto f32 = torch::TensorOptions().device(z.device()).dtype(torch::kFloat32);
+    if (side.cache.window().recent_frames > 0) {
+        // The whole window and the block, allocated once for the stream.
+        const auto& w = side.cache.window();
+        side.cache.reserve(z.size(0), (w.sink_frames + w.recent_frames + plan.frames) * plan.tokens_per_frame());
+    }
+    // Timesteps stay on the CPU: the DiT serves their conditioning from its cache.
     auto x = FlowSchedule::add_noise(z, noise(0), m_schedule.sigma(ts[0]));
     torch::Tensor x0;
     for (size_t i = 0; i < ts.size(); ++i) {
         const double sigma = m_schedule.sigma(ts[i]);
-        auto flow = accel::pruned_causal_forward(*m_dit, x, torch::full({1}, ts[i], f32), cross,
+        auto flow = accel::pruned_causal_forward(*m_dit, x, torch::full({1}, ts[i]), cross,
                                                  side.cache, side.reference, plan, mode,
                                                  model::CacheWrite::Transient);
         if (m_settings.on_flow && &side == m_main.get()) m_settings.on_flow(block, static_cast<int64_t>(i), flow);
@@ -250,7 +263,7 @@ torch::Tensor Editor::denoise(Side& side, const torch::Tensor& z, const accel::P
                                         m_schedule.sigma(ts[i + 1]));
         }
     }
-    accel::pruned_causal_forward(*m_dit, x0, torch::zeros({1}, f32), cross, side.cache,
+    accel::pruned_causal_forward(*m_dit, x0, torch::zeros({1}), cross, side.cache,
                                  side.reference, plan, mode, model::CacheWrite::Commit);
     side.prev_last = x0.select(2, x0.size(2) - 1).clone();
     return x0;

@@ -117,6 +117,20 @@ for step in "$@"; do
             log "lipar bench: dog_grass 480x832, 48 frames, 1.3B random DiT (32 ch) + taef2, bf16"
             build-gpu/app/lipar bench "$CLIP_Y4M" --frames 48 --pack /tmp/pack13f2 --device cuda 2>&1 | tee "$OUT/bench_taef2.txt" | tail -5
             ;;
+        bench-throughput)
+            # Issue 12: the real-autoencoder pack (taef2, 32 channels, random 1.3B DiT) on the
+            # 480x832 clip, three timed runs per mode (medians), both protocols, shape buckets of
+            # 128 against exact kept counts, and one profiled run per mode (kernel time by kind).
+            [ -d /tmp/pack13f2 ] || build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13f2 --seed 0 \
+                --autoencoder "taesd:.gpu/shared/models/taef2/taef2_encoder.safetensors,.gpu/shared/models/taef2/taef2_decoder.safetensors" | tail -1
+            for variant in ${THROUGHPUT_VARIANTS:-same:-1:trace paper:-1: same:0:}; do
+                IFS=: read -r protocol bucket trace <<<"$variant"
+                log "bench taef2 dog_grass 480x832 48 frames, protocol $protocol, kept bucket $bucket ${trace:+(+ profiled run)}"
+                build-gpu/app/lipar bench "$CLIP_Y4M" --frames ${THROUGHPUT_FRAMES:-48} --pack /tmp/pack13f2 --device cuda \
+                    --protocol $protocol --kept-bucket $bucket --runs 3 ${trace:+--trace /tmp/trace_$protocol} \
+                    2>&1 | tee "$OUT/bench_${protocol}_bucket${bucket}.txt" | grep -vE "^\s+[0-9.]+ ms +[0-9]+ x" | tail -30
+            done
+            ;;
         text-pack)
             log "random 1.3B pack + full-width UMT5 (2 layers) through the real SentencePiece tokenizer"
             build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13t5 --seed 0 \

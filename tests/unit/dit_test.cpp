@@ -140,6 +140,38 @@ TEST(Dit, uniform_per_frame_timesteps_equal_one_timestep_per_sample) {
     EXPECT_FALSE(torch::allclose(a.select(2, 2), c.select(2, 2), 1e-4, 1e-4));
 }
 
+TEST(Dit, modulated_layer_norm_folds_one_row_into_the_norm_and_equals_the_plain_form) {
+    WanLayerNorm norm(16, 1e-6, false, torch::TensorOptions());
+    auto x = randn({1, 5, 16}, 20);
+    auto scale = randn({1, 1, 16}, 21), shift = randn({1, 1, 16}, 22);
+    EXPECT_TRUE(torch::allclose(norm->modulated(x, scale, shift), norm(x) * scale + shift, 1e-5, 1e-6));
+    auto scale_n = randn({1, 5, 16}, 23), shift_n = randn({1, 5, 16}, 24);  // one row per token
+    EXPECT_TRUE(torch::allclose(norm->modulated(x, scale_n, shift_n), norm(x) * scale_n + shift_n,
+                                1e-5, 1e-6));
+}
+
+TEST(Dit, time_conditioning_of_a_cpu_timestep_is_cached_until_the_weights_change) {
+    auto dit = make_tiny(7);
+    torch::NoGradGuard no_grad;
+    auto a = dit->time_conditioning(torch::full({1}, 500.0));
+    auto b = dit->time_conditioning(torch::full({1}, 500.0));
+    EXPECT_EQ(a.e0.data_ptr(), b.e0.data_ptr());  // served from the cache
+    ASSERT_EQ(static_cast<int64_t>(a.block_mod.size()), dit->config().num_layers);
+    // Each block's rows: e0 + its modulation, the scale rows as 1 + scale.
+    const auto& mod = dit->blocks->ptr(1)->as<WanBlock>()->modulation;
+    EXPECT_TRUE(torch::allclose(a.block_mod[1].select(2, 0), a.e0.select(2, 0) + mod.select(1, 0)));
+    EXPECT_TRUE(torch::allclose(a.block_mod[1].select(2, 4), a.e0.select(2, 4) + mod.select(1, 4) + 1));
+    EXPECT_NE(dit->time_conditioning(torch::full({1}, 400.0)).e0.data_ptr(), a.e0.data_ptr());
+    // Weights changed in place (a training step): made again.
+    for (auto& p : dit->time_projection->parameters()) p.mul_(2.0);
+    auto c = dit->time_conditioning(torch::full({1}, 500.0));
+    EXPECT_FALSE(torch::allclose(c.e0, a.e0));
+    // Training never caches and leaves the rows to the blocks.
+    dit->train();
+    torch::AutoGradMode grad(true);
+    EXPECT_TRUE(dit->time_conditioning(torch::full({1}, 500.0)).block_mod.empty());
+}
+
 TEST(Dit, output_depends_on_the_prompt_and_is_deterministic) {
     auto dit = make_tiny(5);
     auto x = randn({1, 16, 1, 4, 4}, 6);

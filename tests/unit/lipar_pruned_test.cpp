@@ -42,7 +42,53 @@ torch::Tensor stream(model::WanDitImpl& dit, PruneMode mode, const torch::Tensor
     return torch::cat(flows, 2);
 }
 
+// Lipar with two denoising passes per block (different x each); `refill`: forget the staged
+// recovered slots before every pass, as if each pass filled them anew. `tags` receives the
+// cache's staging tag after each block's first pass.
+torch::Tensor stream_two_passes(model::WanDitImpl& dit, const torch::Tensor& x, const torch::Tensor& keep,
+                                bool refill, std::vector<uint64_t>* tags) {
+    const auto& c = dit.config();
+    KvCache cache(c.num_layers, c.num_heads, c.head_dim(), KvWindow{1, 3}, torch::TensorOptions());
+    ReferenceKv ref(c.num_layers);
+    auto cross = dit.encode_context(randn({1, 8, 64}, 99));
+    std::vector<torch::Tensor> flows;
+    for (int64_t s = 0; s < x.size(2); s += 3) {
+        auto plan = PrunePlan::build(keep.narrow(0, s, 3), s, c.head_dim(), torch::kCPU);
+        auto xb = x.narrow(2, s, 3);
+        for (double t : {700.0, 400.0}) {
+            if (refill) cache.set_staging_tag(0);
+            flows.push_back(pruned_causal_forward(dit, xb * (t / 700.0), torch::tensor({t}), cross,
+                                                  cache, ref, plan, PruneMode::Lipar, CacheWrite::Transient));
+            if (tags && t == 700.0) tags->push_back(cache.staging_tag());
+        }
+        if (refill) cache.set_staging_tag(0);
+        pruned_causal_forward(dit, xb, torch::tensor({0.0}), cross, cache, ref, plan, PruneMode::Lipar,
+                              CacheWrite::Commit);
+        EXPECT_EQ(cache.staging_tag(), 0u) << "a commit clears the tag";
+    }
+    return torch::cat(flows, 2);
+}
+
 }  // namespace
+
+TEST(LiparPruned, recovered_slots_are_filled_once_per_block_with_the_same_result) {
+    auto dit = tiny_dit(5);
+    auto x = randn({1, 16, 9, 4, 6}, 6);
+    auto keep = torch::ones({9, 2, 3}, torch::kBool);
+    keep[3][0][1] = false;  // blocks 2 and 3 prune
+    keep[5][1][2] = false;
+    keep[7][0][0] = false;
+    keep[8][1][1] = false;
+    std::vector<uint64_t> tags;
+    auto once = stream_two_passes(*dit, x, keep, false, &tags);
+    auto every = stream_two_passes(*dit, x, keep, true, nullptr);
+    // Block 1 keeps everything (no recovery, no tag); blocks 2 and 3 leave their own tag.
+    ASSERT_EQ(tags.size(), 3u);
+    EXPECT_EQ(tags[0], 0u);
+    EXPECT_EQ(tags[1], 4u);  // start frame 3 + 1
+    EXPECT_EQ(tags[2], 7u);
+    EXPECT_TRUE(torch::equal(once, every));
+}
 
 TEST(LiparPruned, keeping_every_token_equals_dense_in_naive_and_lipar_modes) {
     auto dit = tiny_dit(1);

@@ -29,8 +29,7 @@ RopeTable make_rope_table(const torch::Tensor& positions, int64_t head_dim, doub
     RopeTable t;
     t.cos = torch::cos(angles).to(torch::kFloat32);
     t.sin = torch::sin(angles).to(torch::kFloat32);
-    t.cos2 = torch::stack({t.cos, t.cos}, 2);
-    t.sin2 = torch::stack({-t.sin, t.sin}, 2);
+    t.rotation = torch::complex(t.cos, t.sin);
     return t;
 }
 
@@ -55,13 +54,12 @@ torch::Tensor grid_positions(int64_t frames, int64_t height, int64_t width, int6
 }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTable& table) {
-    // (a, b) -> (a cos - b sin, a sin + b cos) on float32 pairs: x * (cos, cos) + (b, a) * (-sin, sin)
+    // (a, b) -> (a cos - b sin, a sin + b cos) on float32 pairs: (a + ib)(cos + i sin), one
+    // complex product (a cast in, the product, a cast out).
     const auto sizes = x.sizes();
     const int64_t n = sizes[1], half = sizes[3] / 2;
-    auto xf = x.to(torch::kFloat32).view({sizes[0], n, sizes[2], half, 2});
-    auto c = table.cos2.view({1, n, 1, half, 2});
-    auto s = table.sin2.view({1, n, 1, half, 2});
-    auto out = torch::addcmul(xf * c, xf.flip(-1), s);
+    auto xc = torch::view_as_complex(x.to(torch::kFloat32).contiguous().view({sizes[0], n, sizes[2], half, 2}));
+    auto out = torch::view_as_real(xc * table.rotation.view({1, n, 1, half}));
     return out.view(sizes).to(x.scalar_type());
 }
 

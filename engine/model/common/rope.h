@@ -11,8 +11,9 @@ namespace lipar::model {
 struct RopeTable {
     torch::Tensor cos;  // [N, D/2] float32
     torch::Tensor sin;  // [N, D/2] float32
-    // The same, laid out for apply_rope: (cos, cos) and (-sin, sin) per pair, [N, D/2, 2].
-    torch::Tensor cos2, sin2;
+    // The same as complex numbers cos + i sin, [N, D/2] complex64: apply_rope multiplies each
+    // pair (as a complex number) by it.
+    torch::Tensor rotation;
     int64_t size() const { return cos.defined() ? cos.size(0) : 0; }
 };
 

@@ -24,7 +24,7 @@ KvCache::KvCache(int64_t layers, int64_t heads, int64_t head_dim, KvWindow windo
 
 void KvCache::set_window(const KvWindow& window) { m_window = window; }
 
-void KvCache::ensure_capacity(int64_t batch, int64_t tokens) {
+void KvCache::ensure_capacity(int64_t batch, int64_t tokens, bool exact) {
     if (m_batch != 0 && batch != m_batch) {
         LIPAR_CHECK(m_committed == 0, StatusCode::ShapeMismatch, "KV cache holds batch ", m_batch,
                     ", a pass brought batch ", batch);
@@ -32,7 +32,8 @@ void KvCache::ensure_capacity(int64_t batch, int64_t tokens) {
     }
     m_batch = batch;
     if (tokens <= m_capacity) return;
-    const int64_t capacity = std::max(tokens, m_capacity + m_capacity / 2);
+    m_staging_tag = 0;
+    const int64_t capacity = exact ? tokens : std::max(tokens, m_capacity + m_capacity / 2);
     for (size_t l = 0; l < m_k.size(); ++l) {
         auto k = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
         auto v = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
@@ -45,6 +46,8 @@ void KvCache::ensure_capacity(int64_t batch, int64_t tokens) {
     }
     m_capacity = capacity;
 }
+
+void KvCache::reserve(int64_t batch, int64_t tokens) { ensure_capacity(batch, tokens, true); }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::staging(int64_t layer, int64_t batch, int64_t n) {
     if (layer == 0) {
@@ -90,6 +93,7 @@ void KvCache::commit(const std::vector<CachedFrame>& frames) {
     }
     m_committed = offset;
     m_staged = 0;
+    m_staging_tag = 0;
     evict();
 }
 
@@ -127,6 +131,7 @@ void KvCache::evict() {
 void KvCache::discard_staged() { m_staged = 0; }
 
 void KvCache::reset() {
+    m_staging_tag = 0;
     m_frames.clear();
     m_committed = 0;
     m_staged = 0;
@@ -150,7 +155,7 @@ torch::Tensor KvCache::values(int64_t layer) const {
 
 torch::Tensor causal_forward(WanDitImpl& dit, const torch::Tensor& x, const torch::Tensor& t,
                              const CrossAttnCache& cross, KvCache& cache, int64_t start_frame,
-                             CacheWrite write) {
+                             CacheWrite write, const RopeTable* rope) {
     torch::NoGradGuard no_grad;
     LIPAR_CHECK(write == CacheWrite::Transient || write == CacheWrite::Commit,
                 StatusCode::InvalidArgument, "causal_forward needs a CacheWrite mode");
@@ -161,8 +166,12 @@ torch::Tensor causal_forward(WanDitImpl& dit, const torch::Tensor& x, const torc
                 "timesteps have ", time.frames(), " frames, the block ", frames);
     DitTokens tokens;
     tokens.x = dit.embed_patches(x);
-    tokens.rope = make_rope_table(grid_positions(frames, grid[1], grid[2], start_frame, dit.device()),
-                                  dit.config().head_dim());
+    if (rope && rope->size() == frames * per_frame) {
+        tokens.rope = *rope;
+    } else {
+        tokens.rope = make_rope_table(grid_positions(frames, grid[1], grid[2], start_frame, dit.device()),
+                                      dit.config().head_dim());
+    }
     if (time.frames() > 1) {
         tokens.frame_of_token =
             torch::arange(frames, torch::TensorOptions(torch::kInt64).device(dit.device()))

@@ -55,11 +55,20 @@ public:
     // Stages explicitly (used by providers that assemble a block's K/V themselves).
     std::pair<torch::Tensor, torch::Tensor> stage(int64_t layer, const torch::Tensor& k,
                                                   const torch::Tensor& v);
+    // Allocates room for `tokens` tokens (committed + staged) of every layer up front, so that the
+    // buffers are never regrown (and copied) while a stream runs.
+    void reserve(int64_t batch, int64_t tokens);
     // Reserves n staged tokens of a layer ([B, n, H, D] views to fill in place, no extra copy);
     // then attend to staged_keys_values(layer).
     std::pair<torch::Tensor, torch::Tensor> staging(int64_t layer, int64_t batch, int64_t n);
     std::pair<torch::Tensor, torch::Tensor> staged_keys_values(int64_t layer) const;
 
+    // A tag a KV provider may leave on the staging area after a pass: what it wrote there that the
+    // block's later passes do not overwrite (LIPAR's recovered slots) stays valid while the tag
+    // does. Anything that moves or reallocates the buffers or changes the committed region
+    // (commit, eviction, growth, reset) clears it (0).
+    uint64_t staging_tag() const { return m_staging_tag; }
+    void set_staging_tag(uint64_t tag) { m_staging_tag = tag; }
     // The staged tokens become frames (in staged order; token counts must add up), then eviction.
     void commit(const std::vector<CachedFrame>& frames);
     // Forget the staged tokens (a denoising pass whose K/V must not persist).
@@ -77,7 +86,7 @@ public:
     torch::Tensor values(int64_t layer) const;
 
 private:
-    void ensure_capacity(int64_t batch, int64_t tokens);
+    void ensure_capacity(int64_t batch, int64_t tokens, bool exact = false);
     void evict();
 
     int64_t m_layers, m_heads, m_head_dim;
@@ -89,6 +98,7 @@ private:
     int64_t m_staged = 0;
     int64_t m_batch = 0;
     int64_t m_capacity = 0;
+    uint64_t m_staging_tag = 0;
 };
 
 enum class CacheWrite { Invalid = 0, Transient, Commit };
@@ -97,9 +107,10 @@ enum class CacheWrite { Invalid = 0, Transient, Commit };
 // [B, f]) whose first latent frame has absolute index start_frame. Attends to the cache plus the
 // block itself (bidirectional within the block). CacheWrite::Commit keeps the block's K/V (the
 // clean t = 0 pass); Transient discards them (denoising steps). Returns the flow [B, C, f, H, W].
+// rope: the block's table when the caller has it (every token, frame-major), else made here.
 torch::Tensor causal_forward(WanDitImpl& dit, const torch::Tensor& x, const torch::Tensor& t,
                              const CrossAttnCache& cross, KvCache& cache, int64_t start_frame,
-                             CacheWrite write);
+                             CacheWrite write, const RopeTable* rope = nullptr);
 
 // The bool [N, N] mask of the equivalent full-sequence forward used to verify the streaming path:
 // the sequence is [clean frames 0..F-1 | noisy frames 0..F-1] (tokens_per_frame tokens each);

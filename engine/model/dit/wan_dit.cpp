@@ -64,13 +64,32 @@ WanLayerNormImpl::WanLayerNormImpl(int64_t dim, double eps, bool affine, torch::
     }
 }
 
-torch::Tensor WanLayerNormImpl::forward(const torch::Tensor& x) {
-    c10::optional<torch::Tensor> w, b;
-    if (weight.defined()) {
-        w = weight.to(torch::kFloat32);
-        b = bias.to(torch::kFloat32);
+std::pair<c10::optional<torch::Tensor>, c10::optional<torch::Tensor>> WanLayerNormImpl::affine_f32() {
+    if (!weight.defined()) return {};
+    if (weight.scalar_type() == torch::kFloat32) return {weight, bias};
+    if (!m_w32.defined() || m_w_version != weight._version() || m_b_version != bias._version() ||
+        m_w32.device() != weight.device()) {
+        m_w32 = weight.detach().to(torch::kFloat32);
+        m_b32 = bias.detach().to(torch::kFloat32);
+        m_w_version = weight._version();
+        m_b_version = bias._version();
     }
+    return {m_w32, m_b32};
+}
+
+torch::Tensor WanLayerNormImpl::forward(const torch::Tensor& x) {
+    auto [w, b] = affine_f32();
     return at::layer_norm(x.to(torch::kFloat32), {m_dim}, w, b, m_eps);
+}
+
+torch::Tensor WanLayerNormImpl::modulated(const torch::Tensor& x, const torch::Tensor& scale,
+                                          const torch::Tensor& shift) {
+    if (!weight.defined() && scale.size(0) == 1 && scale.size(1) == 1 && shift.size(0) == 1 &&
+        shift.size(1) == 1) {
+        return at::layer_norm(x.to(torch::kFloat32), {m_dim}, scale.reshape({m_dim}),
+                              shift.reshape({m_dim}), m_eps);
+    }
+    return torch::addcmul(shift, forward(x), scale);
 }
 
 WanAttentionImpl::WanAttentionImpl(int64_t dim, int64_t heads_, double eps,
@@ -119,6 +138,21 @@ torch::Tensor WanBlockImpl::self_attention(const torch::Tensor& h, const RopeTab
     return linear(out.reshape({b, n, m_heads * d}), a.o);
 }
 
+torch::Tensor WanBlockImpl::ffn_forward(const torch::Tensor& h) {
+#if TORCH_VERSION_MAJOR >= 2
+    if (h.is_cuda() && !torch::GradMode::is_enabled()) {
+        // The first projection and its GELU in one cuBLASLt call (its GELU epilogue is the tanh
+        // approximation Wan's FFN uses).
+        const auto& fc1 = *ffn->ptr(0)->as<torch::nn::Linear>();
+        const auto& fc2 = *ffn->ptr(2)->as<torch::nn::Linear>();
+        auto a = at::_addmm_activation(fc1.bias, h.reshape({-1, h.size(-1)}), fc1.weight.t(), 1, 1,
+                                       /*use_gelu=*/true);
+        return F::linear(a, fc2.weight, fc2.bias).view({h.size(0), h.size(1), fc2.weight.size(0)});
+    }
+#endif
+    return ffn->forward(h);
+}
+
 torch::Tensor WanBlockImpl::cross_attention(const torch::Tensor& h, const torch::Tensor& k,
                                             const torch::Tensor& v) {
     const int64_t b = h.size(0), n = h.size(1), d = h.size(2) / m_heads;
@@ -128,21 +162,30 @@ torch::Tensor WanBlockImpl::cross_attention(const torch::Tensor& h, const torch:
     return linear(out.reshape({b, n, m_heads * d}), a.o);
 }
 
+torch::Tensor WanBlockImpl::modulation_rows(const torch::Tensor& e0) const {
+    auto rows = e0 + modulation.unsqueeze(0);
+    rows.select(2, 1).add_(1.0);
+    rows.select(2, 4).add_(1.0);
+    return rows;
+}
+
 torch::Tensor WanBlockImpl::forward(const torch::Tensor& x, const torch::Tensor& e0,
                                     const torch::Tensor& frame_of_token, const RopeTable& rope,
                                     const torch::Tensor& cross_k, const torch::Tensor& cross_v,
                                     KvProvider* kv, int64_t layer,
-                                    const c10::optional<torch::Tensor>& mask) {
-    // mod: [B, F, 6, dim] float32 -> six [B, 1 or N, dim] tensors
-    auto mod = per_token(e0 + modulation.unsqueeze(0), frame_of_token);
-    auto chunk = [&](int64_t i) { return mod.select(2, i); };
-    auto h = norm1(x) * (1 + chunk(1)) + chunk(0);
+                                    const c10::optional<torch::Tensor>& mask,
+                                    const torch::Tensor& mod_rows) {
+    // [B, F, 6, dim] float32 -> six [B, 1 or N, dim] rows: shift, 1 + scale, gate (twice)
+    auto mod = per_token(mod_rows.defined() ? mod_rows : modulation_rows(e0), frame_of_token);
+    auto row = [&](int64_t i) { return mod.select(2, i); };
+    // The float32 residual stream takes the bf16 branch outputs with type promotion (addcmul,
+    // add): no separate casts.
+    auto h = norm1->modulated(x, row(1), row(0));
     auto y = self_attention(h.to(m_dtype), rope, kv, layer, mask);
-    auto out = x + y.to(torch::kFloat32) * chunk(2);
-    out = out + cross_attention(norm3(out).to(m_dtype), cross_k, cross_v).to(torch::kFloat32);
-    h = norm2(out) * (1 + chunk(4)) + chunk(3);
-    auto f = ffn->forward(h.to(m_dtype));
-    return out + f.to(torch::kFloat32) * chunk(5);
+    auto out = torch::addcmul(x, y, row(2));
+    out = out.add(cross_attention(norm3(out).to(m_dtype), cross_k, cross_v));
+    h = norm2->modulated(out, row(4), row(3));
+    return torch::addcmul(out, ffn_forward(h.to(m_dtype)), row(5));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +201,7 @@ torch::Tensor WanHeadImpl::forward(const torch::Tensor& x, const torch::Tensor& 
                                    const torch::Tensor& frame_of_token) {
     // e [B, F, dim] -> [B, F, 2, dim] + modulation
     auto mod = per_token(e.unsqueeze(2) + modulation.unsqueeze(0), frame_of_token);
-    auto h = norm(x) * (1 + mod.select(2, 1)) + mod.select(2, 0);
+    auto h = norm->modulated(x, 1 + mod.select(2, 1), mod.select(2, 0));
     return linear(h, head);
 }
 
@@ -216,7 +259,41 @@ torch::Tensor sinusoidal_embedding(const torch::Tensor& t, int64_t dim) {
     return torch::cat({torch::cos(s), torch::sin(s)}, 1);
 }
 
+uint64_t WanDitImpl::time_weights_version() const {
+    uint64_t v = 0;
+    for (const auto& m : {time_embedding, time_projection}) {
+        for (const auto& p : m->parameters()) v += p._version();
+    }
+    for (const auto& b : m_blocks) v += b->modulation._version();
+    return v;
+}
+
 TimeConditioning WanDitImpl::time_conditioning(const torch::Tensor& t_in) {
+    const bool inference = !is_training() && !torch::GradMode::is_enabled();
+    const bool cacheable = inference && t_in.device().is_cpu() && t_in.numel() == 1;
+    double key = 0;
+    if (cacheable) {
+        key = t_in.to(torch::kFloat64).item<double>();
+        const uint64_t version = time_weights_version();
+        if (version != m_time_cache_version) {
+            m_time_cache.clear();
+            m_time_cache_version = version;
+        }
+        auto it = m_time_cache.find(key);
+        if (it != m_time_cache.end()) return it->second;
+    }
+    auto made = make_time_conditioning(t_in);
+    if (inference) {
+        for (const auto& b : m_blocks) made.block_mod.push_back(b->modulation_rows(made.e0));
+    }
+    if (cacheable) {
+        if (m_time_cache.size() >= 64) m_time_cache.clear();
+        m_time_cache.emplace(key, made);
+    }
+    return made;
+}
+
+TimeConditioning WanDitImpl::make_time_conditioning(const torch::Tensor& t_in) {
     auto t = t_in.to(device(), torch::kFloat64);
     if (t.dim() == 1) t = t.unsqueeze(1);
     LIPAR_CHECK(t.dim() == 2, StatusCode::ShapeMismatch, "timesteps must be [B] or [B, F], got ",
@@ -227,7 +304,10 @@ TimeConditioning WanDitImpl::time_conditioning(const torch::Tensor& t_in) {
     auto feats = sinusoidal_embedding(t, m_config.freq_dim).to(torch::kFloat32);
     auto e = time_embedding->forward(feats);
     auto e0 = time_projection->forward(e);
-    return {e.view({b, f, m_config.dim}), e0.view({b, f, 6, m_config.dim})};
+    TimeConditioning out;
+    out.e = e.view({b, f, m_config.dim});
+    out.e0 = e0.view({b, f, 6, m_config.dim});
+    return out;
 }
 
 CrossAttnCache WanDitImpl::encode_context(const torch::Tensor& context) {
@@ -272,9 +352,10 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
                 ") differ");
     auto x = tokens.x;
     for (int64_t i = 0; i < m_config.num_layers; ++i) {
+        const auto& mod = time.block_mod.empty() ? torch::Tensor() : time.block_mod[static_cast<size_t>(i)];
         x = m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token,
                                                       tokens.rope, cross.k[i], cross.v[i], kv, i,
-                                                      mask);
+                                                      mask, mod);
     }
     return head->forward(x, time.e, tokens.frame_of_token);
 }

@@ -16,6 +16,7 @@
 
 #include <torch/torch.h>
 
+#include <map>
 #include <vector>
 
 #include "model/common/rope.h"
@@ -43,9 +44,19 @@ public:
     torch::Tensor forward(const torch::Tensor& x);  // returns float32
     torch::Tensor weight, bias;
 
+    // norm(x) * scale + shift, x float32 and the result float32; scale and shift [B, 1 or N, dim].
+    // One LayerNorm kernel when they are a single row (batch 1, one timestep): they become its
+    // weight and bias.
+    torch::Tensor modulated(const torch::Tensor& x, const torch::Tensor& scale,
+                            const torch::Tensor& shift);
+
 private:
+    // float32 copies of a lower-precision affine weight and bias, remade when they change.
+    std::pair<c10::optional<torch::Tensor>, c10::optional<torch::Tensor>> affine_f32();
     int64_t m_dim;
     double m_eps;
+    torch::Tensor m_w32, m_b32;
+    uint32_t m_w_version = 0, m_b_version = 0;
 };
 TORCH_MODULE(WanLayerNorm);
 
@@ -91,6 +102,9 @@ struct DitTokens {
 struct TimeConditioning {
     torch::Tensor e;
     torch::Tensor e0;
+    // Inference: each block's modulation rows (WanBlockImpl::modulation_rows) made once with the
+    // conditioning, so that a pass does not rebuild them; empty when training.
+    std::vector<torch::Tensor> block_mod;
     int64_t frames() const { return e.size(1); }
 };
 
@@ -102,7 +116,12 @@ public:
     torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& e0,
                           const torch::Tensor& frame_of_token, const RopeTable& rope,
                           const torch::Tensor& cross_k, const torch::Tensor& cross_v,
-                          KvProvider* kv, int64_t layer, const c10::optional<torch::Tensor>& mask);
+                          KvProvider* kv, int64_t layer, const c10::optional<torch::Tensor>& mask,
+                          const torch::Tensor& mod_rows = {});
+    // e0 [B, F, 6, dim] + modulation, with the two scale rows (1 and 4) already 1 + scale:
+    // shift, 1 + scale, gate of self-attention, then of the FFN. Passed to forward() as mod_rows
+    // when made ahead (TimeConditioning::block_mod); else forward() makes it.
+    torch::Tensor modulation_rows(const torch::Tensor& e0) const;
 
     torch::Tensor modulation;  // [1, 6, dim] float32
     WanAttention self_attn{nullptr}, cross_attn{nullptr};
@@ -114,6 +133,7 @@ private:
                                  int64_t layer, const c10::optional<torch::Tensor>& mask);
     torch::Tensor cross_attention(const torch::Tensor& h, const torch::Tensor& k,
                                   const torch::Tensor& v);
+    torch::Tensor ffn_forward(const torch::Tensor& h);
     torch::Dtype m_dtype;
     int64_t m_heads;
 };
@@ -156,6 +176,7 @@ public:
     // Text embedding and every block's cross-attention K/V for a prompt [B, L, text_dim].
     CrossAttnCache encode_context(const torch::Tensor& context);
     // t [B] or [B, F] -> conditioning with F frames (a single frame when all of a row are equal).
+    // A single timestep on the CPU in inference is served from a cache (see m_time_cache).
     TimeConditioning time_conditioning(const torch::Tensor& t);
     // Patch embedding: x [B, C, F, H, W] -> [B, F*h*w, dim] float32, frame-major, then h, then w.
     torch::Tensor embed_patches(const torch::Tensor& x);
@@ -173,6 +194,13 @@ public:
     WanHead head{nullptr};
 
 private:
+    // Inference with one timestep given on the CPU (the editor's passes): the conditioning of each
+    // value is made once and reused (no device work, no host sync), while the weights it comes
+    // from are unchanged (their version counters).
+    uint64_t time_weights_version() const;
+    TimeConditioning make_time_conditioning(const torch::Tensor& t);
+    std::map<double, TimeConditioning> m_time_cache;
+    uint64_t m_time_cache_version = 0;
     DitConfig m_config;
     torch::TensorOptions m_options;
     std::vector<WanBlock> m_blocks;
