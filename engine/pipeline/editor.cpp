@@ -235,8 +235,11 @@ torch::Tensor Editor::denoise(Side& side, const torch::Tensor& z, const accel::P
         if (!z.device().is_cpu()) {
             // The device's default generator, reseeded (only the engine thread draws from it).
             auto gen = at::globalContext().defaultGenerator(z.device());
-            std::lock_guard<std::mutex> lock(gen.mutex());
-            gen.set_current_seed(seed);
+            {
+                // randn takes the same (non-recursive) lock itself: release it first.
+                std::lock_guard<std::mutex> lock(gen.mutex());
+                gen.set_current_seed(seed);
+            }
             return torch::randn(z.sizes(), gen, z.options().dtype(torch::kFloat32));
         }
         return torch::randn(z.sizes(), at::detail::createCPUGenerator(seed));
