@@ -25,7 +25,15 @@ torch::nn::Linear make_linear(int64_t in, int64_t out, bool bias, const torch::T
 
 torch::Tensor linear(const torch::Tensor& x, const torch::nn::Linear& l) {
     const auto& w = l->weight;
-    return F::linear(x.to(w.scalar_type()), w, l->bias);
+    auto in = x.to(w.scalar_type());
+    if (in.dim() > 2 && l->bias.defined()) {
+        // As one 2-D addmm: the bias then rides in the matrix product's epilogue (cuBLASLt) where
+        // LibTorch's 3-D linear adds it in a kernel of its own.
+        auto sizes = in.sizes().vec();
+        sizes.back() = w.size(0);
+        return at::addmm(l->bias, in.reshape({-1, in.size(-1)}), w.t()).view(sizes);
+    }
+    return F::linear(in, w, l->bias);
 }
 
 torch::Tensor gelu_tanh(const torch::Tensor& x) { return torch::gelu(x, "tanh"); }
