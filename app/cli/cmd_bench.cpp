@@ -141,6 +141,8 @@ int cmd_bench(const CommandArgs& argv) {
     declare_engine_options(args);
     if (!args.parse()) return 0;
     EditParams params = edit_params(args);
+    const int64_t runs = args.get_int("runs");
+    LIPAR_CHECK(runs >= 1 && runs <= 100, StatusCode::InvalidArgument, "--runs must be 1..100");
     if (args.flag_set("live")) {
         LIPAR_CHECK(args.has("IN"), StatusCode::InvalidArgument, "--live needs a video IN");
         EngineConfig config;
@@ -222,8 +224,6 @@ int cmd_bench(const CommandArgs& argv) {
     }
     // Warm-up (kernel selection, allocator growth) on the first blocks, untimed.
     const int64_t warm = args.get_int("warmup-blocks") * editor.source_frames_per_block();
-    const int64_t runs = args.get_int("runs");
-    LIPAR_CHECK(runs >= 1 && runs <= 100, StatusCode::InvalidArgument, "--runs must be 1..100");
     const std::vector<EditMode> modes{EditMode::Off, EditMode::Naive, EditMode::Lipar};
     std::vector<ModeResult> results;
     // The first run of a mode is its result (outputs for the fidelity columns); every run adds

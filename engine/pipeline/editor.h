@@ -10,6 +10,11 @@
 // noise, each with its own KV cache, clean reference and decoder state, and times each side.
 // Parameters are snapshotted at block boundaries; a prompt change swaps the cross-attention cache
 // only (unless reset_on_prompt_change). Deterministic for a given seed.
+//
+// The editor orchestrates; each step has a room of its own: BlockPlanner (detection, shape
+// bucket, prune plan), BlockDenoiser (the denoising loop on a StreamState: KV cache, clean
+// reference), NoiseSource, CrossAttnStore (prompt K/V), OutputAssembler (decoded frames paired
+// with their source frames, masks and the baseline's frames), frame_tensor (frame conversions).
 
 #include <torch/torch.h>
 
@@ -21,17 +26,20 @@
 #include <string>
 #include <vector>
 
-#include "lipar/detector.h"
 #include "lipar/frame.h"
 #include "lipar/params.h"
-#include "lipar/pruned_forward.h"
-#include "lipar/shape_bucket.h"
+#include "lipar/prune_plan.h"
 #include "model/dit/kv_cache.h"
 #include "model/dit/wan_dit.h"
 #include "model/vae/autoencoder.h"
+#include "pipeline/async_prompt_encoder.h"
+#include "pipeline/block_denoiser.h"
+#include "pipeline/block_planner.h"
+#include "pipeline/cross_attn_store.h"
+#include "pipeline/edited_frame.h"
 #include "pipeline/flow_schedule.h"
 #include "pipeline/model_pack.h"
-#include "pipeline/async_prompt_encoder.h"
+#include "pipeline/output_assembler.h"
 #include "pipeline/prompt_conditioner.h"
 
 namespace lipar::pipeline {
@@ -72,17 +80,6 @@ struct EditorSettings {
     std::function<torch::Tensor(int64_t block)> keep;
     // Parity runs: called with each denoising pass's flow [1, C, f, h, w].
     std::function<void(int64_t block, int64_t pass, const torch::Tensor& flow)> on_flow;
-};
-
-// One output frame of the editor.
-struct EditedFrame {
-    int64_t index = -1;  // index of the source frame this output stands for
-    Frame input;         // that source frame at model resolution
-    Frame output;
-    Frame baseline;      // compare mode only
-    std::vector<uint8_t> keep_mask;  // token grid of its latent frame, 1 = recomputed
-    int mask_width = 0, mask_height = 0;
-    EditMode mode = EditMode::Invalid;
 };
 
 struct BlockReport {
@@ -168,20 +165,12 @@ public:
     void wait_for_prompts() { m_text->wait_idle(); }
 
 private:
-    struct Side;
     void apply_pending_params();
     std::vector<EditedFrame> process_block(const torch::Tensor& latents, bool final_block);
     accel::PrunePlan m_plan;        // of the block being processed
     torch::Tensor m_x0_base;        // compare mode: the baseline's x0 of that block
-    torch::Tensor denoise(Side& side, const torch::Tensor& z, const accel::PrunePlan& plan,
-                          accel::PruneMode mode, int64_t block);
-    // The cross-attention K/V of a prompt: cached, or built when its embedding is ready (waiting
-    // for it when `wait`); nullptr when it is still being encoded.
-    const model::CrossAttnCache* cross_cache(const std::string& prompt, bool wait);
     // Picks the prompt of the next block: the requested one when ready, else the current one.
     void choose_prompt();
-    torch::Tensor to_tensor(const Frame& frame) const;
-    Frame to_frame(const torch::Tensor& rgb) const;
 
     ModelPack m_pack;
     EditorSettings m_settings;
@@ -189,31 +178,24 @@ private:
     int64_t m_fpb = 0;
     model::WanDit m_dit{nullptr};
     std::unique_ptr<model::VideoAutoencoder> m_ae;        // encoder + main decoder stream
-    std::unique_ptr<model::VideoAutoencoder> m_ae_base;   // compare: the baseline's decoder stream
-    // The baseline's decoder stream starts when compare mode starts, possibly mid-stream: its
-    // decoded frame k (after its own trim) stands for source frame
-    // m_base_start_latent * temporal ratio + trim + k.
-    int64_t m_base_start_latent = 0;
-    int64_t m_base_frames_out = 0;
+    // Compare mode: the baseline's decoder stream, started when compare mode starts (possibly
+    // mid-stream; OutputAssembler pairs its frames).
+    std::unique_ptr<model::VideoAutoencoder> m_ae_base;
     std::unique_ptr<AsyncPromptEncoder> m_text;
     std::string m_effective_prompt;
     bool m_has_effective_prompt = false;
     FlowSchedule m_schedule;
-    accel::DuplicateDetector m_detector;
-    std::unique_ptr<Side> m_main, m_base;
-    std::map<std::string, model::CrossAttnCache> m_cross;  // per prompt (small LRU by insertion)
-    std::deque<std::string> m_cross_order;
+    std::unique_ptr<CrossAttnStore> m_cross;
+    std::unique_ptr<BlockPlanner> m_planner;
+    std::unique_ptr<BlockDenoiser> m_denoiser;
+    std::unique_ptr<StreamState> m_main, m_base;  // compare mode: m_base is the baseline's
+    OutputAssembler m_output;
 
     EditParams m_pending, m_active;
     bool m_params_dirty = true;
-    std::deque<Frame> m_inputs;       // fitted source frames awaiting their outputs
-    int64_t m_next_input_index = 0;   // index of the next source frame
-    int64_t m_next_output_index = 0;
     std::vector<torch::Tensor> m_latents;  // encoded, not yet processed latent frames
     int64_t m_block = 0;
     int64_t m_latent_frame = 0;            // absolute latent frame of the next block
-    std::vector<std::vector<uint8_t>> m_masks;  // per latent frame of the current stream
-    int64_t m_mask_base = 0;                    // latent index of m_masks[0]
     BlockReport m_report;
     double m_encode_ms = 0;  // encoder time since the last block started
 };

@@ -5,6 +5,7 @@
 # The device tool carries .gpu/ (gitignored), prepared here on the Debian machine:
 #   .gpu/googletest       cp -r /usr/src/googletest .gpu/
 #   .gpu/shared/...       the clip, taef2 weights and test_latents_wan.pth the steps name
+#                         (data/clips/dog_grass_832x480.mp4, models/taef2/*.safetensors)
 #   .gpu/wan_ref/model.py the official Wan2.1 model file (parity-dit only)
 #   .gpu/spm/             build/lib/liblipar_spm.so, libsentencepiece{,_train}.so.0, spm_train and
 #                         spm.model trained with the flags of tests/unit/text_test_util.h

@@ -51,4 +51,16 @@ kill -9 $pid; wait $pid 2>/dev/null || true
 [ "$(cat "$work/kept.mp4")" = "previous result" ] || { echo "a killed edit replaced the output"; exit 1; }
 "$lipar" edit "$clip" -o "$work/new.mp4" --frames 16 --size 128x64 --pack "$work/pack" >/dev/null 2>&1
 [ -f "$work/new.mp4" ] && [ ! -e "$work/new.partial.mp4" ] || { echo "no rename at the end"; exit 1; }
+# bench: FPS and DiT time are medians of --runs timed runs per mode, each run's FPS listed;
+# --trace adds a profiled run per mode and prints where its time went
+"$lipar" bench "$clip" --frames 12 --size 128x64 --pack "$work/pack" --runs 2 --warmup-blocks 1 --json \
+    >"$work/bench.json" 2>"$work/bench.log" || { cat "$work/bench.log"; exit 1; }
+[ "$(grep -c '"runs":2,"fps_runs":\[[0-9.e+-]*,[0-9.e+-]*\]' "$work/bench.json")" = 3 ] ||
+    { echo "bench --runs 2: want 3 modes with two runs each"; cat "$work/bench.json"; exit 1; }
+"$lipar" bench "$clip" --frames 12 --size 128x64 --pack "$work/pack" --runs 1 --warmup-blocks 0 \
+    --trace "$work/trace" >"$work/trace.log" 2>&1 || { cat "$work/trace.log"; exit 1; }
+for mode in off naive lipar; do
+    grep -q "^trace $mode .*host events" "$work/trace.log" || { echo "no trace summary for $mode"; cat "$work/trace.log"; exit 1; }
+done
+expect_error "runs" bench "$clip" --runs 0 --pack "$work/pack"
 echo "cli edit smoke test passed"

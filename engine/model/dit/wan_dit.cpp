@@ -38,6 +38,12 @@ torch::Tensor linear(const torch::Tensor& x, const torch::nn::Linear& l) {
 
 torch::Tensor gelu_tanh(const torch::Tensor& x) { return torch::gelu(x, "tanh"); }
 
+uint64_t tensor_version(const torch::Tensor& t) {
+    // Weights made under c10::InferenceMode (the engine thread) keep no version counter; they
+    // cannot be trained either, so they never change.
+    return t.is_inference() ? 0 : t._version();
+}
+
 // Picks the per-token rows of a per-frame tensor [B, F, ...]: broadcastable [B, 1, ...] when F == 1,
 // else [B, N, ...] gathered by frame_of_token.
 torch::Tensor per_token(const torch::Tensor& per_frame, const torch::Tensor& frame_of_token) {
@@ -75,12 +81,12 @@ WanLayerNormImpl::WanLayerNormImpl(int64_t dim, double eps, bool affine, torch::
 std::pair<c10::optional<torch::Tensor>, c10::optional<torch::Tensor>> WanLayerNormImpl::affine_f32() {
     if (!weight.defined()) return {};
     if (weight.scalar_type() == torch::kFloat32) return {weight, bias};
-    if (!m_w32.defined() || m_w_version != weight._version() || m_b_version != bias._version() ||
-        m_w32.device() != weight.device()) {
+    if (!m_w32.defined() || m_w_version != tensor_version(weight) ||
+        m_b_version != tensor_version(bias) || m_w32.device() != weight.device()) {
         m_w32 = weight.detach().to(torch::kFloat32);
         m_b32 = bias.detach().to(torch::kFloat32);
-        m_w_version = weight._version();
-        m_b_version = bias._version();
+        m_w_version = static_cast<uint32_t>(tensor_version(weight));
+        m_b_version = static_cast<uint32_t>(tensor_version(bias));
     }
     return {m_w32, m_b32};
 }
@@ -270,9 +276,9 @@ torch::Tensor sinusoidal_embedding(const torch::Tensor& t, int64_t dim) {
 uint64_t WanDitImpl::time_weights_version() const {
     uint64_t v = 0;
     for (const auto& m : {time_embedding, time_projection}) {
-        for (const auto& p : m->parameters()) v += p._version();
+        for (const auto& p : m->parameters()) v += tensor_version(p);
     }
-    for (const auto& b : m_blocks) v += b->modulation._version();
+    for (const auto& b : m_blocks) v += tensor_version(b->modulation);
     return v;
 }
 
