@@ -371,19 +371,22 @@ int cmd_bench(const CommandArgs& argv) {
                     "error against off; peak GPU memory %.2f / %.2f / %.2f GB)\n",
                     results[0].peak_gb, results[1].peak_gb, results[2].peak_gb);
     }
+    // With --json the summaries go to stderr, so that stdout stays one JSON object per mode.
+    FILE* to = json ? stderr : stdout;
     for (const auto& [mode, t] : traces) {
         const auto& r = *std::find_if(results.begin(), results.end(),
                                       [&](const ModeResult& x) { return x.mode == mode; });
         const double blocks = std::max<double>(1.0, double(r.totals.blocks));
-        std::printf("\ntrace %s (%s): wall %.1f ms, GPU busy %.1f ms (%.0f%%), %lld kernels "
-                    "(%.0f per block), %lld host events\n",
-                    edit_mode_name(mode), t.saved.empty() ? ("not saved: " + t.save_error).c_str() : t.saved.c_str(), t.wall_ms,
-                    t.gpu_busy_ms, t.wall_ms > 0 ? 100.0 * t.gpu_busy_ms / t.wall_ms : 0.0,
-                    static_cast<long long>(t.kernels), double(t.kernels) / blocks,
-                    static_cast<long long>(t.host_ops));
-        if (t.kernels > 0) std::printf("  kernel time by kind:\n%s  biggest kernels:\n", t.by_kind.c_str());
-        else std::printf("  biggest host operators (inclusive times):\n");
-        std::printf("%s", t.top_kernels.c_str());
+        const std::string where = t.saved.empty() ? "not saved: " + t.save_error : t.saved;
+        std::fprintf(to, "\ntrace %s (%s): wall %.1f ms, GPU busy %.1f ms (%.0f%%), %lld kernels "
+                         "(%.0f per block), %lld host events\n",
+                     edit_mode_name(mode), where.c_str(), t.wall_ms, t.gpu_busy_ms,
+                     t.wall_ms > 0 ? 100.0 * t.gpu_busy_ms / t.wall_ms : 0.0,
+                     static_cast<long long>(t.kernels), double(t.kernels) / blocks,
+                     static_cast<long long>(t.host_ops));
+        if (t.kernels > 0) std::fprintf(to, "  kernel time by kind:\n%s  biggest kernels:\n", t.by_kind.c_str());
+        else std::fprintf(to, "  biggest host operators (inclusive times):\n");
+        std::fprintf(to, "%s", t.top_kernels.c_str());
     }
     return 0;
 }

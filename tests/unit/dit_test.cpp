@@ -172,6 +172,20 @@ TEST(Dit, time_conditioning_of_a_cpu_timestep_is_cached_until_the_weights_change
     EXPECT_TRUE(dit->time_conditioning(torch::full({1}, 500.0)).block_mod.empty());
 }
 
+TEST(Dit, a_bf16_model_made_under_inference_mode_runs_and_caches_its_timesteps) {
+    // The engine thread builds and runs its models under c10::InferenceMode: their weights keep
+    // no version counter, which the timestep cache and the float32 norm-weight copies must
+    // not ask for ("Inference tensors do not track version counter" on CUDA before the fix).
+    c10::InferenceMode inference;
+    auto dit = make_tiny(8, torch::kBFloat16);
+    auto x = randn({1, 16, 1, 4, 4}, 9), ctx = randn({1, 8, 64}, 10);
+    auto a = dit->forward(x, torch::tensor({500.0}), ctx);
+    auto b = dit->forward(x, torch::tensor({500.0}), ctx);
+    EXPECT_TRUE(torch::equal(a, b));
+    EXPECT_EQ(dit->time_conditioning(torch::full({1}, 500.0)).e0.data_ptr(),
+              dit->time_conditioning(torch::full({1}, 500.0)).e0.data_ptr());
+}
+
 TEST(Dit, output_depends_on_the_prompt_and_is_deterministic) {
     auto dit = make_tiny(5);
     auto x = randn({1, 16, 1, 4, 4}, 6);
