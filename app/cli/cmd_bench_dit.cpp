@@ -1,8 +1,14 @@
 // `lipar bench-dit`: times the causal DiT on one block with random weights — one denoising pass
 // attending a filled KV cache, and the t = 0 pass that commits the block — and reports the
 // achieved matrix throughput against a measured bf16 matrix-product ceiling on the same device.
+// `--kept 1,0.6,0.2`: the same denoising pass pruned to those fractions of the block's tokens
+// (LIPAR and naive, kept counts rounded up to shape buckets), against the dense pass and the
+// ideal 1/kept, with the host's share: the time until the call returned (kernels enqueued) and
+// until the device finished. Where the two are equal, the pass is bound by the host.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "args.h"
@@ -11,6 +17,8 @@
 #include "core/error.h"
 #include "core/gpu_memory.h"
 #include "core/timer.h"
+#include "lipar/pruned_forward.h"
+#include "lipar/shape_bucket.h"
 #include "model/dit/kv_cache.h"
 #include "model/dit/wan_dit.h"
 
@@ -62,7 +70,9 @@ int cmd_bench_dit(const CommandArgs& argv) {
         .option("iters", "timed iterations (median reported)", "10")
         .option("device", "cpu, cuda or auto", "auto")
         .option("dtype", "compute dtype", "bf16")
-        .option("seed", "weight seed", "0");
+        .option("seed", "weight seed", "0")
+        .option("kept", "also time pruned passes keeping these fractions of the tokens "
+                        "(comma-separated, e.g. 1,0.6,0.2)");
     if (!args.parse()) return 0;
     torch::NoGradGuard no_grad;
     const auto device = parse_device(args.get("device"));
@@ -79,6 +89,17 @@ int cmd_bench_dit(const CommandArgs& argv) {
                 "--size must be a multiple of 16 in both directions");
     LIPAR_CHECK(cache_frames % fpb == 0 && cache_frames > sink, StatusCode::InvalidArgument,
                 "--cache-frames must be a multiple of --frames-per-block and exceed --sink");
+    std::vector<double> kept_list;
+    if (args.has("kept")) {
+        for (const auto& item : split_list(args.get("kept"))) {
+            char* end = nullptr;
+            const double v = std::strtod(item.c_str(), &end);
+            LIPAR_CHECK(end && *end == '\0' && !item.empty() && v > 0.0 && v <= 1.0,
+                        StatusCode::InvalidArgument, "--kept: '", item,
+                        "' is not a fraction in (0, 1] (e.g. --kept 1,0.6,0.2)");
+            kept_list.push_back(v);
+        }
+    }
 
     const auto opts = torch::TensorOptions().device(device).dtype(dtype);
     model::WanDit dit(config, opts);
@@ -136,6 +157,58 @@ int cmd_bench_dit(const CommandArgs& argv) {
     if (device.is_cuda()) {
         std::printf("peak GPU memory while timing: %.2f GB (KV cache %.2f GB)\n",
                     mem.peak_allocated_bytes / 1e9, cache.memory_bytes() / 1e9);
+    }
+    if (kept_list.empty()) return 0;
+
+    // Pruned passes: a LIPAR commit pass with every token kept fills the clean reference, then
+    // each fraction's plan keeps a seeded random subset, rounded up to the shape bucket.
+    const auto dev_bucket = accel::default_kept_bucket(device);
+    accel::ReferenceKv reference(config.num_layers);
+    {
+        auto plan = accel::PrunePlan::dense(fpb, lh / 2, lw / 2, frame, config.head_dim(), device);
+        accel::pruned_causal_forward(*dit, block(), t0, cross, cache, reference, plan,
+                                     accel::PruneMode::Lipar, model::CacheWrite::Commit);
+        frame += fpb;
+    }
+    auto time_pass = [&](const accel::PrunePlan& plan, accel::PruneMode mode, double& host_ms) {
+        std::vector<double> wall, host;
+        for (int i = 0; i < iters + 2; ++i) {
+            auto x = block();
+            synchronize(device);
+            Timer t;
+            accel::pruned_causal_forward(*dit, x, tn, cross, cache, reference, plan, mode,
+                                         model::CacheWrite::Transient);
+            const double enqueued = t.elapsed_ms();
+            const double done = t.elapsed_ms(device);
+            if (i >= 2) {
+                host.push_back(enqueued);
+                wall.push_back(done);
+            }
+        }
+        host_ms = median(host);
+        return median(wall);
+    };
+    std::printf("\npruned denoising passes (shape bucket %lld; host = until the call returned):\n",
+                static_cast<long long>(dev_bucket));
+    std::printf("%6s %7s %10s %10s %10s %10s %8s %8s\n", "kept", "tokens", "lipar ms", "host ms",
+                "naive ms", "host ms", "lipar x", "ideal x");
+    auto gen = at::detail::createCPUGenerator(7);
+    const auto order = torch::randperm(static_cast<int64_t>(n), gen);
+    for (double kept : kept_list) {
+        const int64_t want = std::max<int64_t>(1, static_cast<int64_t>(std::llround(kept * n)));
+        const int64_t count = dev_bucket > 1 ? std::min<int64_t>(static_cast<int64_t>(n),
+                                                                   (want + dev_bucket - 1) / dev_bucket * dev_bucket)
+                                             : want;
+        auto keep = torch::zeros({static_cast<int64_t>(n)}, torch::kBool);
+        keep.index_fill_(0, order.narrow(0, 0, count), true);
+        auto plan = accel::PrunePlan::build(keep.view({fpb, lh / 2, lw / 2}), frame,
+                                            config.head_dim(), device);
+        double lipar_host = 0, naive_host = 0;
+        const double lipar_ms = time_pass(plan, accel::PruneMode::Lipar, lipar_host);
+        const double naive_ms = time_pass(plan, accel::PruneMode::Naive, naive_host);
+        std::printf("%5.0f%% %7lld %10.2f %10.2f %10.2f %10.2f %7.2fx %7.2fx\n", 100.0 * kept,
+                    static_cast<long long>(count), lipar_ms, lipar_host, naive_ms, naive_host,
+                    dm / lipar_ms, n / static_cast<double>(count));
     }
     return 0;
 }

@@ -87,7 +87,7 @@ for step in "$@"; do
         bench-dit)
             log "bench-dit (1.3B random, bf16, 480x832)"
             ./build-gpu/app/lipar bench-dit --config wan-1.3b --device cuda --dtype bf16 --size 832x480 \
-                --iters 10 2>&1 | tee "$OUT/bench_dit.txt"
+                --iters 10 --kept ${DIT_KEPT:-1,0.8,0.6,0.4,0.2} 2>&1 | tee "$OUT/bench_dit.txt"
             ;;
         parity-dit)
             log "DiT parity with the official Wan2.1 model.py (carried in .gpu/wan_ref)"

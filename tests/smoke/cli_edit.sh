@@ -63,4 +63,10 @@ for mode in off naive lipar; do
     grep -q "^trace $mode .*host events" "$work/trace.log" || { echo "no trace summary for $mode"; cat "$work/trace.log"; exit 1; }
 done
 expect_error "runs" bench "$clip" --runs 0 --pack "$work/pack"
+# bench-dit --kept: one row per kept fraction, the kept counts as asked (no buckets on the CPU)
+"$lipar" bench-dit --config tiny --device cpu --dtype f32 --size 256x128 --iters 1 --kept 1,0.5 \
+    >"$work/dit.log" 2>&1 || { cat "$work/dit.log"; exit 1; }
+grep -qE "^ +100% +384 " "$work/dit.log" && grep -qE "^ +50% +192 " "$work/dit.log" ||
+    { echo "bench-dit --kept: rows missing"; cat "$work/dit.log"; exit 1; }
+expect_error "kept" bench-dit --config tiny --device cpu --kept 1.5
 echo "cli edit smoke test passed"
