@@ -9,6 +9,7 @@
 // step S (S = 0: the noise of the SDEdit start; S = i: the re-noising before pass i); optional
 // "keep_b{B}" [f, h/2, w/2] (uint8 or bool) keep masks that replace LIPAR's detection.
 // Output: "x0" [C, F, h, w] (every block's final x0) and, with --flows, "flow_b{B}_p{P}".
+#include <cstdio>
 #include <map>
 
 #include "core/device.h"
@@ -111,6 +112,10 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
     std::vector<torch::Tensor> x0;
     for (int64_t b = 0; b * fpb < z.size(1); ++b) {
         x0.push_back(editor.edit_latents(z.narrow(1, b * fpb, fpb)).squeeze(0).to(torch::kCPU));
+        // The block's loop (detection, the denoising passes, the cache pass), timed between device
+        // synchronisations: tests/gpu/edit_loop_reference.py --time reads these lines.
+        std::printf("edit-loop block %lld: %.2f ms\n", static_cast<long long>(b),
+                    editor.last_report().detect_ms + editor.last_report().denoise_ms);
     }
     out["x0"] = torch::cat(x0, 1).contiguous();
     io::write_safetensors(ctx.args.get("out"), out);

@@ -2,7 +2,10 @@
 """End-to-end parity of the editor's block loop (`lipar tensor edit-loop`) with Self-Forcing's
 CausalInferencePipeline, started SDEdit-style from clean source latents, same weights, same noise.
 
-Usage: edit_loop_reference.py SELF_FORCING_DIR LIPAR_BIN OUT_DIR [--quick]
+Usage: edit_loop_reference.py SELF_FORCING_DIR LIPAR_BIN OUT_DIR [--quick | --time]
+
+--time: instead of parity, the two loops' speed side by side on the 1.3B configuration in bf16
+(random weights, 8 blocks, at the paper's 7-frame window and at Self-Forcing's 21 frames).
 
 SELF_FORCING_DIR is a checkout of github.com/guandeh17/Self-Forcing (not part of this repository;
 wan/modules, utils, pipeline and demo_utils are used). Its own modules run unchanged:
@@ -126,11 +129,12 @@ def make_generator(cfg, sink, local, shift):
     return gen
 
 
-def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, tol=1e-4):
-    t_start = time.time()
-    fpb, h, w = 3, 60, 104
-    frames = blocks * fpb
-    local = sink + recent + fpb
+FPB, H, W = 3, 60, 104
+
+
+def prepare(name, cfg, sink, recent, blocks, steps, shift):
+    """Random weights (saved for lipar) and the inputs: clean latents, prompt, every noise."""
+    local = sink + recent + FPB
     torch.manual_seed(0)
     gen = make_generator(cfg, sink, local, shift).cuda().eval()
     with torch.no_grad():  # the reference init zeroes some weights; randomize all
@@ -142,31 +146,37 @@ def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, 
     del weights
 
     g = torch.Generator().manual_seed(1)
-    z = torch.randn(16, frames, h, w, generator=g)  # clean source latents [C, F, h, w]
+    z = torch.randn(16, blocks * FPB, H, W, generator=g)  # clean source latents [C, F, h, w]
     context = torch.zeros(1, cfg["text_len"], cfg["text_dim"])
     context[:, :20] = torch.randn(1, 20, cfg["text_dim"], generator=g)  # a 20-token prompt, zero padding
     tensors = {"z": z, "context": context}
     for b in range(blocks):
         for s in range(len(steps)):
-            tensors[f"noise_b{b}_s{s}"] = torch.randn(1, 16, fpb, h, w, generator=g)
+            tensors[f"noise_b{b}_s{s}"] = torch.randn(1, 16, FPB, H, W, generator=g)
     infile = f"{out}/{name}_in.safetensors"
     save_file(tensors, infile)
+    return gen, local, tensors, wfile, infile
 
-    # --- reference ------------------------------------------------------------------------------
-    args = SimpleNamespace(denoising_step_list=list(steps), warp_denoising_step=True, num_frame_per_block=fpb,
+
+def reference_loop(gen, cfg, tensors, blocks, steps, dtype=torch.float32):
+    """Self-Forcing's pipeline over the first `blocks` blocks; returns (latents [C, F, h, w] float32,
+    seconds for the inference call, measured between device synchronisations)."""
+    z, context = tensors["z"], tensors["context"]
+    args = SimpleNamespace(denoising_step_list=list(steps), warp_denoising_step=True, num_frame_per_block=FPB,
                            independent_first_frame=False, context_noise=0)
-    pipe = Pipeline(args, "cuda", generator=gen, text_encoder=GivenPrompt(context.cuda()), vae=LatentsOut())
+    pipe = Pipeline(args, "cuda", generator=gen, text_encoder=GivenPrompt(context.cuda().to(dtype)),
+                    vae=LatentsOut())
     pipe.num_transformer_blocks = cfg["layers"]
-    pipe.frame_seq_length = (h // 2) * (w // 2)
+    pipe.frame_seq_length = (H // 2) * (W // 2)
     t0 = pipe.denoising_step_list[0]
     sched = gen.scheduler
     # SDEdit start of every block: the source latents noised to the first warped step.
     start = []
     for b in range(blocks):
-        zb = z[:, b * fpb:(b + 1) * fpb].permute(1, 0, 2, 3).cuda()  # [f, C, h, w]
+        zb = z[:, b * FPB:(b + 1) * FPB].permute(1, 0, 2, 3).cuda()  # [f, C, h, w]
         nb = tensors[f"noise_b{b}_s0"][0].permute(1, 0, 2, 3).cuda()
-        start.append(sched.add_noise(zb, nb, t0 * torch.ones(fpb, device="cuda")))
-    start = torch.cat(start).unsqueeze(0)  # [1, F, C, h, w]
+        start.append(sched.add_noise(zb, nb, t0 * torch.ones(FPB, device="cuda")))
+    start = torch.cat(start).unsqueeze(0).to(dtype)  # [1, F, C, h, w]
     renoise = [tensors[f"noise_b{b}_s{s}"][0].permute(1, 0, 2, 3).cuda()
                for b in range(blocks) for s in range(1, len(steps))]
     it = iter(renoise)
@@ -178,25 +188,42 @@ def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, 
     causal_inference.torch.randn_like = file_noise
     try:
         with torch.no_grad():
+            torch.cuda.synchronize()
+            began = time.perf_counter()
             _, latents = pipe.inference(start, text_prompts=["given"], return_latents=True)
+            torch.cuda.synchronize()
+            seconds = time.perf_counter() - began
     finally:
         causal_inference.torch.randn_like = real_randn_like
     assert next(it, None) is None, "the reference loop used fewer noise tensors than the file has"
     ref = latents[0].permute(1, 0, 2, 3).float().cpu()  # [C, F, h, w]
-    del pipe, gen, latents
-    torch.cuda.empty_cache()
+    del pipe, latents
+    return ref, seconds
 
-    # --- ours -----------------------------------------------------------------------------------
+
+def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32"):
+    """`lipar tensor edit-loop` on the same weights and inputs; returns (x0, its per-block ms)."""
     res = subprocess.run([lipar, "tensor", "edit-loop", "--weights", wfile, "--in", infile,
-                          "--out", f"{out}/{name}_out.safetensors", "--device", "cuda", "--dtype", "f32",
+                          "--out", f"{out}/{name}_out.safetensors", "--device", "cuda", "--dtype", dtype,
                           "--mode", "off", "--steps", ",".join(str(s) for s in steps), "--shift", str(shift),
-                          "--sink", str(sink), "--recent", str(recent), "--frames-per-block", str(fpb),
+                          "--sink", str(sink), "--recent", str(recent), "--frames-per-block", str(FPB),
                           "--head-dim", str(cfg["dim"] // cfg["heads"])], capture_output=True, text=True)
     if res.returncode != 0:
         print(res.stdout[-2000:], res.stderr[-2000:])
         raise SystemExit(f"lipar tensor edit-loop failed for {name}")
-    got = load_file(f"{out}/{name}_out.safetensors")["x0"]
+    block_ms = [float(line.split()[3]) for line in res.stdout.splitlines() if line.startswith("edit-loop block ")]
+    return load_file(f"{out}/{name}_out.safetensors")["x0"], block_ms
+
+
+def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, tol=1e-4):
+    t_start = time.time()
+    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift)
+    ref, _ = reference_loop(gen, cfg, tensors, blocks, steps)
+    del gen
+    torch.cuda.empty_cache()
+    got, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile)
     errs = []
+    fpb = FPB
     for b in range(blocks):
         r = ref[:, b * fpb:(b + 1) * fpb].double(); o = got[:, b * fpb:(b + 1) * fpb].double()
         errs.append(((o - r).norm() / r.norm()).item())
@@ -211,6 +238,34 @@ def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, 
     return worst < tol
 
 
+def time_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0):
+    """Side-by-side speed in bf16, as each side runs inference: the reference's whole loop over
+    `blocks` blocks after a warm-up call on 2 blocks (mean per block), ours per block from
+    `lipar tensor edit-loop` (median of the blocks after the first two)."""
+    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift)
+    gen = gen.to(torch.bfloat16)
+    reference_loop(gen, cfg, tensors, 2, steps, torch.bfloat16)
+    _, seconds = reference_loop(gen, cfg, tensors, blocks, steps, torch.bfloat16)
+    ref_ms = 1000.0 * seconds / blocks
+    del gen
+    torch.cuda.empty_cache()
+    _, block_ms = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="bf16")
+    ours = sorted(block_ms[2:])
+    ours_ms = ours[len(ours) // 2] if ours else float("nan")
+    print(f"TIME {name}: window sink {sink} + recent {recent} (local_attn_size {local}), {blocks} blocks, "
+          f"bf16, dim {cfg['dim']} x {cfg['layers']} layers: reference {ref_ms:.1f} ms per block (mean after "
+          f"a warm-up call), ours {ours_ms:.1f} ms (median of blocks 3..{blocks}; all: "
+          f"{', '.join(f'{v:.1f}' for v in block_ms)}), ours / reference {ours_ms / ref_ms:.2f}", flush=True)
+    for f in ("weights", "in", "out"):
+        os.remove(f"{out}/{name}_{f}.safetensors")
+
+
+wan13 = dict(dim=1536, ffn=8960, heads=12, layers=30, text_dim=4096, text_len=512)
+if "--time" in sys.argv[4:]:
+    time_case("time_paper_window", wan13, sink=1, recent=3, blocks=8)   # 7 frames attended
+    time_case("time_window_21", wan13, sink=1, recent=17, blocks=8)     # Self-Forcing's 21 frames
+    sys.exit(0)
+
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 small = dict(dim=512, ffn=1024, heads=4, layers=4, text_dim=256, text_len=512)
@@ -219,6 +274,5 @@ ok &= run_case("paper_window", small, sink=1, recent=3, blocks=9)        # m = [
 ok &= run_case("editor_default", small, sink=1, recent=6, blocks=9)      # 10 frames attended
 ok &= run_case("window_21", small, sink=1, recent=17, blocks=9)          # Self-Forcing's 21 frames
 if not quick:
-    wan13 = dict(dim=1536, ffn=8960, heads=12, layers=30, text_dim=4096, text_len=512)
     ok &= run_case("wan13b_paper_window", wan13, sink=1, recent=3, blocks=6)
 sys.exit(0 if ok else 1)

@@ -168,6 +168,12 @@ for step in "$@"; do
             log "edit loop parity with Self-Forcing's CausalInferencePipeline (carried in .gpu/self_forcing)"
             python3 tests/gpu/edit_loop_reference.py .gpu/self_forcing build-gpu/app/lipar /tmp/parity_loop ${PARITY_QUICK:+--quick} 2>&1 | tee "$OUT/parity_loop.txt" | grep -E "PASS|FAIL|Error|error|Traceback" | tail -12
             ;;
+        time-reference)
+            # Issue 12: the editor's block loop and Self-Forcing's pipeline side by side in bf16
+            # on the 1.3B configuration (random weights), at 7 and 21 attended frames.
+            log "side by side with Self-Forcing's CausalInferencePipeline (carried in .gpu/self_forcing)"
+            python3 tests/gpu/edit_loop_reference.py .gpu/self_forcing build-gpu/app/lipar /tmp/time_ref --time 2>&1 | tee "$OUT/time_reference.txt" | grep -E "TIME|Error|error|Traceback" | tail -8
+            ;;
         live-swap-xxl)
             # Needs text-pack-xxl first (/tmp/packxxl). The real engine behind the clip paced at
             # 16 fps; the prompt changes 4 s in, a first-time UMT5-XXL encoding in each mode.

@@ -3,6 +3,8 @@
 // the flow, re-noising between passes, the t = 0 pass that commits the cache, window eviction.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cstdlib>
@@ -48,6 +50,18 @@ TEST(EditLoop, runner_equals_the_loop_written_out_with_the_model_primitives) {
     const auto& x0 = out.at("x0");
     ASSERT_EQ(x0.sizes(), in["z"].sizes());
     EXPECT_EQ(out.count("flow_b3_p2"), 1u);
+    {
+        // One timing line per block (edit_loop_reference.py --time reads them).
+        std::ifstream log(dir.file("log.txt"));
+        std::string line;
+        int64_t timed = 0;
+        while (std::getline(log, line)) {
+            if (line.rfind("edit-loop block " + std::to_string(timed) + ": ", 0) == 0 &&
+                line.size() > 3 && line.compare(line.size() - 3, 3, " ms") == 0)
+                ++timed;
+        }
+        EXPECT_EQ(timed, blocks);
+    }
 
     torch::NoGradGuard no_grad;
     auto dit = model::load_wan_dit(weights, torch::TensorOptions(), {});
