@@ -10,7 +10,10 @@ torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor&
                                     const PrunePlan& plan, PruneMode mode,
                                     model::CacheWrite write) {
     torch::NoGradGuard no_grad;
-    if (mode == PruneMode::Off) {
+    if (mode == PruneMode::Off || (plan.all_kept() && write == model::CacheWrite::Transient)) {
+        // Every token computed: the dense path, with none of the gathers and scatters of the
+        // pruned one (the same computation; only a committing pass of naive/lipar must go on
+        // below, to refresh the clean reference).
         return model::causal_forward(dit, x, t, cross, cache, plan.start_frame, write, &plan.rope_kept);
     }
     const auto grid = model::token_grid(dit.config(), x.sizes());
