@@ -239,27 +239,26 @@ int cmd_bench(const CommandArgs& argv) {
         it->fps_runs.push_back(fps);
         it->dit_runs.push_back(dit);
     };
-    if (latents.defined()) {
-        const int64_t fpb = editor.frames_per_block();
-        // Warm-up of every mode on two blocks (kernel selection, allocator growth), untimed.
-        for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
+    // One whole run of a mode over the input (latents or frames).
+    auto run_input = [&](EditMode mode) {
+        return latents.defined() ? run_latents(editor_for(mode), latents, params, mode, settings.device)
+                                 : run_mode(editor_for(mode), frames, params, mode, settings.device);
+    };
+    // Warm-up of every mode on the input's first blocks (kernel selection, allocator growth),
+    // untimed.
+    const std::vector<Frame> head(frames.begin(),
+                                  frames.begin() + std::clamp<int64_t>(warm, 0, frames.size()));
+    for (auto mode : modes) {
+        if (latents.defined()) {
+            const int64_t fpb = editor.frames_per_block();
             run_latents(editor_for(mode), latents.narrow(1, 0, std::min<int64_t>(2 * fpb, latents.size(1))),
                         params, mode, settings.device);
+        } else if (!head.empty()) {
+            run_mode(editor_for(mode), head, params, mode, settings.device);
         }
-        for (int64_t run = 0; run < runs; ++run) {
-            for (auto mode : modes) add_run(run_latents(editor_for(mode), latents, params, mode, settings.device));
-        }
-    } else {
-        if (warm > 0) {
-            std::vector<Frame> head(frames.begin(),
-                                    frames.begin() + std::min<int64_t>(warm, frames.size()));
-            for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
-                run_mode(editor_for(mode), head, params, mode, settings.device);
-            }
-        }
-        for (int64_t run = 0; run < runs; ++run) {
-            for (auto mode : modes) add_run(run_mode(editor_for(mode), frames, params, mode, settings.device));
-        }
+    }
+    for (int64_t run = 0; run < runs; ++run) {
+        for (auto mode : modes) add_run(run_input(mode));
     }
     // Profiled runs (after the timed ones, so the profiler's overhead never enters the medians).
     std::vector<std::pair<EditMode, TraceSummary>> traces;
@@ -270,11 +269,7 @@ int cmd_bench(const CommandArgs& argv) {
         LIPAR_CHECK(!ec, StatusCode::IoError, "--trace: cannot create '", dir.string(), "': ", ec.message());
         for (auto mode : modes) {
             const auto path = (dir / (std::string(edit_mode_name(mode)) + ".json")).string();
-            auto work = [&] {
-                if (latents.defined()) run_latents(editor_for(mode), latents, params, mode, settings.device);
-                else run_mode(editor_for(mode), frames, params, mode, settings.device);
-            };
-            traces.emplace_back(mode, trace_run(work, path, settings.device));
+            traces.emplace_back(mode, trace_run([&] { run_input(mode); }, path, settings.device));
         }
     }
     const ModeResult& off = results[0];

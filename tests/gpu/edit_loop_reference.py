@@ -215,6 +215,11 @@ def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32"
     return load_file(f"{out}/{name}_out.safetensors")["x0"], block_ms
 
 
+def remove_case_files(name):
+    for f in ("weights", "in", "out"):
+        os.remove(f"{out}/{name}_{f}.safetensors")
+
+
 def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, tol=1e-4):
     t_start = time.time()
     gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift)
@@ -233,8 +238,7 @@ def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, 
           f"sink_size {sink}), {blocks} blocks, steps {list(steps)} shift {shift}, dim {cfg['dim']} x "
           f"{cfg['layers']} layers: x0 relative error per block max {worst:.3e} "
           f"[{', '.join(f'{e:.1e}' for e in errs)}] (tol {tol:g}; {time.time() - t_start:.0f} s)", flush=True)
-    for f in ("weights", "in", "out"):
-        os.remove(f"{out}/{name}_{f}.safetensors")
+    remove_case_files(name)
     return worst < tol
 
 
@@ -256,8 +260,7 @@ def time_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0)
           f"bf16, dim {cfg['dim']} x {cfg['layers']} layers: reference {ref_ms:.1f} ms per block (mean after "
           f"a warm-up call), ours {ours_ms:.1f} ms (median of blocks 3..{blocks}; all: "
           f"{', '.join(f'{v:.1f}' for v in block_ms)}), ours / reference {ours_ms / ref_ms:.2f}", flush=True)
-    for f in ("weights", "in", "out"):
-        os.remove(f"{out}/{name}_{f}.safetensors")
+    remove_case_files(name)
 
 
 wan13 = dict(dim=1536, ffn=8960, heads=12, layers=30, text_dim=4096, text_len=512)
