@@ -333,6 +333,7 @@ int cmd_bench(const CommandArgs& argv) {
             j.set("tau1", params.tau1);
             j.set("tau2", params.tau2);
             j.set("protocol", protocol);
+            j.set("cuda_graphs", editor_for(r.mode).graph_summary());
             const bool wide = r.mode == EditMode::Off && paper_baseline;
             j.set("window", Json::array().push_back(wide ? int64_t(1) : window.sink)
                                 .push_back(wide ? int64_t(20) : window.recent));
@@ -362,6 +363,9 @@ int cmd_bench(const CommandArgs& argv) {
         }
         std::printf(")\n");
         std::printf("text: %s\n", editor.text_summary().c_str());
+        std::printf("CUDA graphs: %s", editor.graph_summary().c_str());
+        if (paper_baseline) std::printf(" (off's editor: %s)", paper_baseline->graph_summary().c_str());
+        std::printf("\n");
         std::printf("(stage columns: ms per output frame; PSNR, latent error and kept-token latent "
                     "error against off; peak GPU memory %.2f / %.2f / %.2f GB)\n",
                     results[0].peak_gb, results[1].peak_gb, results[2].peak_gb);

@@ -4,13 +4,137 @@
 
 namespace lipar::accel {
 
+namespace {
+
+enum class GraphedPass : int64_t { Dense = 1, Kept = 2, KeptRecovered = 3 };
+
+// The time conditioning of a pass as graph inputs (e, e0, every block's modulation rows), and
+// back from the static copies.
+std::vector<torch::Tensor> time_inputs(const model::TimeConditioning& time) {
+    return {time.e, time.e0, time.block_mod_all};
+}
+model::TimeConditioning time_from(const std::vector<torch::Tensor>& in, size_t first) {
+    model::TimeConditioning time;
+    time.e = in[first];
+    time.e0 = in[first + 1];
+    time.block_mod_all = in[first + 2];
+    time.block_mod = time.block_mod_all.unbind(0);
+    return time;
+}
+
+// What a graphed transient pass reads by address besides its inputs: the KV cache's buffers and
+// the prompt's K/V (a change of either drops the graphs).
+std::vector<int64_t> graph_epoch(const model::KvCache& cache, const model::CrossAttnCache& cross) {
+    return {cache.buffer_address(), reinterpret_cast<int64_t>(cross.k[0].data_ptr()),
+            reinterpret_cast<int64_t>(cross.v[0].data_ptr())};
+}
+std::vector<torch::Tensor> cross_tensors(const model::CrossAttnCache& cross) {
+    std::vector<torch::Tensor> all = cross.k;
+    all.insert(all.end(), cross.v.begin(), cross.v.end());
+    return all;
+}
+
+// Whether a transient pass of `tokens` tokens can be graphed now: conditioning made for inference
+// with one timestep, and room in the cache (a pass must not reallocate it).
+bool graphable(GraphCache* graphs, const model::WanDitImpl& dit, const model::TimeConditioning& time,
+               const model::KvCache& cache, const model::CrossAttnCache& cross, int64_t tokens) {
+    return graphs && graphs->active(dit.device()) && time.block_mod_all.defined() &&
+           time.frames() == 1 && !cross.k.empty() &&
+           cache.capacity() >= cache.committed_tokens() + tokens;
+}
+
+torch::Tensor dense_transient(model::WanDitImpl& dit, const torch::Tensor& x,
+                              const model::TimeConditioning& time, const model::CrossAttnCache& cross,
+                              model::KvCache& cache, const PrunePlan& plan, GraphCache& graphs) {
+    const auto grid = model::token_grid(dit.config(), x.sizes());
+    auto body = [&](const std::vector<torch::Tensor>& in) {
+        model::DitTokens tokens;
+        tokens.x = dit.embed_patches(in[0]);
+        tokens.rope = model::RopeTable{in[1], in[2], in[3]};
+        auto out = dit.forward_tokens(tokens, time_from(in, 4), cross, &cache);
+        return dit.unpatchify(out, grid[0], grid[1], grid[2]);
+    };
+    std::vector<torch::Tensor> in{x, plan.rope_kept.cos, plan.rope_kept.sin, plan.rope_kept.rotation};
+    for (auto& t : time_inputs(time)) in.push_back(t);
+    torch::Tensor flow;
+    try {
+        flow = graphs.run({static_cast<int64_t>(GraphedPass::Dense), cache.committed_tokens()},
+                          graph_epoch(cache, cross), in, body, cross_tensors(cross));
+    } catch (...) {
+        cache.discard_staged();
+        throw;
+    }
+    cache.discard_staged();
+    return flow;
+}
+
+torch::Tensor pruned_transient(model::WanDitImpl& dit, const torch::Tensor& x,
+                               const model::TimeConditioning& time, const model::CrossAttnCache& cross,
+                               model::KvCache& cache, ReferenceKv& reference, const PrunePlan& plan,
+                               PruneMode mode, GraphCache& graphs) {
+    const auto grid = model::token_grid(dit.config(), x.sizes());
+    bool recovers = false;
+    {
+        // The recovered slots are staged eagerly (their indices change every block); the graph
+        // writes only the kept slots.
+        PrunedKvProvider probe(cache, reference, plan, mode, false);
+        recovers = probe.recovers();
+        if (recovers && !probe.recovered_staged()) {
+            probe.stage_recovered(dit.config().num_layers, x.size(0));
+            cache.set_staging_tag(probe.staging_tag());
+        }
+    }
+    const int64_t out_dim = dit.config().out_channels * dit.config().patch_volume();
+    auto body = [&](const std::vector<torch::Tensor>& in) {
+        PrunePlan p = plan;  // host fields as planned; device indices and positions from `in`
+        p.kept_index = in[1];
+        p.rope_kept = model::RopeTable{in[2], in[3], in[4]};
+        model::DitTokens tokens;
+        tokens.x = dit.embed_patches(in[0]).index_select(1, p.kept_index);
+        tokens.rope = p.rope_kept;
+        PrunedKvProvider kv(cache, reference, p, mode, false);
+        auto out_kept = dit.forward_tokens(tokens, time_from(in, 5), cross, &kv);
+        auto out = torch::zeros({out_kept.size(0), p.total(), out_dim}, out_kept.options());
+        out.index_copy_(1, p.kept_index, out_kept);
+        return dit.unpatchify(out, grid[0], grid[1], grid[2]);
+    };
+    std::vector<torch::Tensor> in{x, plan.kept_index, plan.rope_kept.cos, plan.rope_kept.sin,
+                                  plan.rope_kept.rotation};
+    for (auto& t : time_inputs(time)) in.push_back(t);
+    const auto kind = recovers ? GraphedPass::KeptRecovered : GraphedPass::Kept;
+    torch::Tensor flow;
+    try {
+        flow = graphs.run({static_cast<int64_t>(kind), cache.committed_tokens()},
+                          graph_epoch(cache, cross), in, body, cross_tensors(cross));
+    } catch (...) {
+        cache.discard_staged();
+        cache.set_staging_tag(0);
+        throw;
+    }
+    cache.discard_staged();
+    return flow;
+}
+
+}  // namespace
+
 torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor& x,
                                     const torch::Tensor& t, const model::CrossAttnCache& cross,
                                     model::KvCache& cache, ReferenceKv& reference,
                                     const PrunePlan& plan, PruneMode mode,
-                                    model::CacheWrite write) {
+                                    model::CacheWrite write, GraphCache* graphs) {
     torch::NoGradGuard no_grad;
-    if (mode == PruneMode::Off || (plan.all_kept() && write == model::CacheWrite::Transient)) {
+    const bool transient = write == model::CacheWrite::Transient;
+    const bool dense = mode == PruneMode::Off || (plan.all_kept() && transient);
+    if (transient && graphs && graphs->active(dit.device()) && (dense || plan.kept() > 0)) {
+        auto time = dit.time_conditioning(t);
+        const int64_t staged = dense || mode == PruneMode::Lipar ? plan.total() : plan.kept();
+        if (graphable(graphs, dit, time, cache, cross, staged) &&
+            plan.rope_kept.size() == (dense ? plan.total() : plan.kept())) {
+            return dense ? dense_transient(dit, x, time, cross, cache, plan, *graphs)
+                         : pruned_transient(dit, x, time, cross, cache, reference, plan, mode, *graphs);
+        }
+    }
+    if (dense) {
         // Every token computed: the dense path, with none of the gathers and scatters of the
         // pruned one (the same computation; only a committing pass of naive/lipar must go on
         // below, to refresh the clean reference).

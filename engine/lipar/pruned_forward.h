@@ -12,6 +12,7 @@
 
 #include <torch/torch.h>
 
+#include "core/graph_cache.h"
 #include "lipar/prune_plan.h"
 #include "lipar/recovery.h"
 #include "model/dit/kv_cache.h"
@@ -22,10 +23,14 @@ namespace lipar::accel {
 // x [B, C, f, H, W] at timesteps t ([B] or [B, f]); returns the flow [B, C, f, H, W] with the
 // pruned tokens' entries zero (they are restored afterwards). With CacheWrite::Commit the block's
 // K/V are committed and, for naive/lipar, the clean reference refreshed.
+// graphs: when given (and active on the device), a transient (denoising) pass runs as a CUDA
+// graph per (kept count, cache length, recovery): the same computation, replayed with one launch;
+// the block's recovered K/V are staged before it. Committing passes always run eagerly.
 torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor& x,
                                     const torch::Tensor& t, const model::CrossAttnCache& cross,
                                     model::KvCache& cache, ReferenceKv& reference,
-                                    const PrunePlan& plan, PruneMode mode, model::CacheWrite write);
+                                    const PrunePlan& plan, PruneMode mode, model::CacheWrite write,
+                                    GraphCache* graphs = nullptr);
 
 // x0 [B, C, f, H, W]: entries of pruned tokens replaced, frame by frame, by the previous frame's
 // (already restored) x0; prev_last [B, C, H, W] is the previous block's last frame (may be

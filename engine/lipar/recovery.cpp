@@ -85,6 +85,12 @@ PrunedKvProvider::PrunedKvProvider(model::KvCache& cache, ReferenceKv& reference
 
 int64_t PrunedKvProvider::stage_without_kept_tokens(int64_t layers, int64_t batch) {
     if (!m_recover) return 0;
+    stage_recovered(layers, batch);
+    return m_plan.tokens_per_frame();
+}
+
+void PrunedKvProvider::stage_recovered(int64_t layers, int64_t batch) {
+    LIPAR_CHECK(m_recover, StatusCode::Internal, "stage_recovered without recovery");
     for (int64_t layer = 0; layer < layers; ++layer) {
         auto [ks, vs] = m_cache.staging(layer, batch, m_plan.total());
         auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
@@ -92,7 +98,7 @@ int64_t PrunedKvProvider::stage_without_kept_tokens(int64_t layers, int64_t batc
         vs.index_copy_(1, m_plan.pruned_index,
                        m_reference.values(layer).index_select(1, m_plan.pruned_loc));
     }
-    return m_plan.tokens_per_frame();
+    m_recovered_staged = true;
 }
 
 std::pair<torch::Tensor, torch::Tensor> PrunedKvProvider::keys_values(int64_t layer,

@@ -60,6 +60,11 @@ public:
     // commits, so the block's first pass fills them and its later passes only write the kept
     // slots. Set it on the cache after a pass that completed.
     uint64_t staging_tag() const { return static_cast<uint64_t>(m_plan.start_frame) + 1; }
+    // Whether the staging area already holds this block's recovered slots (staging_tag()).
+    bool recovered_staged() const { return m_recovered_staged; }
+    // Stages every layer's recovered K/V into the block's pruned slots (the kept slots are left
+    // to the passes). Only when recovers().
+    void stage_recovered(int64_t layers, int64_t batch);
     // A block that keeps no token: stages every layer's recovered K/V without running the model
     // (Lipar with a reference), or nothing (Naive). Returns the token count staged per frame.
     int64_t stage_without_kept_tokens(int64_t layers, int64_t batch);

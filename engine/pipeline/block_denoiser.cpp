@@ -20,7 +20,7 @@ torch::Tensor BlockDenoiser::denoise(StreamState& stream, const torch::Tensor& z
     for (size_t i = 0; i < ts.size(); ++i) {
         auto flow = accel::pruned_causal_forward(m_dit, x, torch::full({1}, ts[i]), cross, stream.cache,
                                                  stream.reference, plan, mode,
-                                                 model::CacheWrite::Transient);
+                                                 model::CacheWrite::Transient, &stream.graphs);
         if (on_flow) on_flow(block, static_cast<int64_t>(i), flow);
         x0 = FlowSchedule::x0_from_flow(x, flow, m_schedule.sigma(ts[i]));
         if (mode != accel::PruneMode::Off) x0 = accel::restore_pruned(x0, plan, stream.prev_last);

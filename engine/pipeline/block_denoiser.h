@@ -12,6 +12,7 @@
 #include <functional>
 #include <vector>
 
+#include "core/graph_cache.h"
 #include "lipar/prune_plan.h"
 #include "lipar/recovery.h"
 #include "model/dit/kv_cache.h"
@@ -22,13 +23,19 @@
 namespace lipar::pipeline {
 
 // What one stream keeps between blocks (compare mode has two): its KV cache, LIPAR's clean K/V
-// reference and the previous block's last x0 (restoration of the next block's first frame).
+// reference, the previous block's last x0 (restoration of the next block's first frame) and the
+// CUDA graphs of its denoising passes (they stay valid across reset(): the cache keeps its
+// buffers, and the graphs' keys hold the cache length).
 struct StreamState {
     model::KvCache cache;
     accel::ReferenceKv reference;
     torch::Tensor prev_last;  // [1, C, h, w]
-    StreamState(const model::DitConfig& c, model::KvWindow window, torch::TensorOptions options)
-        : cache(c.num_layers, c.num_heads, c.head_dim(), window, options), reference(c.num_layers) {}
+    GraphCache graphs;
+    StreamState(const model::DitConfig& c, model::KvWindow window, torch::TensorOptions options,
+                bool cuda_graphs = true)
+        : cache(c.num_layers, c.num_heads, c.head_dim(), window, options),
+          reference(c.num_layers),
+          graphs(cuda_graphs) {}
     void reset() {
         cache.reset();
         reference.reset();

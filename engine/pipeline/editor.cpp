@@ -86,7 +86,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     if (!m_settings.window)
         m_settings.window =
             model::kv_window(m_settings.attention.value_or(pack_attention_window(pack)), m_fpb);
-    m_main = std::make_unique<StreamState>(m_dit->config(), *m_settings.window, options);
+    m_main = std::make_unique<StreamState>(m_dit->config(), *m_settings.window, options, settings.cuda_graphs);
     m_cross = std::make_unique<CrossAttnStore>(*m_dit, *m_text, settings.device);
     m_planner = std::make_unique<BlockPlanner>(m_dit->config().head_dim(), settings.device,
                                                settings.kept_bucket);
@@ -105,6 +105,18 @@ std::string Editor::device_name() const { return device_description(m_settings.d
 std::string Editor::text_summary() const { return m_text->describe(); }
 
 std::string Editor::prompt_status() const { return m_text->status(); }
+
+std::string Editor::graph_summary() const {
+    GraphCache::Stats sum = m_main->graphs.stats();
+    if (m_base) {
+        const auto& b = m_base->graphs.stats();
+        sum.eager += b.eager;
+        sum.captures += b.captures;
+        sum.replays += b.replays;
+        sum.failures += b.failures;
+    }
+    return graph_stats_line(sum, m_main->graphs.usable(m_settings.device));
+}
 
 int64_t Editor::source_frames_per_block() const {
     return m_fpb * (m_ae ? m_ae->temporal_ratio() : 1);
@@ -134,7 +146,7 @@ void Editor::apply_pending_params() {
     if (m_active.mode == EditMode::Compare && !m_base) {
         const auto options =
             torch::TensorOptions().device(m_settings.device).dtype(m_settings.dtype);
-        m_base = std::make_unique<StreamState>(m_dit->config(), *m_settings.window, options);
+        m_base = std::make_unique<StreamState>(m_dit->config(), *m_settings.window, options, m_settings.cuda_graphs);
     }
     if (m_active.mode == EditMode::Compare && old.mode != EditMode::Compare) {
         // The baseline's decoder starts a stream here (its old state belongs to another span).

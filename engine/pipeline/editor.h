@@ -60,6 +60,8 @@ struct EditorSettings {
     // Kept tokens per block rounded up to a multiple of this (accel::round_kept_to_bucket);
     // -1 = accel::default_kept_bucket(device), 0 or 1 = exact counts.
     int64_t kept_bucket = -1;
+    // CUDA graphs of the denoising passes (CUDA only; the same results, less host time).
+    bool cuda_graphs = true;
     torch::Device device{torch::kCPU};
     torch::Dtype dtype = torch::kFloat32;
     std::string prompt_cache_dir;
@@ -154,6 +156,9 @@ public:
     std::string device_name() const;
     // Where the prompt embeddings came from so far (text encoder runs, cache hits).
     std::string text_summary() const;
+    // The CUDA graphs of the denoising passes so far (both streams in compare mode), as
+    // graph_stats_line() words: "off" without CUDA or with EditorSettings::cuda_graphs false.
+    std::string graph_summary() const;
     // The prompt the last block was edited with (a new one may still be encoding).
     const std::string& effective_prompt() const { return m_effective_prompt; }
     // "" when no prompt is being encoded, else what the text path is doing (thread-safe).

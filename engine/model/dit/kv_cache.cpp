@@ -145,6 +145,11 @@ int64_t KvCache::memory_bytes() const {
     return bytes;
 }
 
+int64_t KvCache::buffer_address() const {
+    if (m_k.empty() || !m_k[0].defined()) return 0;
+    return reinterpret_cast<int64_t>(m_k[0].data_ptr());
+}
+
 torch::Tensor KvCache::keys(int64_t layer) const {
     return m_k[static_cast<size_t>(layer)].narrow(1, 0, m_committed);
 }

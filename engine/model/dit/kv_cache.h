@@ -79,6 +79,10 @@ public:
     void set_window(const KvWindow& window);  // applied at the next commit
     const std::vector<CachedFrame>& frames() const { return m_frames; }
     int64_t committed_tokens() const { return m_committed; }
+    // Tokens the buffers hold without growing, and the first layer's key buffer's address (0
+    // before allocation): a CUDA graph of a pass stays valid while neither changes.
+    int64_t capacity() const { return m_capacity; }
+    int64_t buffer_address() const;
     int64_t staged_tokens() const { return m_staged; }
     int64_t memory_bytes() const;
     // Committed keys/values of a layer: [B, committed_tokens, H, D] views.

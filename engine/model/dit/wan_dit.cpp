@@ -298,7 +298,10 @@ TimeConditioning WanDitImpl::time_conditioning(const torch::Tensor& t_in) {
     }
     auto made = make_time_conditioning(t_in);
     if (inference) {
-        for (const auto& b : m_blocks) made.block_mod.push_back(b->modulation_rows(made.e0));
+        std::vector<torch::Tensor> rows;
+        for (const auto& b : m_blocks) rows.push_back(b->modulation_rows(made.e0));
+        made.block_mod_all = torch::stack(rows);
+        made.block_mod = made.block_mod_all.unbind(0);
     }
     if (cacheable) {
         if (m_time_cache.size() >= 64) m_time_cache.clear();

@@ -103,8 +103,10 @@ struct TimeConditioning {
     torch::Tensor e;
     torch::Tensor e0;
     // Inference: each block's modulation rows (WanBlockImpl::modulation_rows) made once with the
-    // conditioning, so that a pass does not rebuild them; empty when training.
+    // conditioning, so that a pass does not rebuild them; empty when training. They are the rows
+    // of block_mod_all [layers, B, F, 6, dim] (one tensor to copy for a CUDA graph's input).
     std::vector<torch::Tensor> block_mod;
+    torch::Tensor block_mod_all;
     int64_t frames() const { return e.size(1); }
 };
 
