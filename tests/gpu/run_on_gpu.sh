@@ -128,7 +128,7 @@ for step in "$@"; do
                 IFS=: read -r protocol bucket trace <<<"$variant"
                 log "bench taef2 dog_grass 480x832 48 frames, protocol $protocol, kept bucket $bucket ${trace:+(+ profiled run)}"
                 build-gpu/app/lipar bench "$CLIP_Y4M" --frames ${THROUGHPUT_FRAMES:-48} --pack /tmp/pack13f2 --device cuda \
-                    --protocol $protocol --kept-bucket $bucket --runs 3 ${trace:+--trace /tmp/trace_$protocol} \
+                    --protocol $protocol --kept-bucket $bucket --runs 3 ${trace:+--trace /tmp/trace_$protocol} ${THROUGHPUT_ARGS:-} \
                     2>&1 | tee "$OUT/bench_${protocol}_bucket${bucket}${THROUGHPUT_TAG:-}.txt" | grep -vE "^\s+[0-9.]+ ms +[0-9]+ x" | tail -30
             done
             ;;

@@ -27,7 +27,15 @@ torch::Tensor grid_positions(int64_t frames, int64_t height, int64_t width, int6
 torch::Tensor grid_positions(const std::vector<int64_t>& frame_positions, int64_t height,
                              int64_t width, const torch::Device& device);
 
-// x [B, N, H, D] -> rotated, same dtype. table rows correspond to the N tokens.
+// x [B, N, H, D] -> rotated, same dtype. table rows correspond to the N tokens. On CUDA, when
+// the build has the custom kernels, one fused pass (kernels/rope.cu) with the same float32
+// arithmetic; else cast, complex product, cast.
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTable& table);
+
+// Whether apply_rope may use the fused CUDA kernel (built, and not switched off); the switch is
+// process-wide (tests and benchmarks compare both paths; default on, off when the environment
+// has LIPAR_FUSED_KERNELS=0).
+bool fused_rope_available();
+void set_fused_rope(bool on);
 
 }  // namespace lipar::model

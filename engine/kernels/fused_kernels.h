@@ -1,0 +1,24 @@
+#pragma once
+// Custom CUDA kernels for work that eager LibTorch spreads over several bandwidth-bound passes.
+// Built only when LibTorch has CUDA and a CUDA compiler is found (LIPAR_HAVE_CUDA_KERNELS); every
+// caller keeps its LibTorch path, which the CPU build uses and the GPU tests compare against.
+//
+// The .cu files see no LibTorch headers: these launchers take raw pointers, element strides and
+// the stream, and the callers (model/common/rope.cpp, ...) check shapes, dtypes and devices.
+
+#include <cstdint>
+
+namespace lipar::kernels {
+
+enum class ElementType { Float32 = 0, BFloat16, Float16 };
+
+// RoPE on x [B, N, H, D] (pairs (2i, 2i+1) as complex numbers, times cos + i sin of row n):
+// out = ((a cos - b sin), (a sin + b cos)) in float32, rounded once to the element type.
+// x and out: element strides stride_b, stride_n for the first two dims; [H, D] contiguous.
+// cos, sin: float32 [N, D/2] contiguous. out may be x (in place) or any other tensor of the same
+// shape (e.g. a slot of a KV cache). stream: a cudaStream_t.
+void rope(ElementType type, const void* x, int64_t x_stride_b, int64_t x_stride_n, void* out,
+          int64_t out_stride_b, int64_t out_stride_n, const float* cos, const float* sin, int64_t b,
+          int64_t n, int64_t h, int64_t d, void* stream);
+
+}  // namespace lipar::kernels
