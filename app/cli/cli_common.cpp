@@ -41,6 +41,8 @@ void declare_engine_options(Args& args) {
                                "(-1: 128 on CUDA, exact on the CPU; 0: exact)", "-1")
         .option("cuda-graphs", "on or off: replay each denoising pass as a CUDA graph (CUDA only; "
                                "the same results with less host time)", "on")
+        .option("residual", "the DiT's residual stream: f32 (the reference's numerics) or bf16 "
+                            "(Self-Forcing's bf16 inference; with --dtype bf16 only)", "f32")
         .option("window", "attention window S,R in the paper's terms: S sink latent frames + the R "
                           "most recent, the current block's included (default: the pack's, else 1,6)");
 }
@@ -70,6 +72,12 @@ pipeline::EditorSettings editor_settings(const Args& args) {
     LIPAR_CHECK(graphs == "on" || graphs == "off", StatusCode::InvalidArgument,
                 "--cuda-graphs must be on or off, got '", graphs, "'");
     s.cuda_graphs = graphs == "on";
+    const std::string residual = args.get("residual");
+    LIPAR_CHECK(residual == "f32" || residual == "bf16", StatusCode::InvalidArgument,
+                "--residual must be f32 or bf16, got '", residual, "'");
+    LIPAR_CHECK(residual == "f32" || s.dtype == torch::kBFloat16, StatusCode::InvalidArgument,
+                "--residual bf16 needs --dtype bf16 (the model runs in ", dtype_name(s.dtype), ")");
+    s.bf16_residual = residual == "bf16";
     s.attention = attention_window(args);
     LIPAR_CHECK(s.kept_bucket >= -1, StatusCode::InvalidArgument, "--kept-bucket must be >= 0 (or -1)");
     if (args.has("size")) {

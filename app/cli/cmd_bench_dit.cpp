@@ -178,6 +178,27 @@ int cmd_bench_dit(const CommandArgs& argv) {
                     gm, flops / (gm * 1e-3) / 1e12, 100.0 * flops / (gm * 1e-3) / 1e12 / ceiling,
                     graph_stats_line(graphs.stats(), true).c_str());
     }
+    if (dtype == torch::kBFloat16) {
+        // Self-Forcing's bf16 numerics: the residual stream in bfloat16 (WanDitImpl::set_bf16_residual).
+        auto x = block();
+        auto f32_flow = model::causal_forward(*dit, x, tn, cross, cache, frame, model::CacheWrite::Transient);
+        dit->set_bf16_residual(true);
+        auto bf16_flow = model::causal_forward(*dit, x, tn, cross, cache, frame, model::CacheWrite::Transient);
+        std::vector<double> ms;
+        for (int i = 0; i < iters + 2; ++i) {
+            auto xi = block();
+            synchronize(device);
+            Timer t;
+            model::causal_forward(*dit, xi, tn, cross, cache, frame, model::CacheWrite::Transient);
+            if (i >= 2) ms.push_back(t.elapsed_ms(device));
+        }
+        dit->set_bf16_residual(false);
+        const double bm = median(ms);
+        std::printf("denoising pass with a bf16 residual stream: median %.2f ms -> %.0f TFLOP/s = %.0f%% of ceiling; "
+                    "flow relative difference to the float32 stream %.2e\n",
+                    bm, flops / (bm * 1e-3) / 1e12, 100.0 * flops / (bm * 1e-3) / 1e12 / ceiling,
+                    relative_error(bf16_flow, f32_flow));
+    }
     if (kept_list.empty()) return 0;
 
     // Pruned passes: a LIPAR commit pass with every token kept fills the clean reference, then

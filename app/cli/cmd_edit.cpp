@@ -106,11 +106,12 @@ int cmd_edit(const CommandArgs& argv) {
                 "' is not a stream address (srt://, udp://, rtmp://)");
     const EditParams params = edit_params(args);
     const int64_t max_frames = args.get_int("frames");
+    const auto settings = editor_settings(args);  // option errors before anything is opened
 
     auto source = media::open_video(in_path);  // clear errors for missing / unreadable input
     const auto info = source->info();
     const auto pack = pipeline::ModelPack::load(resolve_pack_dir(args));
-    pipeline::Editor editor(pack, editor_settings(args));
+    pipeline::Editor editor(pack, settings);
     editor.set_params(params);
     if (pack.untrained) {
         std::fprintf(stderr, "note: pack '%s' is UNTRAINED (random weights): the output is noise; "

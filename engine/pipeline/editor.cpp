@@ -64,6 +64,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     dit_load.head_dim = pack.dit_head_dim;
     dit_load.select = pack.dit_select;
     m_dit = model::load_wan_dit(io::load_checkpoint(pack.dit_weights), options, dit_load);
+    m_dit->set_bf16_residual(settings.bf16_residual);
     // The tiny autoencoders are released in fp16 and lose accuracy in bf16 (taef2 latents: 5.6%
     // relative error in bf16 on CUDA, 0.4% in fp16): on CUDA they run in fp16 when the DiT runs in
     // bf16.

@@ -62,6 +62,9 @@ struct EditorSettings {
     int64_t kept_bucket = -1;
     // CUDA graphs of the denoising passes (CUDA only; the same results, less host time).
     bool cuda_graphs = true;
+    // A bfloat16 residual stream in a bf16 DiT (model::WanDitImpl::set_bf16_residual): Self-Forcing's
+    // own inference numerics instead of the reference's float32 stream.
+    bool bf16_residual = false;
     torch::Device device{torch::kCPU};
     torch::Dtype dtype = torch::kFloat32;
     std::string prompt_cache_dir;

@@ -69,4 +69,11 @@ expect_error "runs" bench "$clip" --runs 0 --pack "$work/pack"
 grep -qE "^ +100% +384 " "$work/dit.log" && grep -qE "^ +50% +192 " "$work/dit.log" ||
     { echo "bench-dit --kept: rows missing"; cat "$work/dit.log"; exit 1; }
 expect_error "kept" bench-dit --config tiny --device cpu --kept 1.5
+# bench-dit in bf16 also times the bf16 residual stream and says how far its flow is from the float32 stream's
+"$lipar" bench-dit --config tiny --device cpu --dtype bf16 --size 128x64 --iters 1 >"$work/dit16.log" 2>&1 ||
+    { echo "bench-dit bf16 failed"; cat "$work/dit16.log"; exit 1; }
+grep -qE "bf16 residual stream: median [0-9.]+ ms.*float32 stream [0-9.]+e-0[1-4]" "$work/dit16.log" ||
+    { echo "bench-dit: bf16 residual row missing"; cat "$work/dit16.log"; exit 1; }
+expect_error "residual" edit "$work/text.mp4" -o "$work/x.mp4" --pack "$work/pack" --residual bf16 --device cpu --dtype f32
+expect_error "cuda-graphs" edit "$work/text.mp4" -o "$work/x.mp4" --pack "$work/pack" --cuda-graphs maybe
 echo "cli edit smoke test passed"

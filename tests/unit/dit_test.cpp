@@ -186,6 +186,36 @@ TEST(Dit, a_bf16_model_made_under_inference_mode_runs_and_caches_its_timesteps) 
               dit->time_conditioning(torch::full({1}, 500.0)).e0.data_ptr());
 }
 
+TEST(Dit, a_bf16_residual_stream_stays_bf16_tracks_the_float32_stream_and_never_trains) {
+    auto dit = make_tiny(12, torch::kBFloat16);
+    auto f32_model = make_tiny(12);
+    auto x = randn({1, 16, 3, 4, 4}, 13), ctx = randn({1, 8, 64}, 14);
+    const auto t = torch::tensor({700.0});
+    torch::Tensor stream32, stream16, exact;
+    {
+        torch::NoGradGuard no_grad;
+        exact = f32_model->forward(x, t, ctx);
+        stream32 = dit->forward(x, t, ctx);
+        EXPECT_EQ(dit->embed_patches(x).scalar_type(), torch::kFloat32);
+        dit->set_bf16_residual(true);
+        EXPECT_EQ(dit->embed_patches(x).scalar_type(), torch::kBFloat16);
+        stream16 = dit->forward(x, t, ctx);
+    }
+    EXPECT_EQ(stream16.scalar_type(), torch::kFloat32);  // the head still answers in float32
+    EXPECT_FALSE(torch::equal(stream16, stream32));      // the option changes the numerics...
+    // ...by a bf16 rounding's worth: both stay near the float32 model.
+    const double e32 = relative_error(stream32, exact), e16 = relative_error(stream16, exact);
+    std::cout << "[ info ] bf16 model vs f32 model: f32 stream " << e32 << ", bf16 stream " << e16 << "\n";
+    EXPECT_LT(e32, 3e-2);
+    EXPECT_LT(e16, 5e-2);
+    // Training (autograd on) keeps the float32 stream whatever the option says.
+    EXPECT_EQ(dit->residual_dtype(), torch::kFloat32);
+    auto f32_dit = make_tiny(12);
+    f32_dit->set_bf16_residual(true);  // a float32 model has no bf16 stream to use
+    torch::NoGradGuard no_grad;
+    EXPECT_EQ(f32_dit->residual_dtype(), torch::kFloat32);
+}
+
 TEST(Dit, output_depends_on_the_prompt_and_is_deterministic) {
     auto dit = make_tiny(5);
     auto x = randn({1, 16, 1, 4, 4}, 6);

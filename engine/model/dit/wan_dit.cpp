@@ -92,17 +92,31 @@ std::pair<c10::optional<torch::Tensor>, c10::optional<torch::Tensor>> WanLayerNo
 }
 
 torch::Tensor WanLayerNormImpl::forward(const torch::Tensor& x) {
+    if (x.scalar_type() != torch::kFloat32) {
+        // A low-precision residual stream: the kernel accumulates the statistics in float32 and
+        // writes the stream's dtype (Wan's norm(x.float()).type_as(x), in one pass).
+        if (!weight.defined()) return at::layer_norm(x, {m_dim}, {}, {}, m_eps);
+        if (weight.scalar_type() == x.scalar_type()) return at::layer_norm(x, {m_dim}, weight, bias, m_eps);
+        auto [w, b] = affine_f32();
+        return at::layer_norm(x.to(torch::kFloat32), {m_dim}, w, b, m_eps).to(x.scalar_type());
+    }
     auto [w, b] = affine_f32();
     return at::layer_norm(x.to(torch::kFloat32), {m_dim}, w, b, m_eps);
 }
 
 torch::Tensor WanLayerNormImpl::modulated(const torch::Tensor& x, const torch::Tensor& scale,
                                           const torch::Tensor& shift) {
+    const auto dt = x.scalar_type();
     if (!weight.defined() && scale.size(0) == 1 && scale.size(1) == 1 && shift.size(0) == 1 &&
         shift.size(1) == 1) {
+        if (dt != torch::kFloat32) {
+            return at::layer_norm(x, {m_dim}, scale.reshape({m_dim}).to(dt),
+                                  shift.reshape({m_dim}).to(dt), m_eps);
+        }
         return at::layer_norm(x.to(torch::kFloat32), {m_dim}, scale.reshape({m_dim}),
                               shift.reshape({m_dim}), m_eps);
     }
+    if (dt != torch::kFloat32) return torch::addcmul(shift.to(dt), forward(x), scale.to(dt));
     return torch::addcmul(shift, forward(x), scale);
 }
 
@@ -189,8 +203,10 @@ torch::Tensor WanBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
                                     KvProvider* kv, int64_t layer,
                                     const c10::optional<torch::Tensor>& mask,
                                     const torch::Tensor& mod_rows) {
-    // [B, F, 6, dim] float32 -> six [B, 1 or N, dim] rows: shift, 1 + scale, gate (twice)
+    // [B, F, 6, dim] float32 -> six [B, 1 or N, dim] rows: shift, 1 + scale, gate (twice); in
+    // the stream's dtype when that is low precision (WanDitImpl::set_bf16_residual)
     auto mod = per_token(mod_rows.defined() ? mod_rows : modulation_rows(e0), frame_of_token);
+    if (x.scalar_type() != torch::kFloat32) mod = mod.to(x.scalar_type());
     auto row = [&](int64_t i) { return mod.select(2, i); };
     // The float32 residual stream takes the bf16 branch outputs with type promotion (addcmul,
     // add): no separate casts.
@@ -354,7 +370,13 @@ torch::Tensor WanDitImpl::embed_patches(const torch::Tensor& x) {
                  .permute({0, 2, 4, 6, 1, 3, 5, 7})
                  .reshape({b, grid[0] * grid[1] * grid[2], c.in_channels * c.patch_volume()});
     const auto& w = patch_embedding->weight;
-    return F::linear(p, w.view({w.size(0), -1}), patch_embedding->bias).to(torch::kFloat32);
+    return F::linear(p, w.view({w.size(0), -1}), patch_embedding->bias).to(residual_dtype());
+}
+
+torch::Dtype WanDitImpl::residual_dtype() const {
+    const bool inference = !is_training() && !torch::GradMode::is_enabled();
+    return m_bf16_residual && inference && dtype() == torch::kBFloat16 ? torch::kBFloat16
+                                                                       : torch::kFloat32;
 }
 
 torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeConditioning& time,

@@ -92,7 +92,7 @@ public:
 
 // A sequence of tokens entering the blocks.
 struct DitTokens {
-    torch::Tensor x;               // [B, N, dim] float32 residual stream
+    torch::Tensor x;               // [B, N, dim] residual stream (WanDitImpl::residual_dtype())
     torch::Tensor frame_of_token;  // int64 [N]: row of the per-frame modulation; undefined when
                                    // the modulation has a single frame (uniform timestep)
     RopeTable rope;                // [N, head_dim/2] at each token's own (frame, h, w)
@@ -180,8 +180,17 @@ public:
     // t [B] or [B, F] -> conditioning with F frames (a single frame when all of a row are equal).
     // A single timestep on the CPU in inference is served from a cache (see m_time_cache).
     TimeConditioning time_conditioning(const torch::Tensor& t);
-    // Patch embedding: x [B, C, F, H, W] -> [B, F*h*w, dim] float32, frame-major, then h, then w.
+    // Patch embedding: x [B, C, F, H, W] -> [B, F*h*w, dim] in residual_dtype(), frame-major,
+    // then h, then w.
     torch::Tensor embed_patches(const torch::Tensor& x);
+    // The residual stream's dtype. float32 (default): the reference's autocast numerics. With
+    // set_bf16_residual(true) on a bf16 model, inference keeps the stream, norms' outputs and the
+    // modulation in bfloat16, as Self-Forcing's own bf16 inference does (half the memory traffic
+    // of the elementwise work; statistics of the norms still accumulate in float32). Training
+    // always uses float32.
+    void set_bf16_residual(bool on) { m_bf16_residual = on; }
+    bool bf16_residual() const { return m_bf16_residual; }
+    torch::Dtype residual_dtype() const;
     // Runs every block and the head on `tokens`; returns [B, N, out * patch volume] float32.
     torch::Tensor forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
                                  const CrossAttnCache& cross, KvProvider* kv,
@@ -206,6 +215,7 @@ private:
     DitConfig m_config;
     torch::TensorOptions m_options;
     std::vector<WanBlock> m_blocks;
+    bool m_bf16_residual = false;
 };
 TORCH_MODULE(WanDit);
 
