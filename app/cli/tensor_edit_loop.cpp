@@ -45,6 +45,7 @@ void declare_edit_loop_options(Args& args) {
         .option("head-dim", "edit-loop: attention head size", "128")
         .option("tau1", "edit-loop: LIPAR short-term threshold", "0.15")
         .option("tau2", "edit-loop: LIPAR long-term threshold", "0.3")
+        .option("residual", "edit-loop: the DiT's residual stream, f32 or bf16 (with --dtype bf16)", "f32")
         .flag("flows", "edit-loop: also write every pass's flow");
 }
 
@@ -77,6 +78,10 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
     s.device = ctx.device;
     s.dtype = ctx.dtype;
     s.latents_only = true;
+    const std::string residual = ctx.args.get("residual");
+    LIPAR_CHECK(residual == "f32" || (residual == "bf16" && ctx.dtype == torch::kBFloat16),
+                StatusCode::InvalidArgument, "--residual must be f32, or bf16 with --dtype bf16");
+    s.bf16_residual = residual == "bf16";
     s.window = model::KvWindow{ctx.args.get_int("sink"), ctx.args.get_int("recent")};
     s.make_conditioner = [&] { return std::make_unique<FixedContext>(context); };
     s.noise = [&](int64_t block, int64_t step, c10::IntArrayRef sizes) {

@@ -201,13 +201,13 @@ def reference_loop(gen, cfg, tensors, blocks, steps, dtype=torch.float32):
     return ref, seconds
 
 
-def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32"):
+def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32", extra=()):
     """`lipar tensor edit-loop` on the same weights and inputs; returns (x0, its per-block ms)."""
     res = subprocess.run([lipar, "tensor", "edit-loop", "--weights", wfile, "--in", infile,
                           "--out", f"{out}/{name}_out.safetensors", "--device", "cuda", "--dtype", dtype,
                           "--mode", "off", "--steps", ",".join(str(s) for s in steps), "--shift", str(shift),
                           "--sink", str(sink), "--recent", str(recent), "--frames-per-block", str(FPB),
-                          "--head-dim", str(cfg["dim"] // cfg["heads"])], capture_output=True, text=True)
+                          "--head-dim", str(cfg["dim"] // cfg["heads"]), *extra], capture_output=True, text=True)
     if res.returncode != 0:
         print(res.stdout[-2000:], res.stderr[-2000:])
         raise SystemExit(f"lipar tensor edit-loop failed for {name}")
@@ -253,13 +253,17 @@ def time_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0)
     ref_ms = 1000.0 * seconds / blocks
     del gen
     torch.cuda.empty_cache()
-    _, block_ms = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="bf16")
-    ours = sorted(block_ms[2:])
-    ours_ms = ours[len(ours) // 2] if ours else float("nan")
-    print(f"TIME {name}: window sink {sink} + recent {recent} (local_attn_size {local}), {blocks} blocks, "
-          f"bf16, dim {cfg['dim']} x {cfg['layers']} layers: reference {ref_ms:.1f} ms per block (mean after "
-          f"a warm-up call), ours {ours_ms:.1f} ms (median of blocks 3..{blocks}; all: "
-          f"{', '.join(f'{v:.1f}' for v in block_ms)}), ours / reference {ours_ms / ref_ms:.2f}", flush=True)
+    for residual in ("f32", "bf16"):
+        # ours with the reference's autocast numerics (float32 residual stream), then with
+        # Self-Forcing's own bf16 inference numerics (--residual bf16)
+        _, block_ms = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="bf16",
+                                 extra=("--residual", residual))
+        ours = sorted(block_ms[2:])
+        ours_ms = ours[len(ours) // 2] if ours else float("nan")
+        print(f"TIME {name}: window sink {sink} + recent {recent} (local_attn_size {local}), {blocks} blocks, "
+              f"bf16, dim {cfg['dim']} x {cfg['layers']} layers: reference {ref_ms:.1f} ms per block (mean after "
+              f"a warm-up call), ours (--residual {residual}) {ours_ms:.1f} ms (median of blocks 3..{blocks}; all: "
+              f"{', '.join(f'{v:.1f}' for v in block_ms)}), ours / reference {ours_ms / ref_ms:.2f}", flush=True)
     remove_case_files(name)
 
 
