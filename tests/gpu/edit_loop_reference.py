@@ -249,21 +249,24 @@ def time_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0)
     gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift)
     gen = gen.to(torch.bfloat16)
     reference_loop(gen, cfg, tensors, 2, steps, torch.bfloat16)
-    _, seconds = reference_loop(gen, cfg, tensors, blocks, steps, torch.bfloat16)
+    ref_x0, seconds = reference_loop(gen, cfg, tensors, blocks, steps, torch.bfloat16)
     ref_ms = 1000.0 * seconds / blocks
     del gen
     torch.cuda.empty_cache()
     for residual in ("f32", "bf16"):
         # ours with the reference's autocast numerics (float32 residual stream), then with
         # Self-Forcing's own bf16 inference numerics (--residual bf16)
-        _, block_ms = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="bf16",
-                                 extra=("--residual", residual))
+        x0, block_ms = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="bf16",
+                                  extra=("--residual", residual))
+        r = ref_x0.double()
+        rel = ((x0.double() - r).norm() / r.norm()).item()  # both in bf16, so rounding apart
         ours = sorted(block_ms[2:])
         ours_ms = ours[len(ours) // 2] if ours else float("nan")
         print(f"TIME {name}: window sink {sink} + recent {recent} (local_attn_size {local}), {blocks} blocks, "
               f"bf16, dim {cfg['dim']} x {cfg['layers']} layers: reference {ref_ms:.1f} ms per block (mean after "
               f"a warm-up call), ours (--residual {residual}) {ours_ms:.1f} ms (median of blocks 3..{blocks}; all: "
-              f"{', '.join(f'{v:.1f}' for v in block_ms)}), ours / reference {ours_ms / ref_ms:.2f}", flush=True)
+              f"{', '.join(f'{v:.1f}' for v in block_ms)}), ours / reference {ours_ms / ref_ms:.2f}; x0 relative "
+              f"difference to the reference's bf16 run {rel:.2e}", flush=True)
     remove_case_files(name)
 
 
