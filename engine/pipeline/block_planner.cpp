@@ -13,7 +13,8 @@ accel::PrunePlan BlockPlanner::plan(const torch::Tensor& z, accel::PruneMode mod
     }
     torch::Tensor keep = keep_given;
     accel::BlockMotion motion;
-    if (!keep.defined()) {
+    m_detected = !keep.defined();
+    if (m_detected) {
         const auto detection = m_detector.detect(z);
         motion = detection.motion;
         const int64_t bucket = m_kept_bucket >= 0 ? m_kept_bucket : accel::default_kept_bucket(m_device);

@@ -25,15 +25,23 @@ public:
     // instead of detection (undefined: detect).
     accel::PrunePlan plan(const torch::Tensor& z, accel::PruneMode mode, int64_t start_frame,
                           int64_t grid_h, int64_t grid_w, const torch::Tensor& keep_given = {});
-    // The block's mask becomes the detector's reference for the next block.
-    void commit(const accel::PrunePlan& plan) { m_detector.commit_block(plan.keep); }
-    void reset() { m_detector.reset(); }
+    // The block's mask becomes the detector's reference for the next block (a block planned
+    // from a given mask ran no detection: nothing to commit).
+    void commit(const accel::PrunePlan& plan) {
+        if (m_detected) m_detector.commit_block(plan.keep);
+        m_detected = false;
+    }
+    void reset() {
+        m_detector.reset();
+        m_detected = false;
+    }
 
 private:
     accel::DuplicateDetector m_detector;
     int64_t m_head_dim;
     torch::Device m_device;
     int64_t m_kept_bucket;
+    bool m_detected = false;  // the last plan came from detection and awaits commit()
 };
 
 }  // namespace lipar::pipeline

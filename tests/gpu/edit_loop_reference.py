@@ -2,7 +2,12 @@
 """End-to-end parity of the editor's block loop (`lipar tensor edit-loop`) with Self-Forcing's
 CausalInferencePipeline, started SDEdit-style from clean source latents, same weights, same noise.
 
-Usage: edit_loop_reference.py SELF_FORCING_DIR LIPAR_BIN OUT_DIR [--quick | --time]
+Usage: edit_loop_reference.py SELF_FORCING_DIR LIPAR_BIN OUT_DIR [--quick | --time | --pruned | --variants]
+
+--pruned: naive and lipar with the same keep masks on both sides: the C++ loop against
+pruned_reference.py (LIPAR's semantics written out on the reference's modules, inside Self-Forcing's
+pipeline), small configuration; on the CPU when there is no CUDA device (f32 either way).
+--variants: how much the intended differences from the LIPAR authors' code change x0 (Python side).
 
 --time: instead of parity, the two loops' speed side by side on the 1.3B configuration in bf16
 (random weights, 8 blocks, at the paper's 7-frame window and at Self-Forcing's 21 frames).
@@ -33,10 +38,50 @@ import importlib.util, os, subprocess, sys, time, types
 from types import SimpleNamespace
 
 import torch
-from safetensors.torch import save_file, load_file
+try:
+    from safetensors.torch import save_file, load_file
+except ImportError:  # a machine without the safetensors package (the format is simple)
+    import json, struct
+    _DT = {torch.float32: "F32", torch.float64: "F64", torch.bfloat16: "BF16", torch.float16: "F16",
+           torch.int64: "I64", torch.int32: "I32", torch.bool: "BOOL", torch.uint8: "U8"}
+
+    def save_file(tensors, path):
+        header, blobs, offset = {}, [], 0
+        for k, t in tensors.items():
+            raw = t.detach().contiguous().cpu().view(torch.uint8).flatten().numpy().tobytes() \
+                if t.dtype != torch.bool else t.detach().contiguous().cpu().to(torch.uint8).numpy().tobytes()
+            header[k] = {"dtype": _DT[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+            blobs.append(raw); offset += len(raw)
+        h = json.dumps(header).encode()
+        h += b" " * ((8 - len(h) % 8) % 8)
+        with open(path, "wb") as f:
+            f.write(struct.pack("<Q", len(h))); f.write(h)
+            for b in blobs:
+                f.write(b)
+
+    def load_file(path):
+        inv = {v: k for k, v in _DT.items()}
+        with open(path, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            header = json.loads(f.read(n)); data = f.read()
+        out = {}
+        for k, v in header.items():
+            if k == "__metadata__":
+                continue
+            a, b = v["data_offsets"]
+            dt = inv[v["dtype"]]
+            buf = torch.frombuffer(bytearray(data[a:b]), dtype=torch.uint8)
+            out[k] = (buf.to(torch.bool) if dt == torch.bool else buf.view(dt)).reshape(v["shape"])
+        return out
 
 sf_dir, lipar, out = sys.argv[1], sys.argv[2], sys.argv[3]
 quick = "--quick" in sys.argv[4:]
+DEV = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def sync():
+    if DEV == "cuda":
+        torch.cuda.synchronize()
 os.makedirs(out, exist_ok=True)
 sys.path.insert(0, sf_dir)
 
@@ -62,12 +107,34 @@ package("utils", os.path.join(sf_dir, "utils"))
 package("pipeline", os.path.join(sf_dir, "pipeline"))
 package("demo_utils", os.path.join(sf_dir, "demo_utils"))
 
+# Without CUDA (a CPU-only torch, e.g. Debian's 1.13 on the development machine): what the model
+# files import at load time but never use in this loop.
+if not hasattr(torch, "compile"):
+    torch.compile = lambda f, **kw: f
+try:
+    import torch.nn.attention.flex_attention  # noqa: F401
+except ImportError:
+    for name in ("torch.nn.attention", "torch.nn.attention.flex_attention"):
+        sys.modules[name] = types.ModuleType(name)
+    fa = sys.modules["torch.nn.attention.flex_attention"]
+    fa.create_block_mask = fa.flex_attention = fa.BlockMask = None
+if DEV == "cpu":
+    mem = types.ModuleType("demo_utils.memory")
+    mem.gpu = mem.cpu = torch.device("cpu")
+    mem.get_cuda_free_memory_gb = lambda *a: 0
+    mem.DynamicSwapInstaller = mem.move_model_to_device_with_memory_preservation = None
+    sys.modules["demo_utils.memory"] = mem
+
 att = types.ModuleType("wan.modules.attention")
 def sdpa(q, k, v, q_lens=None, k_lens=None, dropout_p=0., softmax_scale=None, q_scale=None,
          causal=False, window_size=(-1, -1), deterministic=False, dtype=None, **kw):
     assert q_lens is None and k_lens is None and not causal and window_size == (-1, -1)
-    o = torch.nn.functional.scaled_dot_product_attention(
-        q.transpose(1, 2), k.to(q.dtype).transpose(1, 2), v.to(q.dtype).transpose(1, 2))
+    k, v = k.to(q.dtype), v.to(q.dtype)
+    if hasattr(torch.nn.functional, "scaled_dot_product_attention"):
+        o = torch.nn.functional.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+    else:  # torch < 2.0
+        s = torch.matmul(q.transpose(1, 2), k.transpose(1, 2).transpose(-1, -2)) / q.size(-1) ** 0.5
+        o = torch.matmul(torch.softmax(s, -1), v.transpose(1, 2))
     return o.transpose(1, 2).contiguous()
 att.attention = sdpa; att.flash_attention = sdpa
 sys.modules["wan.modules.attention"] = att
@@ -132,11 +199,28 @@ def make_generator(cfg, sink, local, shift):
 FPB, H, W = 3, 60, 104
 
 
-def prepare(name, cfg, sink, recent, blocks, steps, shift):
-    """Random weights (saved for lipar) and the inputs: clean latents, prompt, every noise."""
+def keep_masks(blocks):
+    """Keep masks [f, h/2, w/2] per block for the pruned cases: block 0 keeps everything (the
+    stream's first frames), later blocks keep random tokens at varying ratios, including a block
+    that keeps every token and one that keeps none, and frames that keep all or nothing."""
+    g = torch.Generator().manual_seed(3)
+    ratios = [1.0, 0.6, 0.3, 1.0, 0.5, 0.0, 0.4, 0.8, 0.2, 0.5, 0.7]
+    keeps = []
+    for b in range(blocks):
+        r = ratios[b % len(ratios)]
+        m = torch.rand(FPB, H // 2, W // 2, generator=g) < r
+        if b == 4:
+            m[0] = True; m[2] = False  # one frame fully kept, one fully pruned
+        keeps.append(m)
+    return keeps
+
+
+def prepare(name, cfg, sink, recent, blocks, steps, shift, keeps=None):
+    """Random weights (saved for lipar) and the inputs: clean latents, prompt, every noise (and
+    the keep masks of the pruned cases)."""
     local = sink + recent + FPB
     torch.manual_seed(0)
-    gen = make_generator(cfg, sink, local, shift).cuda().eval()
+    gen = make_generator(cfg, sink, local, shift).to(DEV).eval()
     with torch.no_grad():  # the reference init zeroes some weights; randomize all
         for p in gen.model.parameters():
             p.copy_(torch.randn_like(p) / max(1, p.shape[-1]) ** 0.5)
@@ -153,31 +237,40 @@ def prepare(name, cfg, sink, recent, blocks, steps, shift):
     for b in range(blocks):
         for s in range(len(steps)):
             tensors[f"noise_b{b}_s{s}"] = torch.randn(1, 16, FPB, H, W, generator=g)
+    for b, m in enumerate(keeps or []):
+        tensors[f"keep_b{b}"] = m
     infile = f"{out}/{name}_in.safetensors"
     save_file(tensors, infile)
     return gen, local, tensors, wfile, infile
 
 
-def reference_loop(gen, cfg, tensors, blocks, steps, dtype=torch.float32):
+def reference_loop(gen, cfg, tensors, blocks, steps, dtype=torch.float32, pruned=None):
     """Self-Forcing's pipeline over the first `blocks` blocks; returns (latents [C, F, h, w] float32,
     seconds for the inference call, measured between device synchronisations)."""
     z, context = tensors["z"], tensors["context"]
     args = SimpleNamespace(denoising_step_list=list(steps), warp_denoising_step=True, num_frame_per_block=FPB,
                            independent_first_frame=False, context_noise=0)
-    pipe = Pipeline(args, "cuda", generator=gen, text_encoder=GivenPrompt(context.cuda().to(dtype)),
+    pipe = Pipeline(args, DEV, generator=gen, text_encoder=GivenPrompt(context.to(DEV, dtype)),
                     vae=LatentsOut())
     pipe.num_transformer_blocks = cfg["layers"]
     pipe.frame_seq_length = (H // 2) * (W // 2)
+    if pruned is not None:  # (mode, sink, committed recent frames): pruned_reference.py
+        import pruned_reference
+        mode, sink, recent = pruned[:3]
+        restore_from = pruned[3] if len(pruned) > 3 else "previous_frame"
+        keeps = [tensors[f"keep_b{b}"] for b in range(blocks)]
+        stream = pruned_reference.PrunedStream(gen.model, mode, keeps, sink, recent, sdpa, restore_from)
+        pruned_reference.install(gen, stream, FPB, pipe.frame_seq_length)
     t0 = pipe.denoising_step_list[0]
     sched = gen.scheduler
     # SDEdit start of every block: the source latents noised to the first warped step.
     start = []
     for b in range(blocks):
-        zb = z[:, b * FPB:(b + 1) * FPB].permute(1, 0, 2, 3).cuda()  # [f, C, h, w]
-        nb = tensors[f"noise_b{b}_s0"][0].permute(1, 0, 2, 3).cuda()
-        start.append(sched.add_noise(zb, nb, t0 * torch.ones(FPB, device="cuda")))
+        zb = z[:, b * FPB:(b + 1) * FPB].permute(1, 0, 2, 3).to(DEV)  # [f, C, h, w]
+        nb = tensors[f"noise_b{b}_s0"][0].permute(1, 0, 2, 3).to(DEV)
+        start.append(sched.add_noise(zb, nb, t0 * torch.ones(FPB, device=DEV)))
     start = torch.cat(start).unsqueeze(0).to(dtype)  # [1, F, C, h, w]
-    renoise = [tensors[f"noise_b{b}_s{s}"][0].permute(1, 0, 2, 3).cuda()
+    renoise = [tensors[f"noise_b{b}_s{s}"][0].permute(1, 0, 2, 3).to(DEV)
                for b in range(blocks) for s in range(1, len(steps))]
     it = iter(renoise)
     real_randn_like = causal_inference.torch.randn_like
@@ -188,10 +281,10 @@ def reference_loop(gen, cfg, tensors, blocks, steps, dtype=torch.float32):
     causal_inference.torch.randn_like = file_noise
     try:
         with torch.no_grad():
-            torch.cuda.synchronize()
+            sync()
             began = time.perf_counter()
             _, latents = pipe.inference(start, text_prompts=["given"], return_latents=True)
-            torch.cuda.synchronize()
+            sync()
             seconds = time.perf_counter() - began
     finally:
         causal_inference.torch.randn_like = real_randn_like
@@ -201,11 +294,11 @@ def reference_loop(gen, cfg, tensors, blocks, steps, dtype=torch.float32):
     return ref, seconds
 
 
-def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32", extra=()):
+def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32", extra=(), mode="off"):
     """`lipar tensor edit-loop` on the same weights and inputs; returns (x0, its per-block ms)."""
     res = subprocess.run([lipar, "tensor", "edit-loop", "--weights", wfile, "--in", infile,
-                          "--out", f"{out}/{name}_out.safetensors", "--device", "cuda", "--dtype", dtype,
-                          "--mode", "off", "--steps", ",".join(str(s) for s in steps), "--shift", str(shift),
+                          "--out", f"{out}/{name}_out.safetensors", "--device", DEV, "--dtype", dtype,
+                          "--mode", mode, "--steps", ",".join(str(s) for s in steps), "--shift", str(shift),
                           "--sink", str(sink), "--recent", str(recent), "--frames-per-block", str(FPB),
                           "--head-dim", str(cfg["dim"] // cfg["heads"]), *extra], capture_output=True, text=True)
     if res.returncode != 0:
@@ -220,13 +313,17 @@ def remove_case_files(name):
         os.remove(f"{out}/{name}_{f}.safetensors")
 
 
-def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, tol=1e-4):
+def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, tol=1e-4, mode=None):
+    """mode None: off against Self-Forcing's own model; "off" / "naive" / "lipar": against
+    pruned_reference.py with the keep masks of keep_masks() on both sides."""
     t_start = time.time()
-    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift)
-    ref, _ = reference_loop(gen, cfg, tensors, blocks, steps)
+    keeps = keep_masks(blocks) if mode else None
+    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift, keeps)
+    ref, _ = reference_loop(gen, cfg, tensors, blocks, steps, pruned=(mode, sink, recent) if mode else None)
     del gen
-    torch.cuda.empty_cache()
-    got, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile)
+    if DEV == "cuda":
+        torch.cuda.empty_cache()
+    got, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode=mode or "off")
     errs = []
     fpb = FPB
     for b in range(blocks):
@@ -234,7 +331,7 @@ def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, 
         errs.append(((o - r).norm() / r.norm()).item())
     worst = max(errs)
     status = "PASS" if worst < tol else "FAIL"
-    print(f"{status} edit-loop {name}: window sink {sink} + recent {recent} (Self-Forcing local_attn_size {local}, "
+    print(f"{status} edit-loop {name}{' (' + mode + ', given keep masks)' if mode else ''}: window sink {sink} + recent {recent} (Self-Forcing local_attn_size {local}, "
           f"sink_size {sink}), {blocks} blocks, steps {list(steps)} shift {shift}, dim {cfg['dim']} x "
           f"{cfg['layers']} layers: x0 relative error per block max {worst:.3e} "
           f"[{', '.join(f'{e:.1e}' for e in errs)}] (tol {tol:g}; {time.time() - t_start:.0f} s)", flush=True)
@@ -280,6 +377,50 @@ torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 small = dict(dim=512, ffn=1024, heads=4, layers=4, text_dim=256, text_len=512)
 ok = True
+def variant_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0):
+    """How much the intended differences from the LIPAR authors' code change x0 (lipar mode, the
+    Python side only, same weights, noise and masks): restoration from the previous block's last
+    frame instead of the previous frame; the last latent frame of every block forced fully kept
+    (the authors' demo, which makes the clean reference that frame's K/V)."""
+    keeps = keep_masks(blocks)
+    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift, keeps)
+    state = {k: v.clone() for k, v in gen.state_dict().items()}
+    ours, _ = reference_loop(gen, cfg, tensors, blocks, steps, pruned=("lipar", sink, recent))
+    def fresh():
+        g = make_generator(cfg, sink, local, shift).to(DEV).eval(); g.load_state_dict(state); return g
+    per_block = lambda x: [((x[:, b * FPB:(b + 1) * FPB] - ours[:, b * FPB:(b + 1) * FPB]).double().norm()
+                            / ours[:, b * FPB:(b + 1) * FPB].double().norm()).item() for b in range(blocks)]
+    prev_block, _ = reference_loop(fresh(), cfg, tensors, blocks, steps,
+                                   pruned=("lipar", sink, recent, "previous_block"))
+    forced = dict(tensors)
+    extra = 0
+    for b in range(blocks):
+        m = tensors[f"keep_b{b}"].clone(); extra += int((~m[-1]).sum()); m[-1] = True; forced[f"keep_b{b}"] = m
+    total = sum(int(tensors[f"keep_b{b}"].sum()) for b in range(blocks))
+    last_kept, _ = reference_loop(fresh(), cfg, forced, blocks, steps, pruned=("lipar", sink, recent))
+    for label, x in (("restoration from the previous block's last frame (authors' later code)", prev_block),
+                     (f"last frame of each block fully kept (authors' demo; +{100.0 * extra / total:.1f}% kept tokens)",
+                      last_kept)):
+        e = per_block(x)
+        print(f"VARIANT {name}: {label}: x0 relative change per block max {max(e):.3e} "
+              f"[{', '.join(f'{v:.1e}' for v in e)}]", flush=True)
+    remove_case_files(name)
+
+
+if "--variants" in sys.argv[4:]:
+    tiny = dict(dim=256, ffn=512, heads=2, layers=2, text_dim=64, text_len=512)
+    variant_case("variants_paper_window", tiny, sink=1, recent=3, blocks=9)
+    sys.exit(0)
+
+if "--pruned" in sys.argv[4:]:
+    tiny = dict(dim=256, ffn=512, heads=2, layers=2, text_dim=64, text_len=512)
+    # the Python side written out in off mode first: it must equal the C++ off loop like the
+    # reference model itself does
+    ok &= run_case("written_out_off", tiny, sink=1, recent=3, blocks=9, mode="off")
+    ok &= run_case("naive_paper_window", tiny, sink=1, recent=3, blocks=9, mode="naive")
+    ok &= run_case("lipar_paper_window", tiny, sink=1, recent=3, blocks=9, mode="lipar")
+    ok &= run_case("lipar_window_21", tiny, sink=1, recent=17, blocks=9, mode="lipar")
+    sys.exit(0 if ok else 1)
 ok &= run_case("paper_window", small, sink=1, recent=3, blocks=9)        # m = [1, 6]: 7 frames attended
 ok &= run_case("editor_default", small, sink=1, recent=6, blocks=9)      # 10 frames attended
 ok &= run_case("window_21", small, sink=1, recent=17, blocks=9)          # Self-Forcing's 21 frames

@@ -96,6 +96,12 @@ TEST(BlockPlanner, off_keeps_everything_a_given_mask_is_used_as_is_and_detection
     given[0][1][2] = true;
     auto plan = planner.plan(z, accel::PruneMode::Lipar, 0, 2, 3, given);
     EXPECT_EQ(plan.kept(), 1) << "a parity run's mask is never rounded";
+    // A given mask ran no detection: committing it is a no-op, not an error (it was one until
+    // the naive/lipar parity runs, which give every block's mask, met it), and a later given
+    // block plans and commits alike.
+    EXPECT_NO_THROW(planner.commit(plan));
+    auto next = planner.plan(z, accel::PruneMode::Naive, 3, 2, 3, given);
+    EXPECT_NO_THROW(planner.commit(next));
     // A still scene: the first block keeps what its first frame needs; in the next block one
     // token changes in its second frame (and back in its third): 2 tokens to recompute, rounded
     // up to the bucket of 4.
