@@ -107,6 +107,11 @@ std::string Editor::text_summary() const { return m_text->describe(); }
 
 std::string Editor::prompt_status() const { return m_text->status(); }
 
+void Editor::drop_graphs() {
+    m_main->graphs.clear();
+    if (m_base) m_base->graphs.clear();
+}
+
 std::string Editor::graph_summary() const {
     GraphCache::Stats sum = m_main->graphs.stats();
     if (m_base) {

@@ -162,6 +162,9 @@ public:
     // The CUDA graphs of the denoising passes so far (both streams in compare mode), as
     // graph_stats_line() words: "off" without CUDA or with EditorSettings::cuda_graphs false.
     std::string graph_summary() const;
+    // Drops every CUDA graph (their memory pools go back to the allocator); they are captured
+    // again as passes repeat. The engine calls it when the device ran out of memory.
+    void drop_graphs();
     // The prompt the last block was edited with (a new one may still be encoding).
     const std::string& effective_prompt() const { return m_effective_prompt; }
     // "" when no prompt is being encoded, else what the text path is doing (thread-safe).

@@ -254,6 +254,7 @@ bool EngineWorker::run_guarded(const InputFrame* frame, std::vector<pipeline::Ed
             replay.pop_back();  // attempt() re-adds it
         out.clear();
         reset_stream("out of memory");
+        if (m_editor) m_editor->drop_graphs();  // their memory pools too
         release_cached_gpu_memory();
         s = capture_status([&] {
             for (const auto& f : replay) {

@@ -13,7 +13,7 @@
 #                         every clip but the OpenCV sample tree.avi)
 #   .gpu/stills/          packaging/prepare-nano-stills.sh .gpu/stills
 #   .gpu/self_forcing/    wan/modules, utils, pipeline, demo_utils of a github.com/guandeh17/Self-Forcing
-#                         checkout (parity-loop only)
+#                         checkout (parity-loop, parity-pruned, time-reference)
 #   .gpu/nano_work/       autoencoder.safetensors for `lipar train --stage editor` (optional)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -167,6 +167,12 @@ for step in "$@"; do
         parity-loop)
             log "edit loop parity with Self-Forcing's CausalInferencePipeline (carried in .gpu/self_forcing)"
             python3 tests/gpu/edit_loop_reference.py .gpu/self_forcing build-gpu/app/lipar /tmp/parity_loop ${PARITY_QUICK:+--quick} 2>&1 | tee "$OUT/parity_loop.txt" | grep -E "PASS|FAIL|Error|error|Traceback" | tail -12
+            ;;
+        parity-pruned)
+            # Issue 17: naive and lipar with the same keep masks, the C++ loop against
+            # pruned_reference.py inside Self-Forcing's pipeline (also runs on a CPU-only torch).
+            log "pruned edit loop parity (naive, lipar) with pruned_reference.py"
+            python3 tests/gpu/edit_loop_reference.py .gpu/self_forcing build-gpu/app/lipar /tmp/parity_pruned --pruned 2>&1 | tee "$OUT/parity_pruned.txt" | grep -E "PASS|FAIL|Error|error|Traceback" | tail -12
             ;;
         time-reference)
             # Issue 12: the editor's block loop and Self-Forcing's pipeline side by side in bf16
