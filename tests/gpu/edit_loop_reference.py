@@ -336,7 +336,11 @@ def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, 
           f"{cfg['layers']} layers: x0 relative error per block max {worst:.3e} "
           f"[{', '.join(f'{e:.1e}' for e in errs)}] (tol {tol:g}; {time.time() - t_start:.0f} s)", flush=True)
     remove_case_files(name)
+    results[name] = ref
     return worst < tol
+
+
+results = {}  # the reference side's x0 of each case, for the cross-mode check of --pruned
 
 
 def time_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0):
@@ -420,6 +424,14 @@ if "--pruned" in sys.argv[4:]:
     ok &= run_case("naive_paper_window", tiny, sink=1, recent=3, blocks=9, mode="naive")
     ok &= run_case("lipar_paper_window", tiny, sink=1, recent=3, blocks=9, mode="lipar")
     ok &= run_case("lipar_window_21", tiny, sink=1, recent=17, blocks=9, mode="lipar")
+    # The masks must matter: same weights, noise and masks, so the modes' x0 differ only by what
+    # pruning and recovery change; a run in which they agree would not have tested them.
+    for a, b in (("written_out_off", "naive_paper_window"), ("written_out_off", "lipar_paper_window"),
+                 ("naive_paper_window", "lipar_paper_window")):
+        d = ((results[a] - results[b]).double().norm() / results[b].double().norm()).item()
+        differ = d > 1e-3
+        ok &= differ
+        print(f"{'PASS' if differ else 'FAIL'} modes differ: {a} vs {b}: x0 relative difference {d:.3e} (must exceed 1e-3)", flush=True)
     sys.exit(0 if ok else 1)
 ok &= run_case("paper_window", small, sink=1, recent=3, blocks=9)        # m = [1, 6]: 7 frames attended
 ok &= run_case("editor_default", small, sink=1, recent=6, blocks=9)      # 10 frames attended
