@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -94,6 +95,59 @@ TEST(EditLoop, runner_equals_the_loop_written_out_with_the_model_primitives) {
     }
     // The cache was really evicted: the sink plus the 3 most recent frames stay.
     EXPECT_EQ(cache.frames().size(), 4u);
+}
+
+TEST(EditLoop, given_keep_masks_drive_naive_and_lipar) {
+    // The parity runs give every block's keep mask (keep_b{B}); naive and lipar must use them
+    // as given: a fully kept first block computes what off computes, a block that keeps nothing
+    // is restored from the previous block's last frame, and recovery changes what lipar attends.
+    test::TempDir dir;
+    auto c = model::DitConfig::tiny();
+    c.num_layers = 2;
+    const std::string weights = dir.file("dit.safetensors");
+    {
+        model::WanDit dit(c, torch::TensorOptions());
+        model::init_random_weights(*dit, 12);
+        io::write_safetensors(weights, model::parameters_to_map(*dit));
+    }
+    auto gen = at::detail::createCPUGenerator(6);
+    const int64_t blocks = 4, fpb = 3, h = 4, w = 6;
+    io::TensorMap in;
+    in["z"] = torch::randn({c.in_channels, blocks * fpb, h, w}, gen);
+    in["context"] = torch::randn({1, 8, c.text_dim}, gen);
+    for (int64_t b = 0; b < blocks; ++b) {
+        for (int64_t s = 0; s < 3; ++s)
+            in["noise_b" + std::to_string(b) + "_s" + std::to_string(s)] =
+                torch::randn({1, c.in_channels, fpb, h, w}, gen);
+        auto keep = torch::rand({fpb, h / 2, w / 2}, gen) < 0.5;
+        if (b == 0) keep.fill_(true);
+        if (b == 2) keep.fill_(false);
+        in["keep_b" + std::to_string(b)] = keep;
+    }
+    io::write_safetensors(dir.file("in.safetensors"), in);
+    std::map<std::string, torch::Tensor> x0;
+    for (const std::string mode : {"off", "naive", "lipar"}) {
+        const std::string out = dir.file(mode + ".safetensors");
+        const std::string cmd = std::string(LIPAR_CLI_PATH) + " tensor edit-loop --weights " + weights +
+                                " --in " + dir.file("in.safetensors") + " --out " + out + " --mode " +
+                                mode + " --steps 400,350,250 --sink 1 --recent 3 --head-dim 128 > " +
+                                dir.file(mode + ".log") + " 2>&1";
+        ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+        x0[mode] = io::read_safetensors(out).at("x0");
+    }
+    auto block = [&](const std::string& mode, int64_t b) { return x0[mode].narrow(1, b * fpb, fpb); };
+    for (const std::string mode : {"naive", "lipar"}) {
+        EXPECT_TRUE(torch::allclose(block(mode, 0), block("off", 0), 1e-5, 1e-6)) << mode;
+        // block 2 keeps nothing: each of its frames is block 1's last frame
+        const auto last = x0[mode].select(1, 2 * fpb - 1);
+        for (int64_t f = 0; f < fpb; ++f)
+            EXPECT_TRUE(torch::equal(x0[mode].select(1, 2 * fpb + f), last)) << mode << " frame " << f;
+        for (int64_t b : {1, 3})
+            EXPECT_GT((block(mode, b) - block("off", b)).abs().max().item<double>(), 1e-4)
+                << mode << " block " << b << ": the mask changed nothing";
+    }
+    EXPECT_GT((block("lipar", 3) - block("naive", 3)).abs().max().item<double>(), 1e-4)
+        << "attention recovery changed nothing";
 }
 
 }  // namespace
