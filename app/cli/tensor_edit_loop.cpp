@@ -78,6 +78,7 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
     s.device = ctx.device;
     s.dtype = ctx.dtype;
     s.latents_only = true;
+    s.keep_latents = true;  // BlockReport::keep: the masks are written out
     const std::string residual = ctx.args.get("residual");
     LIPAR_CHECK(residual == "f32" || (residual == "bf16" && ctx.dtype == torch::kBFloat16),
                 StatusCode::InvalidArgument, "--residual must be f32, or bf16 with --dtype bf16");
@@ -117,6 +118,10 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
     std::vector<torch::Tensor> x0;
     for (int64_t b = 0; b * fpb < z.size(1); ++b) {
         x0.push_back(editor.edit_latents(z.narrow(1, b * fpb, fpb)).squeeze(0).to(torch::kCPU));
+        // naive / lipar: the mask the block used (detected, or the given one), so that a
+        // reference can be run with LIPAR's own masks
+        if (p.mode != EditMode::Off)
+            out["keep_b" + std::to_string(b)] = editor.last_report().keep.contiguous();
         // The block's loop (detection, the denoising passes, the cache pass), timed between device
         // synchronisations: tests/gpu/edit_loop_reference.py --time reads these lines.
         std::printf("edit-loop block %lld: %.2f ms\n", static_cast<long long>(b),

@@ -7,7 +7,9 @@ Usage: edit_loop_reference.py SELF_FORCING_DIR LIPAR_BIN OUT_DIR [--quick | --ti
 --pruned: naive and lipar with the same keep masks on both sides: the C++ loop against
 pruned_reference.py (LIPAR's semantics written out on the reference's modules, inside Self-Forcing's
 pipeline), small configuration; on the CPU when there is no CUDA device (f32 either way).
---variants: how much the intended differences from the LIPAR authors' code change x0 (Python side).
+--variants [--latents=PATH]: real Wan latents (default ../shared/models/test_latents_wan.pth) in lipar mode
+with LIPAR's own detection: parity with the masks the C++ side detected, then how much each intended
+difference from the LIPAR authors' code changes x0 (Python side).
 
 --time: instead of parity, the two loops' speed side by side on the 1.3B configuration in bf16
 (random weights, 8 blocks, at the paper's 7-frame window and at Self-Forcing's 21 frames).
@@ -215,7 +217,7 @@ def keep_masks(blocks):
     return keeps
 
 
-def prepare(name, cfg, sink, recent, blocks, steps, shift, keeps=None):
+def prepare(name, cfg, sink, recent, blocks, steps, shift, keeps=None, z=None):
     """Random weights (saved for lipar) and the inputs: clean latents, prompt, every noise (and
     the keep masks of the pruned cases)."""
     local = sink + recent + FPB
@@ -230,7 +232,10 @@ def prepare(name, cfg, sink, recent, blocks, steps, shift, keeps=None):
     del weights
 
     g = torch.Generator().manual_seed(1)
-    z = torch.randn(16, blocks * FPB, H, W, generator=g)  # clean source latents [C, F, h, w]
+    if z is None:
+        z = torch.randn(16, blocks * FPB, H, W, generator=g)  # clean source latents [C, F, h, w]
+    else:
+        torch.randn(1, generator=g)  # (the prompt and noise below do not depend on where z came from)
     context = torch.zeros(1, cfg["text_len"], cfg["text_dim"])
     context[:, :20] = torch.randn(1, 20, cfg["text_dim"], generator=g)  # a 20-token prompt, zero padding
     tensors = {"z": z, "context": context}
@@ -305,12 +310,15 @@ def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32"
         print(res.stdout[-2000:], res.stderr[-2000:])
         raise SystemExit(f"lipar tensor edit-loop failed for {name}")
     block_ms = [float(line.split()[3]) for line in res.stdout.splitlines() if line.startswith("edit-loop block ")]
-    return load_file(f"{out}/{name}_out.safetensors")["x0"], block_ms
+    written = load_file(f"{out}/{name}_out.safetensors")
+    lipar_loop.masks = {k: v for k, v in written.items() if k.startswith("keep_b")}  # naive/lipar
+    return written["x0"], block_ms
 
 
 def remove_case_files(name):
     for f in ("weights", "in", "out"):
-        os.remove(f"{out}/{name}_{f}.safetensors")
+        if os.path.exists(f"{out}/{name}_{f}.safetensors"):
+            os.remove(f"{out}/{name}_{f}.safetensors")
 
 
 def run_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0, tol=1e-4, mode=None):
@@ -381,40 +389,63 @@ torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 small = dict(dim=512, ffn=1024, heads=4, layers=4, text_dim=256, text_len=512)
 ok = True
-def variant_case(name, cfg, sink, recent, blocks, steps=(400, 350, 250), shift=5.0):
-    """How much the intended differences from the LIPAR authors' code change x0 (lipar mode, the
-    Python side only, same weights, noise and masks): restoration from the previous block's last
-    frame instead of the previous frame; the last latent frame of every block forced fully kept
-    (the authors' demo, which makes the clean reference that frame's K/V)."""
-    keeps = keep_masks(blocks)
-    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift, keeps)
+def variant_case(name, cfg, sink, recent, latents, steps=(400, 350, 250), shift=5.0, tol=1e-4):
+    """Real Wan latents (a clip's consecutive frames, where pruning is meant to work) through the
+    C++ loop in lipar mode with LIPAR's own detection; the Python side then runs with the masks
+    the C++ side detected (parity on real content), and with the intended differences from the
+    LIPAR authors' code: restoration from the previous block's last frame instead of the previous
+    frame; the last latent frame of every block forced fully kept (the authors' demo, which makes
+    the clean reference that frame's K/V). Prints each one's x0 change against the product."""
+    global H, W
+    lat = torch.load(latents, map_location="cpu")
+    lat = (lat[0] if lat.dim() == 5 else lat).float()  # [C, F, h, w]
+    blocks = lat.size(1) // FPB
+    z = lat[:, :blocks * FPB].contiguous()
+    H, W = z.size(2), z.size(3)
+    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift, z=z)
     state = {k: v.clone() for k, v in gen.state_dict().items()}
+    got, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode="lipar")
+    tensors.update(lipar_loop.masks)
+    kept = sum(int(m.sum()) for m in lipar_loop.masks.values())
+    total = sum(m.numel() for m in lipar_loop.masks.values())
     ours, _ = reference_loop(gen, cfg, tensors, blocks, steps, pruned=("lipar", sink, recent))
+    def rel(x, y, b):
+        return ((x[:, b * FPB:(b + 1) * FPB] - y[:, b * FPB:(b + 1) * FPB]).double().norm()
+                / y[:, b * FPB:(b + 1) * FPB].double().norm()).item()
+    errs = [rel(got, ours, b) for b in range(blocks)]
+    status = "PASS" if max(errs) < tol else "FAIL"
+    print(f"{status} edit-loop {name} (lipar, LIPAR's detected masks: {100.0 * kept / total:.1f}% kept, real Wan "
+          f"latents {H}x{W}, {blocks} blocks): x0 relative error per block max {max(errs):.3e} "
+          f"[{', '.join(f'{e:.1e}' for e in errs)}] (tol {tol:g})", flush=True)
     def fresh():
         g = make_generator(cfg, sink, local, shift).to(DEV).eval(); g.load_state_dict(state); return g
-    per_block = lambda x: [((x[:, b * FPB:(b + 1) * FPB] - ours[:, b * FPB:(b + 1) * FPB]).double().norm()
-                            / ours[:, b * FPB:(b + 1) * FPB].double().norm()).item() for b in range(blocks)]
     prev_block, _ = reference_loop(fresh(), cfg, tensors, blocks, steps,
                                    pruned=("lipar", sink, recent, "previous_block"))
     forced = dict(tensors)
     extra = 0
     for b in range(blocks):
         m = tensors[f"keep_b{b}"].clone(); extra += int((~m[-1]).sum()); m[-1] = True; forced[f"keep_b{b}"] = m
-    total = sum(int(tensors[f"keep_b{b}"].sum()) for b in range(blocks))
     last_kept, _ = reference_loop(fresh(), cfg, forced, blocks, steps, pruned=("lipar", sink, recent))
-    for label, x in (("restoration from the previous block's last frame (authors' later code)", prev_block),
-                     (f"last frame of each block fully kept (authors' demo; +{100.0 * extra / total:.1f}% kept tokens)",
-                      last_kept)):
-        e = per_block(x)
-        print(f"VARIANT {name}: {label}: x0 relative change per block max {max(e):.3e} "
+    dense, _ = reference_loop(fresh(), cfg, tensors, blocks, steps, pruned=("off", sink, recent))
+    for label, x in (("off (every token computed)", dense),
+                     ("restoration from the previous block's last frame (authors' later code)", prev_block),
+                     (f"last frame of each block fully kept (authors' demo; +{100.0 * extra / total:.1f} points of "
+                      f"kept tokens)", last_kept)):
+        e = [rel(x, ours, b) for b in range(blocks)]
+        print(f"VARIANT {name}: {label}: x0 relative change against the product per block max {max(e):.3e} "
               f"[{', '.join(f'{v:.1e}' for v in e)}]", flush=True)
     remove_case_files(name)
+    return max(errs) < tol
 
 
 if "--variants" in sys.argv[4:]:
     tiny = dict(dim=256, ffn=512, heads=2, layers=2, text_dim=64, text_len=512)
-    variant_case("variants_paper_window", tiny, sink=1, recent=3, blocks=9)
-    sys.exit(0)
+    here = os.path.dirname(os.path.abspath(__file__))
+    latents = next((a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--latents=")),
+                   os.path.join(here, "..", "..", "..", "shared", "models", "test_latents_wan.pth"))
+    if not os.path.exists(latents):
+        raise SystemExit(f"no real latents at {latents} (--latents=PATH)")
+    sys.exit(0 if variant_case("variants_real_latents", tiny, sink=1, recent=3, latents=latents) else 1)
 
 if "--pruned" in sys.argv[4:]:
     tiny = dict(dim=256, ffn=512, heads=2, layers=2, text_dim=64, text_len=512)
