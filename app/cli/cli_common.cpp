@@ -62,6 +62,15 @@ std::optional<model::AttentionWindow> attention_window(const Args& args) {
     return w;
 }
 
+bool bf16_residual(const Args& args, torch::Dtype dtype) {
+    const std::string residual = args.get("residual");
+    LIPAR_CHECK(residual == "f32" || residual == "bf16", StatusCode::InvalidArgument,
+                "--residual must be f32 or bf16, got '", residual, "'");
+    LIPAR_CHECK(residual == "f32" || dtype == torch::kBFloat16, StatusCode::InvalidArgument,
+                "--residual bf16 needs --dtype bf16 (the model runs in ", dtype_name(dtype), ")");
+    return residual == "bf16";
+}
+
 pipeline::EditorSettings editor_settings(const Args& args) {
     pipeline::EditorSettings s;
     s.device = parse_device(args.get("device"));
@@ -72,12 +81,7 @@ pipeline::EditorSettings editor_settings(const Args& args) {
     LIPAR_CHECK(graphs == "on" || graphs == "off", StatusCode::InvalidArgument,
                 "--cuda-graphs must be on or off, got '", graphs, "'");
     s.cuda_graphs = graphs == "on";
-    const std::string residual = args.get("residual");
-    LIPAR_CHECK(residual == "f32" || residual == "bf16", StatusCode::InvalidArgument,
-                "--residual must be f32 or bf16, got '", residual, "'");
-    LIPAR_CHECK(residual == "f32" || s.dtype == torch::kBFloat16, StatusCode::InvalidArgument,
-                "--residual bf16 needs --dtype bf16 (the model runs in ", dtype_name(s.dtype), ")");
-    s.bf16_residual = residual == "bf16";
+    s.bf16_residual = bf16_residual(args, s.dtype);
     s.attention = attention_window(args);
     LIPAR_CHECK(s.kept_bucket >= -1, StatusCode::InvalidArgument, "--kept-bucket must be >= 0 (or -1)");
     if (args.has("size")) {

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 
 #include "args.h"
@@ -158,22 +159,38 @@ int cmd_bench_dit(const CommandArgs& argv) {
         std::printf("peak GPU memory while timing: %.2f GB (KV cache %.2f GB)\n",
                     mem.peak_allocated_bytes / 1e9, cache.memory_bytes() / 1e9);
     }
+    // Median wall time (until the device finished) and host time (until the call returned) of
+    // `pass` over `iters` timed runs after two warm-up runs, each on a fresh random block.
+    struct Timing {
+        double wall_ms, host_ms;
+    };
+    auto time_pass_runs = [&](const std::function<void(const torch::Tensor&)>& pass) {
+        std::vector<double> wall, host;
+        for (int i = 0; i < iters + 2; ++i) {
+            auto x = block();
+            synchronize(device);
+            Timer t;
+            pass(x);
+            const double enqueued = t.elapsed_ms();
+            const double done = t.elapsed_ms(device);
+            if (i >= 2) {
+                host.push_back(enqueued);
+                wall.push_back(done);
+            }
+        }
+        return Timing{median(wall), median(host)};
+    };
     // The same denoising pass replayed as a CUDA graph (the editor's default on CUDA).
     GraphCache graphs;
     const bool graphed = graphs.active(device);
     accel::ReferenceKv no_reference(config.num_layers);
     if (graphed) {
         auto plan = accel::PrunePlan::dense(fpb, lh / 2, lw / 2, frame, config.head_dim(), device);
-        std::vector<double> ms;
-        for (int i = 0; i < iters + 2; ++i) {
-            auto x = block();
-            synchronize(device);
-            Timer t;
-            accel::pruned_causal_forward(*dit, x, tn, cross, cache, no_reference, plan,
-                                         accel::PruneMode::Off, model::CacheWrite::Transient, &graphs);
-            if (i >= 2) ms.push_back(t.elapsed_ms(device));
-        }
-        const double gm = median(ms);
+        const double gm = time_pass_runs([&](const torch::Tensor& x) {
+                              accel::pruned_causal_forward(*dit, x, tn, cross, cache, no_reference, plan,
+                                                           accel::PruneMode::Off,
+                                                           model::CacheWrite::Transient, &graphs);
+                          }).wall_ms;
         std::printf("denoising pass as a CUDA graph: median %.2f ms -> %.0f TFLOP/s = %.0f%% of ceiling (%s)\n",
                     gm, flops / (gm * 1e-3) / 1e12, 100.0 * flops / (gm * 1e-3) / 1e12 / ceiling,
                     graph_stats_line(graphs.stats(), true).c_str());
@@ -184,16 +201,11 @@ int cmd_bench_dit(const CommandArgs& argv) {
         auto f32_flow = model::causal_forward(*dit, x, tn, cross, cache, frame, model::CacheWrite::Transient);
         dit->set_bf16_residual(true);
         auto bf16_flow = model::causal_forward(*dit, x, tn, cross, cache, frame, model::CacheWrite::Transient);
-        std::vector<double> ms;
-        for (int i = 0; i < iters + 2; ++i) {
-            auto xi = block();
-            synchronize(device);
-            Timer t;
-            model::causal_forward(*dit, xi, tn, cross, cache, frame, model::CacheWrite::Transient);
-            if (i >= 2) ms.push_back(t.elapsed_ms(device));
-        }
+        const double bm = time_pass_runs([&](const torch::Tensor& xi) {
+                              model::causal_forward(*dit, xi, tn, cross, cache, frame,
+                                                    model::CacheWrite::Transient);
+                          }).wall_ms;
         dit->set_bf16_residual(false);
-        const double bm = median(ms);
         std::printf("denoising pass with a bf16 residual stream: median %.2f ms -> %.0f TFLOP/s = %.0f%% of ceiling; "
                     "flow relative difference to the float32 stream %.2e\n",
                     bm, flops / (bm * 1e-3) / 1e12, 100.0 * flops / (bm * 1e-3) / 1e12 / ceiling,
@@ -211,24 +223,12 @@ int cmd_bench_dit(const CommandArgs& argv) {
                                      accel::PruneMode::Lipar, model::CacheWrite::Commit);
         frame += fpb;
     }
-    auto time_pass = [&](const accel::PrunePlan& plan, accel::PruneMode mode, double& host_ms,
+    auto time_pass = [&](const accel::PrunePlan& plan, accel::PruneMode mode,
                          GraphCache* with_graphs = nullptr) {
-        std::vector<double> wall, host;
-        for (int i = 0; i < iters + 2; ++i) {
-            auto x = block();
-            synchronize(device);
-            Timer t;
+        return time_pass_runs([&](const torch::Tensor& x) {
             accel::pruned_causal_forward(*dit, x, tn, cross, cache, reference, plan, mode,
                                          model::CacheWrite::Transient, with_graphs);
-            const double enqueued = t.elapsed_ms();
-            const double done = t.elapsed_ms(device);
-            if (i >= 2) {
-                host.push_back(enqueued);
-                wall.push_back(done);
-            }
-        }
-        host_ms = median(host);
-        return median(wall);
+        });
     };
     std::printf("\npruned denoising passes (shape bucket %lld; host = until the call returned):\n",
                 static_cast<long long>(dev_bucket));
@@ -240,23 +240,19 @@ int cmd_bench_dit(const CommandArgs& argv) {
     const auto order = torch::randperm(static_cast<int64_t>(n), gen);
     for (double kept : kept_list) {
         const int64_t want = std::max<int64_t>(1, static_cast<int64_t>(std::llround(kept * n)));
-        const int64_t count = dev_bucket > 1 ? std::min<int64_t>(static_cast<int64_t>(n),
-                                                                   (want + dev_bucket - 1) / dev_bucket * dev_bucket)
-                                             : want;
+        const int64_t count = accel::bucketed_count(want, static_cast<int64_t>(n), dev_bucket);
         auto keep = torch::zeros({static_cast<int64_t>(n)}, torch::kBool);
         keep.index_fill_(0, order.narrow(0, 0, count), true);
         auto plan = accel::PrunePlan::build(keep.view({fpb, lh / 2, lw / 2}), frame,
                                             config.head_dim(), device);
-        double lipar_host = 0, naive_host = 0;
-        const double lipar_ms = time_pass(plan, accel::PruneMode::Lipar, lipar_host);
-        const double naive_ms = time_pass(plan, accel::PruneMode::Naive, naive_host);
+        const auto lipar = time_pass(plan, accel::PruneMode::Lipar);
+        const auto naive = time_pass(plan, accel::PruneMode::Naive);
         std::printf("%5.0f%% %7lld %10.2f %10.2f %10.2f %10.2f %7.2fx %7.2fx", 100.0 * kept,
-                    static_cast<long long>(count), lipar_ms, lipar_host, naive_ms, naive_host,
-                    dm / lipar_ms, n / static_cast<double>(count));
+                    static_cast<long long>(count), lipar.wall_ms, lipar.host_ms, naive.wall_ms,
+                    naive.host_ms, dm / lipar.wall_ms, n / static_cast<double>(count));
         if (graphed) {
-            double unused = 0;
-            const double lipar_g = time_pass(plan, accel::PruneMode::Lipar, unused, &graphs);
-            const double naive_g = time_pass(plan, accel::PruneMode::Naive, unused, &graphs);
+            const double lipar_g = time_pass(plan, accel::PruneMode::Lipar, &graphs).wall_ms;
+            const double naive_g = time_pass(plan, accel::PruneMode::Naive, &graphs).wall_ms;
             std::printf(" %9.2fms %9.2fms %7.2fx", lipar_g, naive_g, dm / lipar_g);
         }
         std::printf("\n");

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <map>
 
+#include "cli_common.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "io/safetensors.h"
@@ -79,10 +80,7 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
     s.dtype = ctx.dtype;
     s.latents_only = true;
     s.keep_latents = true;  // BlockReport::keep: the masks are written out
-    const std::string residual = ctx.args.get("residual");
-    LIPAR_CHECK(residual == "f32" || (residual == "bf16" && ctx.dtype == torch::kBFloat16),
-                StatusCode::InvalidArgument, "--residual must be f32, or bf16 with --dtype bf16");
-    s.bf16_residual = residual == "bf16";
+    s.bf16_residual = bf16_residual(ctx.args, ctx.dtype);
     s.window = model::KvWindow{ctx.args.get_int("sink"), ctx.args.get_int("recent")};
     s.make_conditioner = [&] { return std::make_unique<FixedContext>(context); };
     s.noise = [&](int64_t block, int64_t step, c10::IntArrayRef sizes) {

@@ -43,6 +43,26 @@ bool graphable(GraphCache* graphs, const model::WanDitImpl& dit, const model::Ti
            cache.capacity() >= cache.committed_tokens() + tokens;
 }
 
+// One transient pass through the stream's graphs: `in` are the pass's inputs (latents, ..., then
+// time_inputs()), `body` the pass on their static copies. The staged K/V never outlive the pass
+// (and on failure the recovered slots are not trusted either).
+torch::Tensor run_graphed(GraphCache& graphs, GraphedPass kind, model::KvCache& cache,
+                          const model::CrossAttnCache& cross, std::vector<torch::Tensor> in,
+                          const model::TimeConditioning& time, const GraphCache::Body& body) {
+    for (auto& t : time_inputs(time)) in.push_back(t);
+    torch::Tensor flow;
+    try {
+        flow = graphs.run({static_cast<int64_t>(kind), cache.committed_tokens()},
+                          graph_epoch(cache, cross), in, body, cross_tensors(cross));
+    } catch (...) {
+        cache.discard_staged();
+        cache.set_staging_tag(0);
+        throw;
+    }
+    cache.discard_staged();
+    return flow;
+}
+
 torch::Tensor dense_transient(model::WanDitImpl& dit, const torch::Tensor& x,
                               const model::TimeConditioning& time, const model::CrossAttnCache& cross,
                               model::KvCache& cache, const PrunePlan& plan, GraphCache& graphs) {
@@ -54,18 +74,8 @@ torch::Tensor dense_transient(model::WanDitImpl& dit, const torch::Tensor& x,
         auto out = dit.forward_tokens(tokens, time_from(in, 4), cross, &cache);
         return dit.unpatchify(out, grid[0], grid[1], grid[2]);
     };
-    std::vector<torch::Tensor> in{x, plan.rope_kept.cos, plan.rope_kept.sin, plan.rope_kept.rotation};
-    for (auto& t : time_inputs(time)) in.push_back(t);
-    torch::Tensor flow;
-    try {
-        flow = graphs.run({static_cast<int64_t>(GraphedPass::Dense), cache.committed_tokens()},
-                          graph_epoch(cache, cross), in, body, cross_tensors(cross));
-    } catch (...) {
-        cache.discard_staged();
-        throw;
-    }
-    cache.discard_staged();
-    return flow;
+    return run_graphed(graphs, GraphedPass::Dense, cache, cross,
+                       {x, plan.rope_kept.cos, plan.rope_kept.sin, plan.rope_kept.rotation}, time, body);
 }
 
 torch::Tensor pruned_transient(model::WanDitImpl& dit, const torch::Tensor& x,
@@ -98,21 +108,9 @@ torch::Tensor pruned_transient(model::WanDitImpl& dit, const torch::Tensor& x,
         out.index_copy_(1, p.kept_index, out_kept);
         return dit.unpatchify(out, grid[0], grid[1], grid[2]);
     };
-    std::vector<torch::Tensor> in{x, plan.kept_index, plan.rope_kept.cos, plan.rope_kept.sin,
-                                  plan.rope_kept.rotation};
-    for (auto& t : time_inputs(time)) in.push_back(t);
-    const auto kind = recovers ? GraphedPass::KeptRecovered : GraphedPass::Kept;
-    torch::Tensor flow;
-    try {
-        flow = graphs.run({static_cast<int64_t>(kind), cache.committed_tokens()},
-                          graph_epoch(cache, cross), in, body, cross_tensors(cross));
-    } catch (...) {
-        cache.discard_staged();
-        cache.set_staging_tag(0);
-        throw;
-    }
-    cache.discard_staged();
-    return flow;
+    return run_graphed(graphs, recovers ? GraphedPass::KeptRecovered : GraphedPass::Kept, cache, cross,
+                       {x, plan.kept_index, plan.rope_kept.cos, plan.rope_kept.sin, plan.rope_kept.rotation},
+                       time, body);
 }
 
 }  // namespace

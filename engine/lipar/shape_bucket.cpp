@@ -15,6 +15,11 @@ torch::Tensor keep_score(const DetectionResult& d, double tau1, double tau2) {
     return score;
 }
 
+int64_t bucketed_count(int64_t kept, int64_t total, int64_t bucket) {
+    if (bucket <= 1) return kept;
+    return std::min(total, (kept + bucket - 1) / bucket * bucket);
+}
+
 torch::Tensor round_kept_to_bucket(const torch::Tensor& keep, const torch::Tensor& score, int64_t bucket) {
     if (bucket <= 1) return keep;
     LIPAR_CHECK(score.sizes() == keep.sizes(), StatusCode::ShapeMismatch,
@@ -22,7 +27,7 @@ torch::Tensor round_kept_to_bucket(const torch::Tensor& keep, const torch::Tenso
     const auto flat_keep = keep.to(torch::kBool).flatten();
     const int64_t total = flat_keep.numel();
     const int64_t kept = flat_keep.sum().item<int64_t>();  // the plan copies the mask to the host anyway
-    const int64_t target = std::min(total, (kept + bucket - 1) / bucket * bucket);
+    const int64_t target = bucketed_count(kept, total, bucket);
     if (target == kept) return keep;
     auto s = score.to(flat_keep.device(), torch::kFloat32).flatten().clone();
     s.masked_fill_(flat_keep, -std::numeric_limits<float>::infinity());

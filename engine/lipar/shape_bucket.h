@@ -17,6 +17,9 @@ namespace lipar::accel {
 // long-term distance over tau2 (1 = at the threshold). [F, Ht, Wt] float on the result's device.
 torch::Tensor keep_score(const DetectionResult& detection, double tau1, double tau2);
 
+// `kept` rounded up to a multiple of `bucket`, at most `total` (bucket <= 1: kept unchanged).
+int64_t bucketed_count(int64_t kept, int64_t total, int64_t bucket);
+
 // keep: bool [F, Ht, Wt]; score: same shape. Returns keep with the smallest number of extra tokens
 // (highest score first; ties by lower index) that makes the kept count a multiple of `bucket`, or
 // every token when the next multiple exceeds the total. bucket <= 1 returns keep unchanged.

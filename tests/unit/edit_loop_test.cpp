@@ -20,26 +20,39 @@
 namespace lipar::pipeline {
 namespace {
 
+// A tiny 2-layer DiT's random weights and the runner's inputs (source latents, prompt, the noise
+// of 3 steps per block), written to dir; `blocks` blocks of 3 latent frames of 4x6.
+struct EditLoopInputs {
+    model::DitConfig c = model::DitConfig::tiny();
+    std::string weights;
+    io::TensorMap in;
+    static constexpr int64_t fpb = 3, h = 4, w = 6;
+    EditLoopInputs(const test::TempDir& dir, uint64_t weight_seed, uint64_t input_seed, int64_t blocks) {
+        c.num_layers = 2;
+        weights = dir.file("dit.safetensors");
+        model::WanDit dit(c, torch::TensorOptions());
+        model::init_random_weights(*dit, weight_seed);
+        io::write_safetensors(weights, model::parameters_to_map(*dit));
+        gen = at::detail::createCPUGenerator(input_seed);
+        in["z"] = torch::randn({c.in_channels, blocks * fpb, h, w}, gen);
+        in["context"] = torch::randn({1, 8, c.text_dim}, gen);
+        for (int64_t b = 0; b < blocks; ++b)
+            for (int64_t s = 0; s < 3; ++s)
+                in["noise_b" + std::to_string(b) + "_s" + std::to_string(s)] =
+                    torch::randn({1, c.in_channels, fpb, h, w}, gen);
+    }
+    at::Generator gen;
+};
+
 TEST(EditLoop, runner_equals_the_loop_written_out_with_the_model_primitives) {
     test::TempDir dir;
-    auto c = model::DitConfig::tiny();
-    c.num_layers = 2;
-    const std::string weights = dir.file("dit.safetensors");
-    {
-        model::WanDit dit(c, torch::TensorOptions());
-        model::init_random_weights(*dit, 11);
-        io::write_safetensors(weights, model::parameters_to_map(*dit));
-    }
-    auto gen = at::detail::createCPUGenerator(5);
-    const int64_t blocks = 4, fpb = 3, h = 4, w = 6;  // 4 blocks: the {1, 3} window evicts
+    const int64_t blocks = 4;  // 4 blocks: the {1, 3} window evicts
+    EditLoopInputs inputs(dir, 11, 5, blocks);
+    const auto& c = inputs.c;
+    const auto& weights = inputs.weights;
+    auto& in = inputs.in;
+    const int64_t fpb = inputs.fpb;
     const std::vector<double> steps = {400, 350, 250};
-    io::TensorMap in;
-    in["z"] = torch::randn({c.in_channels, blocks * fpb, h, w}, gen);
-    in["context"] = torch::randn({1, 8, c.text_dim}, gen);
-    for (int64_t b = 0; b < blocks; ++b)
-        for (size_t s = 0; s < steps.size(); ++s)
-            in["noise_b" + std::to_string(b) + "_s" + std::to_string(s)] =
-                torch::randn({1, c.in_channels, fpb, h, w}, gen);
     io::write_safetensors(dir.file("in.safetensors"), in);
     const std::string cmd = std::string(LIPAR_CLI_PATH) + " tensor edit-loop --weights " + weights +
                             " --in " + dir.file("in.safetensors") + " --out " +
@@ -102,24 +115,12 @@ TEST(EditLoop, given_keep_masks_drive_naive_and_lipar) {
     // as given: a fully kept first block computes what off computes, a block that keeps nothing
     // is restored from the previous block's last frame, and recovery changes what lipar attends.
     test::TempDir dir;
-    auto c = model::DitConfig::tiny();
-    c.num_layers = 2;
-    const std::string weights = dir.file("dit.safetensors");
-    {
-        model::WanDit dit(c, torch::TensorOptions());
-        model::init_random_weights(*dit, 12);
-        io::write_safetensors(weights, model::parameters_to_map(*dit));
-    }
-    auto gen = at::detail::createCPUGenerator(6);
-    const int64_t blocks = 4, fpb = 3, h = 4, w = 6;
-    io::TensorMap in;
-    in["z"] = torch::randn({c.in_channels, blocks * fpb, h, w}, gen);
-    in["context"] = torch::randn({1, 8, c.text_dim}, gen);
+    const int64_t blocks = 4, fpb = EditLoopInputs::fpb;
+    EditLoopInputs inputs(dir, 12, 6, blocks);
+    const auto& weights = inputs.weights;
+    auto& in = inputs.in;
     for (int64_t b = 0; b < blocks; ++b) {
-        for (int64_t s = 0; s < 3; ++s)
-            in["noise_b" + std::to_string(b) + "_s" + std::to_string(s)] =
-                torch::randn({1, c.in_channels, fpb, h, w}, gen);
-        auto keep = torch::rand({fpb, h / 2, w / 2}, gen) < 0.5;
+        auto keep = torch::rand({fpb, EditLoopInputs::h / 2, EditLoopInputs::w / 2}, inputs.gen) < 0.5;
         if (b == 0) keep.fill_(true);
         if (b == 2) keep.fill_(false);
         in["keep_b" + std::to_string(b)] = keep;
