@@ -20,6 +20,7 @@
 #include "core/timer.h"
 #include "lipar/pruned_forward.h"
 #include "lipar/shape_bucket.h"
+#include "model/common/fused_ops.h"
 #include "model/dit/kv_cache.h"
 #include "model/dit/wan_dit.h"
 
@@ -194,6 +195,18 @@ int cmd_bench_dit(const CommandArgs& argv) {
         std::printf("denoising pass as a CUDA graph: median %.2f ms -> %.0f TFLOP/s = %.0f%% of ceiling (%s)\n",
                     gm, flops / (gm * 1e-3) / 1e12, 100.0 * flops / (gm * 1e-3) / 1e12 / ceiling,
                     graph_stats_line(graphs.stats(), true).c_str());
+    }
+    if (device.is_cuda() && model::fused_kernels_available()) {
+        // The same eager pass with the custom kernels switched off (LibTorch's own ops), for the
+        // kernels' share of the pass.
+        model::set_fused_kernels(false);
+        const double lm = time_pass_runs([&](const torch::Tensor& x) {
+                              model::causal_forward(*dit, x, tn, cross, cache, frame,
+                                                    model::CacheWrite::Transient);
+                          }).wall_ms;
+        model::set_fused_kernels(true);
+        std::printf("denoising pass without the custom CUDA kernels (LibTorch ops): median %.2f ms (%.2fx of the pass with them)\n",
+                    lm, lm / dm);
     }
     if (dtype == torch::kBFloat16) {
         // Self-Forcing's bf16 numerics: the residual stream in bfloat16 (WanDitImpl::set_bf16_residual).

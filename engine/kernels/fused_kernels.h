@@ -21,4 +21,20 @@ void rope(ElementType type, const void* x, int64_t x_stride_b, int64_t x_stride_
           int64_t out_stride_b, int64_t out_stride_n, const float* cos, const float* sin, int64_t b,
           int64_t n, int64_t h, int64_t d, void* stream);
 
+// Layer norm of each row of x [B, N, dim] (contiguous; mean and variance in float32), then the
+// optional affine (weight, bias: float32 [dim]) and the optional modulation (scale, shift: float32
+// rows of dim contiguous elements at b * mod_stride_b + frame * mod_stride_f, frame =
+// frame_of_token[n] or 0 when null; scale already holds 1 + scale), rounded once into y [B, N, dim]
+// of out_type. Wan's modulated norm feeding a projection, one read and one write of the stream.
+void layer_norm_modulate(ElementType in_type, const void* x, ElementType out_type, void* y, int64_t b,
+                         int64_t n, int64_t dim, float eps, const float* weight, const float* bias,
+                         const float* scale, const float* shift, int64_t mod_stride_b,
+                         int64_t mod_stride_f, const int64_t* frame_of_token, void* stream);
+
+// out = x + y * gate, gate a float32 row per (batch, frame) like the modulation above; x, out
+// [B, N, dim] contiguous of x_type (the residual stream), y of y_type (a branch's output).
+void gated_residual(ElementType x_type, const void* x, ElementType y_type, const void* y, void* out,
+                    int64_t b, int64_t n, int64_t dim, const float* gate, int64_t gate_stride_b,
+                    int64_t gate_stride_f, const int64_t* frame_of_token, void* stream);
+
 }  // namespace lipar::kernels

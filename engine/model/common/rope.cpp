@@ -1,9 +1,5 @@
 #include "model/common/rope.h"
 
-#include <atomic>
-#include <cstdlib>
-#include <string>
-
 #ifdef LIPAR_HAVE_CUDA_KERNELS
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -12,6 +8,7 @@
 #endif
 
 #include "core/error.h"
+#include "model/common/fused_ops.h"
 
 namespace lipar::model {
 
@@ -65,18 +62,11 @@ torch::Tensor grid_positions(int64_t frames, int64_t height, int64_t width, int6
 }
 
 namespace {
-// LIPAR_FUSED_KERNELS=0 starts with the LibTorch path (A/B timing of the same binary).
-bool fused_default() {
-    const char* env = std::getenv("LIPAR_FUSED_KERNELS");
-    return !(env && std::string(env) == "0");
-}
-std::atomic<bool> g_fused_rope{fused_default()};
-
 #ifdef LIPAR_HAVE_CUDA_KERNELS
 // The fused kernel takes [B, N, H, D] with [H, D] contiguous, even strides, float32 tables.
 bool fused_rope_fits(const torch::Tensor& x, const RopeTable& table) {
     const auto t = x.scalar_type();
-    return g_fused_rope.load() && x.is_cuda() && x.dim() == 4 && x.size(3) % 2 == 0 &&
+    return fused_kernels_available() && x.is_cuda() && x.dim() == 4 && x.size(3) % 2 == 0 &&
            (t == torch::kFloat32 || t == torch::kBFloat16 || t == torch::kHalf) &&
            x.stride(3) == 1 && x.stride(2) == x.size(3) && x.stride(0) % 2 == 0 &&
            x.stride(1) % 2 == 0 && table.cos.defined() && table.sin.defined() &&
@@ -92,16 +82,6 @@ kernels::ElementType element_type(torch::Dtype t) {
 }
 #endif
 }  // namespace
-
-bool fused_rope_available() {
-#ifdef LIPAR_HAVE_CUDA_KERNELS
-    return g_fused_rope.load();
-#else
-    return false;
-#endif
-}
-
-void set_fused_rope(bool on) { g_fused_rope = on; }
 
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTable& table) {
 #ifdef LIPAR_HAVE_CUDA_KERNELS

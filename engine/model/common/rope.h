@@ -31,11 +31,6 @@ torch::Tensor grid_positions(const std::vector<int64_t>& frame_positions, int64_
 // the build has the custom kernels, one fused pass (kernels/rope.cu) with the same float32
 // arithmetic; else cast, complex product, cast.
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTable& table);
-
-// Whether apply_rope may use the fused CUDA kernel (built, and not switched off); the switch is
-// process-wide (tests and benchmarks compare both paths; default on, off when the environment
-// has LIPAR_FUSED_KERNELS=0).
-bool fused_rope_available();
-void set_fused_rope(bool on);
+// The kernel's switch: fused_kernels_available() / set_fused_kernels() (model/common/fused_ops.h).
 
 }  // namespace lipar::model

@@ -8,6 +8,7 @@
 #include "core/device.h"
 #include "core/error.h"
 #include "model/common/attention.h"
+#include "model/common/fused_ops.h"
 
 namespace lipar::model {
 
@@ -102,6 +103,16 @@ torch::Tensor WanLayerNormImpl::forward(const torch::Tensor& x) {
     }
     auto [w, b] = affine_f32();
     return at::layer_norm(x.to(torch::kFloat32), {m_dim}, w, b, m_eps);
+}
+
+torch::Tensor WanLayerNormImpl::normalized(const torch::Tensor& x, torch::Dtype out_dtype) {
+    if (x.is_cuda() && fused_kernels_available()) {
+        auto [w, b] = affine_f32();
+        auto y = fused_layer_norm_modulate(x, m_eps, w ? *w : torch::Tensor(), b ? *b : torch::Tensor(),
+                                           nullptr, nullptr, out_dtype);
+        if (y.defined()) return y;
+    }
+    return forward(x).to(out_dtype);
 }
 
 torch::Tensor WanLayerNormImpl::modulated(const torch::Tensor& x, const torch::Tensor& scale,
@@ -203,19 +214,43 @@ torch::Tensor WanBlockImpl::forward(const torch::Tensor& x, const torch::Tensor&
                                     KvProvider* kv, int64_t layer,
                                     const c10::optional<torch::Tensor>& mask,
                                     const torch::Tensor& mod_rows) {
-    // [B, F, 6, dim] float32 -> six [B, 1 or N, dim] rows: shift, 1 + scale, gate (twice); in
-    // the stream's dtype when that is low precision (WanDitImpl::set_bf16_residual)
-    auto mod = per_token(mod_rows.defined() ? mod_rows : modulation_rows(e0), frame_of_token);
-    if (x.scalar_type() != torch::kFloat32) mod = mod.to(x.scalar_type());
-    auto row = [&](int64_t i) { return mod.select(2, i); };
-    // The float32 residual stream takes the bf16 branch outputs with type promotion (addcmul,
-    // add): no separate casts.
-    auto h = norm1->modulated(x, row(1), row(0));
-    auto y = self_attention(h.to(m_dtype), rope, kv, layer, mask);
-    auto out = torch::addcmul(x, y, row(2));
-    out = out.add(cross_attention(norm3(out).to(m_dtype), cross_k, cross_v));
-    h = norm2->modulated(out, row(4), row(3));
-    return torch::addcmul(out, ffn_forward(h.to(m_dtype)), row(5));
+    // [B, F, 6, dim] float32: shift, 1 + scale, gate (twice) per frame. On CUDA the custom kernels
+    // read them through frame_of_token (model/common/fused_ops.h); the LibTorch path gathers six
+    // [B, 1 or N, dim] rows, in the stream's dtype when that is low precision
+    // (WanDitImpl::set_bf16_residual).
+    const auto rows = mod_rows.defined() ? mod_rows : modulation_rows(e0);
+    const bool fused = x.is_cuda() && fused_kernels_available();
+    torch::Tensor mod;
+    auto row = [&](int64_t i) {
+        if (!mod.defined()) {
+            mod = per_token(rows, frame_of_token);
+            if (x.scalar_type() != torch::kFloat32) mod = mod.to(x.scalar_type());
+        }
+        return mod.select(2, i);
+    };
+    auto frame_rows = [&](int64_t i) { return FrameRows{rows.select(2, i), frame_of_token}; };
+    // norm(in) * (1 + scale) + shift, in the projections' dtype
+    auto modulated = [&](WanLayerNorm& norm, const torch::Tensor& in, int64_t scale, int64_t shift) {
+        if (fused) {
+            const auto sc = frame_rows(scale), sh = frame_rows(shift);
+            auto h = fused_layer_norm_modulate(in, norm->eps(), {}, {}, &sc, &sh, m_dtype);
+            if (h.defined()) return h;
+        }
+        return norm->modulated(in, row(scale), row(shift)).to(m_dtype);
+    };
+    // in + branch * gate; the float32 residual stream takes the bf16 branch outputs with type
+    // promotion (addcmul): no separate casts.
+    auto gated = [&](const torch::Tensor& in, const torch::Tensor& branch, int64_t gate) {
+        if (fused) {
+            auto out = fused_gated_residual(in, branch, frame_rows(gate));
+            if (out.defined()) return out;
+        }
+        return torch::addcmul(in, branch, row(gate));
+    };
+    auto y = self_attention(modulated(norm1, x, 1, 0), rope, kv, layer, mask);
+    auto out = gated(x, y, 2);
+    out = out.add(cross_attention(norm3->normalized(out, m_dtype), cross_k, cross_v));
+    return gated(out, ffn_forward(modulated(norm2, out, 4, 3)), 5);
 }
 
 // ---------------------------------------------------------------------------------------------

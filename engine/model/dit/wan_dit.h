@@ -49,6 +49,9 @@ public:
     // weight and bias.
     torch::Tensor modulated(const torch::Tensor& x, const torch::Tensor& scale,
                             const torch::Tensor& shift);
+    // forward(x) in out_dtype (one fused pass on CUDA: model/common/fused_ops.h)
+    torch::Tensor normalized(const torch::Tensor& x, torch::Dtype out_dtype);
+    double eps() const { return m_eps; }
 
 private:
     // float32 copies of a lower-precision affine weight and bias, remade when they change.

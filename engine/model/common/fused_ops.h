@@ -1,0 +1,35 @@
+#pragma once
+// LibTorch-facing entry points of the custom CUDA kernels (engine/kernels) for the DiT layer's
+// bandwidth-bound steps. Each returns an undefined tensor when its kernel does not apply (CPU
+// tensors, a build without the kernels, the switch off, an unsupported layout): the caller then
+// takes its LibTorch path, which stays the reference the GPU tests compare against.
+
+#include <torch/torch.h>
+
+namespace lipar::model {
+
+// Whether the custom kernels may run (built, and not switched off). The switch is process-wide:
+// tests and benchmarks compare both paths; default on, off when the environment has
+// LIPAR_FUSED_KERNELS=0. It covers every custom kernel (RoPE, norms, residuals).
+bool fused_kernels_available();
+void set_fused_kernels(bool on);
+
+// Per-frame rows [B, F, dim] float32 (a select of the modulation table, any batch and frame
+// strides, dim contiguous), read for each token through frame_of_token [N] (int64, on the device)
+// or broadcast when F == 1 (frame_of_token may then be undefined).
+struct FrameRows {
+    torch::Tensor rows;
+    torch::Tensor frame_of_token;
+};
+
+// y = (layer_norm(x) [* weight + bias]) [* scale + shift] in float32, rounded once to out_dtype.
+// x [B, N, dim] contiguous; weight, bias float32 [dim] or undefined; scale holds 1 + scale.
+torch::Tensor fused_layer_norm_modulate(const torch::Tensor& x, double eps, const torch::Tensor& weight,
+                                        const torch::Tensor& bias, const FrameRows* scale,
+                                        const FrameRows* shift, torch::Dtype out_dtype);
+
+// x + y * gate in float32, rounded once to x's dtype; x [B, N, dim] contiguous (the residual
+// stream), y the same shape in any float dtype.
+torch::Tensor fused_gated_residual(const torch::Tensor& x, const torch::Tensor& y, const FrameRows& gate);
+
+}  // namespace lipar::model
