@@ -24,11 +24,11 @@ std::vector<double> number_list(const std::string& text, const std::string& what
     return out;
 }
 
-std::vector<std::string> split_list(const std::string& text) {
+std::vector<std::string> split_list(const std::string& text, char separator) {
     std::vector<std::string> out;
     size_t start = 0;
     while (start <= text.size()) {
-        const size_t comma = text.find(',', start);
+        const size_t comma = text.find(separator, start);
         const size_t end = comma == std::string::npos ? text.size() : comma;
         if (end > start) out.push_back(text.substr(start, end - start));
         if (comma == std::string::npos) break;

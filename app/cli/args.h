@@ -11,7 +11,7 @@
 namespace lipar::cli {
 
 // "a,b,,c" -> {"a", "b", "c"} (empty items dropped): the comma-separated list options.
-std::vector<std::string> split_list(const std::string& text);
+std::vector<std::string> split_list(const std::string& text, char separator = ',');
 // "60,20" -> {60, 20}; Error(InvalidArgument) naming `what` for anything that is not a number.
 std::vector<double> number_list(const std::string& text, const std::string& what);
 

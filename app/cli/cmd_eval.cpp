@@ -69,7 +69,8 @@ int cmd_eval(const CommandArgs& argv) {
     args.positional("CLIP", "video to edit (any format FFmpeg reads, or .y4m)")
         .option("styles", "comma-separated style names, or all", "all")
         .option("modes", "comma-separated modes: off, naive, lipar; naive+motion and lipar+motion "
-                         "detect with motion compensation", "off,naive,lipar")
+                         "detect with motion compensation, naive+authors and lipar+authors with "
+                         "the LIPAR authors' streaming filters", "off,naive,lipar")
         .option("frames", "source frames to use", "48")
         .option("start", "skip this many frames first (e.g. to score a clip's held-out tail)", "0")
         .option("sheet", "write a contact sheet PNG (input | operator | each mode, per style)")
@@ -99,17 +100,25 @@ int cmd_eval(const CommandArgs& argv) {
     struct EvalMode {
         EditMode mode;
         MotionCompensation motion;
+        DetectionFilters detection;
         std::string name;
     };
     std::vector<EvalMode> modes;
     for (const auto& m : split_list(args.get("modes"))) {
-        const std::string suffix = "+motion";
-        const bool motion = m.size() > suffix.size() && m.compare(m.size() - suffix.size(), suffix.size(), suffix) == 0;
-        const auto mode = parse_edit_mode(motion ? m.substr(0, m.size() - suffix.size()) : m);
-        LIPAR_CHECK(mode == EditMode::Naive || mode == EditMode::Lipar || (mode == EditMode::Off && !motion),
-                    StatusCode::InvalidArgument,
-                    "--modes takes off, naive, lipar, naive+motion and lipar+motion, not '", m, "'");
-        modes.push_back({mode, motion ? MotionCompensation::Global : MotionCompensation::Off, m});
+        // MODE[+motion][+authors]
+        const auto plus = m.find('+');
+        const auto mode = parse_edit_mode(m.substr(0, plus));
+        EvalMode em{mode, MotionCompensation::Off, DetectionFilters::Causal, m};
+        bool known = mode == EditMode::Naive || mode == EditMode::Lipar || (mode == EditMode::Off && plus == std::string::npos);
+        for (const auto& extra : plus == std::string::npos ? std::vector<std::string>{} : split_list(m.substr(plus + 1), '+')) {
+            if (extra == "motion") em.motion = MotionCompensation::Global;
+            else if (extra == "authors") em.detection = DetectionFilters::AuthorsStream;
+            else known = false;
+        }
+        LIPAR_CHECK(known, StatusCode::InvalidArgument,
+                    "--modes takes off, naive, lipar, each pruned one optionally with +motion and/or "
+                    "+authors (e.g. lipar+motion), not '", m, "'");
+        modes.push_back(em);
     }
     const int64_t start = args.get_int("start");
     LIPAR_CHECK(start >= 0, StatusCode::InvalidArgument, "--start must not be negative");
@@ -134,11 +143,12 @@ int cmd_eval(const CommandArgs& argv) {
         const auto& info = train::style_info(style);
         std::vector<Frame> cells;
         torch::Tensor off_out;
-        for (const auto& [mode, motion, mode_name] : modes) {
+        for (const auto& [mode, motion, detection, mode_name] : modes) {
             EditParams p;
             p.prompt = info.name == "original" ? "" : info.name;
             p.mode = mode;
             p.motion = motion;
+            p.detection = detection;
             p.tau1 = args.get_double("tau1");
             p.tau2 = args.get_double("tau2");
             p.seed = static_cast<uint64_t>(args.get_int("seed"));

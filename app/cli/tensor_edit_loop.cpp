@@ -46,6 +46,7 @@ void declare_edit_loop_options(Args& args) {
         .option("head-dim", "edit-loop: attention head size", "128")
         .option("tau1", "edit-loop: LIPAR short-term threshold", "0.15")
         .option("tau2", "edit-loop: LIPAR long-term threshold", "0.3")
+        .option("detection", "edit-loop: detection's temporal filters, causal or authors-stream", "causal")
         .option("residual", "edit-loop: the DiT's residual stream, f32 or bf16 (with --dtype bf16)", "f32")
         .flag("flows", "edit-loop: also write every pass's flow");
 }
@@ -109,6 +110,9 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
                 StatusCode::InvalidArgument, "--mode must be off, naive or lipar");
     p.tau1 = ctx.args.get_double("tau1");
     p.tau2 = ctx.args.get_double("tau2");
+    p.detection = parse_detection_filters(ctx.args.get("detection"));
+    LIPAR_CHECK(p.detection != DetectionFilters::Invalid, StatusCode::InvalidArgument,
+                "--detection must be causal or authors-stream");
     editor.set_params(p);
     const int64_t fpb = pack.frames_per_block;
     LIPAR_CHECK(z.size(1) % fpb == 0, StatusCode::InvalidArgument, "latent frames (", z.size(1),

@@ -67,6 +67,8 @@ void validate_config(const DetectorConfig& config) {
                 StatusCode::InvalidArgument, "LIPAR motion mode is not set");
     LIPAR_CHECK(config.motion_range >= 0 && config.motion_range <= 64, StatusCode::InvalidArgument,
                 "LIPAR motion_range must be within [0, 64] latent pixels, got ", config.motion_range);
+    LIPAR_CHECK(config.filters == FilterStyle::Causal || config.filters == FilterStyle::AuthorsStream,
+                StatusCode::InvalidArgument, "LIPAR detection filter style is not valid");
     LIPAR_CHECK(config.reference_refresh == ReferenceRefresh::KeptMask ||
                     config.reference_refresh == ReferenceRefresh::ThresholdMask,
                 StatusCode::InvalidArgument, "LIPAR reference_refresh is not set");
@@ -216,12 +218,15 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         }
         const torch::Tensor raw =
             trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
-        const torch::Tensor median = causal_median3d(raw, m_distance_history);
-        const torch::Tensor smoothed =
-            causal_gaussian3d(median, m_median_history, m_gaussian_kernel);
+        // The authors' streaming filters restart at each block and look ahead inside it.
+        const bool authors = config.filters == FilterStyle::AuthorsStream;
+        const torch::Tensor median =
+            authors ? centred_median3d(raw) : causal_median3d(raw, m_distance_history);
+        const torch::Tensor smoothed = causal_gaussian3d(
+            median, authors ? torch::Tensor() : m_median_history, m_gaussian_kernel);
         const torch::Tensor used = config.smooth ? smoothed : raw;
         torch::Tensor threshold = detail::exceeds(used, config.tau1);
-        if (config.long_term && m_reference.defined()) {
+        if (config.long_term && !authors && m_reference.defined()) {
             torch::Tensor reference = m_reference;
             if (motion.active()) {
                 std::vector<torch::Tensor> displaced;
@@ -236,10 +241,11 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         }
         if (forced.defined()) threshold = threshold | forced.narrow(0, first, count);
         // The clean-up chain always runs so that its history stays valid if cleanup is toggled.
-        const torch::Tensor cleaned =
-            close2d(open2d(median3d_mask(threshold, m_threshold_history)));
-        torch::Tensor final_mask =
-            config.cleanup ? causal_dilate(cleaned, m_cleaned_history) : threshold;
+        const torch::Tensor cleaned = close2d(open2d(
+            authors ? centred_median3d_mask(threshold) : median3d_mask(threshold, m_threshold_history)));
+        torch::Tensor final_mask = !config.cleanup ? threshold
+                                   : authors       ? look_ahead_dilate(cleaned)
+                                                   : causal_dilate(cleaned, m_cleaned_history);
         if (forced.defined()) final_mask = final_mask | forced.narrow(0, first, count);
         if (config.min_keep_ratio > 0.0) {
             final_mask = enforce_min_keep_ratio(final_mask, config.min_keep_ratio);

@@ -22,6 +22,12 @@ enum class ReferenceRefresh {
     ThresholdMask,  // short | long threshold mask before clean-up, as the authors' code does
 };
 
+// Temporal filters (lipar/filters.h). AuthorsStream reproduces the authors' streaming code for
+// measuring the difference: every filter restarts at each block (the block's first frame
+// replicated in front), the medians are centred and the dilation spreads a kept token into the
+// previous frame (both read one frame ahead, within the block only), no long-term check.
+enum class FilterStyle { Causal = 0, AuthorsStream };
+
 struct DetectorConfig {
     double tau1 = 0.15;                      // short-term threshold (paper 0.15, code 0.149)
     double tau2 = 0.3;                       // long-term threshold
@@ -36,6 +42,7 @@ struct DetectorConfig {
     // Motion compensation (lipar/motion.h): compare each token with the displaced predecessor.
     MotionMode motion = MotionMode::Off;
     int64_t motion_range = 6;  // largest step searched, latent pixels per latent frame
+    FilterStyle filters = FilterStyle::Causal;
 };
 
 // Throws Error(InvalidArgument) naming the bad field.

@@ -147,6 +147,22 @@ torch::Tensor causal_median3d(const torch::Tensor& x, const torch::Tensor& histo
     return std::get<0>(windows.median(-1));
 }
 
+torch::Tensor centred_median3d(const torch::Tensor& x) {
+    check_grid(x, "centred_median3d input");
+    const int64_t f = x.size(0);
+    if (f == 0) {
+        return x.clone();
+    }
+    // The causal median of x shifted one frame back (x[1..], then x[F-1] again) with x[0] as the
+    // only history: at frame g it reads x[g-1], x[g], x[g+1] with both ends replicated.
+    const torch::Tensor ahead = torch::cat({x.narrow(0, 1, f - 1), x.narrow(0, f - 1, 1)});
+    return causal_median3d(ahead, x.narrow(0, 0, 1));
+}
+
+torch::Tensor centred_median3d_mask(const torch::Tensor& mask) {
+    return centred_median3d(as_float(mask)) > 0.5;
+}
+
 torch::Tensor causal_gaussian_kernel(double sigma, const torch::TensorOptions& options) {
     LIPAR_CHECK(std::isfinite(sigma) && sigma > 0.0, StatusCode::InvalidArgument,
                 "Gaussian sigma must be positive, got ", sigma);
@@ -255,6 +271,13 @@ torch::Tensor causal_dilate(const torch::Tensor& mask,
     const torch::Tensor pooled =
         torch::max_pool3d(seq, {past + 1, height, width}, {1, 1, 1}, {0, height / 2, width / 2});
     return pooled.squeeze(0).squeeze(0) > 0.5;
+}
+
+torch::Tensor look_ahead_dilate(const torch::Tensor& mask, int64_t depth, int64_t height,
+                                int64_t width) {
+    check_grid(mask, "look_ahead_dilate input");
+    // The causal dilation run backwards in time.
+    return causal_dilate(mask.flip(0), torch::Tensor(), depth, height, width).flip(0);
 }
 
 torch::Tensor chebyshev_distance(const torch::Tensor& mask) {

@@ -43,6 +43,11 @@ torch::Tensor fixed_order_sum_last_dim(const torch::Tensor& x);
 // Spatial border: replicate. Before the first available frame: replicate it. Float input.
 torch::Tensor causal_median3d(const torch::Tensor& x, const torch::Tensor& history);
 
+// The authors' streaming code's median: frames f-1..f+1 (centred), rows and cols as above; the
+// first frame is replicated before x[0] and the last after x[F-1]. Reads no history.
+torch::Tensor centred_median3d(const torch::Tensor& x);
+torch::Tensor centred_median3d_mask(const torch::Tensor& mask);
+
 // The authors' "causal" 3x3x3 Gaussian: exp(-(t^2 + y^2 + x^2) / (2 sigma^2)) on {-1,0,1}^3 with
 // the future slice (t = +1) zeroed, normalised to sum 1 over the 18 remaining taps.
 // Returns [2, 3, 3]: [0] weighs frame f-1, [1] frame f.
@@ -77,6 +82,12 @@ torch::Tensor causal_dilate(const torch::Tensor& mask,
                             int64_t depth = 3,
                             int64_t height = 5,
                             int64_t width = 5);
+
+// The authors' code's dilation (scipy reflects the structure whose future slice was zeroed): out[f]
+// is true where any of frames f .. f + depth/2 is true within the window: a kept token marks its
+// own frame and the previous one. After the last frame is false. Reads no history.
+torch::Tensor look_ahead_dilate(const torch::Tensor& mask, int64_t depth = 3, int64_t height = 5,
+                                int64_t width = 5);
 
 // Per frame that keeps anything: grows the kept set by 3x3 dilations (zero border) until at least
 // min_keep_ratio of the frame is kept, computed without a loop via the Chebyshev distance to the

@@ -35,6 +35,8 @@ accel::DetectorConfig detector_config(const EditParams& p) {
     c.tau2 = p.tau2;
     c.min_keep_ratio = p.min_keep_ratio;
     c.motion = p.motion == MotionCompensation::Global ? accel::MotionMode::Global : accel::MotionMode::Off;
+    c.filters = p.detection == DetectionFilters::AuthorsStream ? accel::FilterStyle::AuthorsStream
+                                                               : accel::FilterStyle::Causal;
     return c;
 }
 

@@ -29,6 +29,19 @@ const char* motion_compensation_name(MotionCompensation motion);
 // "off" | "global"; MotionCompensation::Invalid otherwise ("local" is not built).
 MotionCompensation parse_motion_compensation(const std::string& name);
 
+// The temporal filters of duplicate detection (docs/LIPAR_DETECTION.md, "Differences from the
+// authors' code"): ours are causal and carry their history across blocks; the authors' streaming
+// mode restarts them at every block, looks one latent frame ahead inside the block (median and
+// dilation) and skips the long-term check. The second exists to measure what the difference costs.
+enum class DetectionFilters {
+    Invalid = 0,
+    Causal,         // the default
+    AuthorsStream,  // the authors' streaming code's filters
+};
+const char* detection_filters_name(DetectionFilters filters);
+// "causal" | "authors-stream"; DetectionFilters::Invalid otherwise.
+DetectionFilters parse_detection_filters(const std::string& name);
+
 // Editing parameters; the engine snapshots them at block boundaries.
 struct EditParams {
     std::string prompt;
@@ -42,6 +55,7 @@ struct EditParams {
     uint64_t seed = 0;
     double min_keep_ratio = 0.0;      // 0 = off
     MotionCompensation motion = MotionCompensation::Off;
+    DetectionFilters detection = DetectionFilters::Causal;
     bool reset_on_prompt_change = false;  // default: keep the KV cache, swap cross-attention only
 
     // Empty when valid, else a one-line reason naming the field.

@@ -1,0 +1,106 @@
+// The authors' streaming filters (FilterStyle::AuthorsStream), kept to measure what our causal
+// filters change: look-ahead inside a block, restarts at every block, no long-term check.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "core/error.h"
+#include "lipar/detector.h"
+#include "lipar/filters.h"
+#include "unit/lipar_detector_fixtures.h"
+
+namespace lipar::accel {
+namespace {
+
+using testing::kGrid;
+using testing::stream_keep;
+
+torch::Tensor frames_of(std::initializer_list<torch::Tensor> frames) {
+    return torch::stack(std::vector<torch::Tensor>(frames));
+}
+
+TEST(LiparAuthorsFilters, centred_median_reads_the_previous_and_the_next_frame_with_ends_replicated) {
+    const torch::Tensor ones = torch::ones({4, 4});
+    const torch::Tensor x = frames_of({ones * 1, ones * 5, ones * 9, ones * 2});
+    // f0: (1,1,5) f1: (1,5,9) f2: (5,9,2) f3: (9,2,2); the causal one gives 1, 1, 5, 5
+    EXPECT_TRUE(torch::equal(centred_median3d(x), frames_of({ones * 1, ones * 5, ones * 5, ones * 2})));
+    const torch::Tensor mask = frames_of({ones, ones * 0, ones * 0, ones}) > 0.5;
+    // f0: (1,1,0) -> kept, f1: (1,0,0), f2: (0,0,1), f3: (0,1,1) -> kept
+    const torch::Tensor m = centred_median3d_mask(mask);
+    EXPECT_TRUE(m[0].all().item<bool>());
+    EXPECT_FALSE(m[1].any().item<bool>());
+    EXPECT_FALSE(m[2].any().item<bool>());
+    EXPECT_TRUE(m[3].all().item<bool>());
+}
+
+TEST(LiparAuthorsFilters, look_ahead_dilation_marks_the_same_and_the_previous_frame) {
+    torch::Tensor x = torch::zeros({4, 11, 11}, torch::kBool);
+    x[2].narrow(0, 4, 3).narrow(1, 4, 3).fill_(true);
+    const torch::Tensor out = look_ahead_dilate(x);
+    torch::Tensor footprint = torch::zeros({11, 11}, torch::kBool);
+    footprint.narrow(0, 2, 7).narrow(1, 2, 7).fill_(true);
+    EXPECT_FALSE(out[0].any().item<bool>());
+    EXPECT_TRUE(torch::equal(out[1], footprint));
+    EXPECT_TRUE(torch::equal(out[2], footprint));
+    EXPECT_FALSE(out[3].any().item<bool>());
+    // the causal dilation of the same mask: frames 2 and 3
+    const torch::Tensor causal = causal_dilate(x, {});
+    EXPECT_FALSE(causal[1].any().item<bool>());
+    EXPECT_TRUE(torch::equal(causal[3], footprint));
+}
+
+// Static background; the token square [5, 10)^2 changes by `delta` per frame from `start` on.
+torch::Tensor change_from(int64_t frames, int64_t start, double delta) {
+    torch::Tensor z = testing::square_change_latents(frames, 0.0);
+    for (int64_t f = start; f < frames; ++f)
+        z.narrow(1, f, 1).narrow(2, 10, 10).narrow(3, 10, 10).add_(delta * double(f - start + 1));
+    return z;
+}
+
+bool kept(const torch::Tensor& keep, int64_t frame, int64_t row, int64_t col) {
+    return keep[frame][row][col].item<bool>();
+}
+
+TEST(LiparAuthorsFilters, restarted_look_ahead_filters_keep_a_change_from_a_blocks_first_frame) {
+    // The square starts changing at frame 3, the first frame of the second block of 3.
+    const torch::Tensor z = change_from(9, 3, 0.5);
+    DetectorConfig causal;
+    DetectorConfig authors;
+    authors.filters = FilterStyle::AuthorsStream;
+    const torch::Tensor ours = stream_keep(z, causal, 3);
+    const torch::Tensor theirs = stream_keep(z, authors, 3);
+    // Ours: the causal median needs two changed frames (3, 4) before frame 4 passes; theirs
+    // restarts at frame 3 with frame 3 replicated in front and reads frame 4 ahead.
+    EXPECT_FALSE(kept(ours, 3, 7, 7));
+    EXPECT_TRUE(kept(theirs, 3, 7, 7));
+    for (int64_t f = 4; f < 9; ++f) {
+        EXPECT_TRUE(kept(ours, f, 7, 7)) << f;
+        EXPECT_TRUE(kept(theirs, f, 7, 7)) << f;
+    }
+    // The still background stays pruned in both after the stream's first frame.
+    for (int64_t f = 1; f < 9; ++f) {
+        EXPECT_FALSE(kept(ours, f, 0, kGrid - 1)) << f;
+        EXPECT_FALSE(kept(theirs, f, 0, kGrid - 1)) << f;
+    }
+}
+
+TEST(LiparAuthorsFilters, the_authors_stream_skips_the_long_term_check_so_slow_drift_stays_pruned) {
+    // 0.12 per frame: below tau1 (0.15) frame to frame, past tau2 (0.3) after three frames.
+    const torch::Tensor z = change_from(12, 1, 0.12);
+    DetectorConfig causal;
+    DetectorConfig authors;
+    authors.filters = FilterStyle::AuthorsStream;
+    const torch::Tensor ours = stream_keep(z, causal, 3);
+    const torch::Tensor theirs = stream_keep(z, authors, 3);
+    EXPECT_TRUE(ours.narrow(0, 1, 11).select(1, 7).select(1, 7).any().item<bool>());
+    EXPECT_FALSE(theirs.narrow(0, 1, 11).select(1, 7).select(1, 7).any().item<bool>());
+}
+
+TEST(LiparAuthorsFilters, whole_sequence_detection_refuses_the_authors_stream_filters) {
+    DetectorConfig authors;
+    authors.filters = FilterStyle::AuthorsStream;
+    EXPECT_THROW(detect_sequence(change_from(6, 1, 0.5), authors, 3), Error);
+}
+
+}  // namespace
+}  // namespace lipar::accel
