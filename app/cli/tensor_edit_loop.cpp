@@ -17,6 +17,8 @@
 #include "core/error.h"
 #include "io/safetensors.h"
 #include "pipeline/editor.h"
+#include "pipeline/model_pack.h"
+#include "pipeline/prompt_conditioner.h"
 #include "tensor_components.h"
 
 namespace lipar::cli {
@@ -47,6 +49,10 @@ void declare_edit_loop_options(Args& args) {
         .option("tau1", "edit-loop: LIPAR short-term threshold", "0.15")
         .option("tau2", "edit-loop: LIPAR long-term threshold", "0.3")
         .option("detection", "edit-loop: detection's temporal filters, causal or authors-stream", "causal")
+        .option("pack", "edit-loop: a model pack whose DiT weights and head size are used (instead of "
+                        "--weights, --head-dim) and whose text encoder encodes --prompt (instead of the "
+                        "input's context; the context used is written out)", "")
+        .option("prompt", "edit-loop: the prompt for --pack", "")
         .option("residual", "edit-loop: the DiT's residual stream, f32 or bf16 (with --dtype bf16)", "f32")
         .flag("flows", "edit-loop: also write every pass's flow");
 }
@@ -59,17 +65,34 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
         LIPAR_CHECK(it != in.end(), StatusCode::NotFound, "input file lacks tensor '", name, "'");
         return it->second;
     };
-    LIPAR_CHECK(ctx.args.has("weights"), StatusCode::InvalidArgument, "--weights is required");
+    const std::string pack_dir = ctx.args.get("pack");
+    LIPAR_CHECK(ctx.args.has("weights") || !pack_dir.empty(), StatusCode::InvalidArgument,
+                "--weights or --pack is required");
     const auto z = get("z").to(torch::kFloat32);
     LIPAR_CHECK(z.dim() == 4, StatusCode::ShapeMismatch, "z must be [C, F, h, w], got ",
                 shape_string(z.sizes()));
-    auto context = get("context").to(torch::kFloat32);
-    if (context.dim() == 2) context = context.unsqueeze(0);
 
     pipeline::ModelPack pack;
     pack.name = "edit-loop";
     pack.dit_weights = ctx.args.get("weights");
     pack.dit_head_dim = ctx.args.get_int("head-dim");
+    torch::Tensor context;
+    if (!pack_dir.empty()) {
+        // A trained pack: its DiT, and the prompt through its own text encoder.
+        const auto trained = pipeline::ModelPack::load(pack_dir);
+        pack.dit_weights = trained.dit_weights;
+        pack.dit_head_dim = trained.dit_head_dim;
+        const auto dit_weights = io::read_safetensors(trained.dit_weights);
+        const auto te = dit_weights.find("text_embedding.0.weight");
+        LIPAR_CHECK(te != dit_weights.end(), StatusCode::FormatError, "'", trained.dit_weights,
+                    "' has no text_embedding.0.weight");
+        context = pipeline::make_conditioner(trained, te->second.size(1), torch::kCPU, "")
+                      ->embed(ctx.args.get("prompt"))
+                      .to(torch::kCPU, torch::kFloat32);
+    } else {
+        context = get("context").to(torch::kFloat32);
+    }
+    if (context.dim() == 2) context = context.unsqueeze(0);
     pack.shift = ctx.args.get_double("shift");
     pack.steps = number_list(ctx.args.get("steps"), "--steps");
     pack.frames_per_block = ctx.args.get_int("frames-per-block");
@@ -130,6 +153,7 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
                     editor.last_report().detect_ms + editor.last_report().denoise_ms);
     }
     out["x0"] = torch::cat(x0, 1).contiguous();
+    out["context"] = context.contiguous();
     io::write_safetensors(ctx.args.get("out"), out);
 }
 

@@ -36,7 +36,7 @@ attention window is written for.
 Window mapping: the editor's {sink S, recent R} (R committed frames besides the sink) is
 Self-Forcing's sink_size S, local_attn_size S + R + 3 (the current block of 3 frames included).
 """
-import importlib.util, os, subprocess, sys, time, types
+import importlib.util, json, os, subprocess, sys, time, types
 from types import SimpleNamespace
 
 import torch
@@ -217,19 +217,24 @@ def keep_masks(blocks):
     return keeps
 
 
-def prepare(name, cfg, sink, recent, blocks, steps, shift, keeps=None, z=None):
-    """Random weights (saved for lipar) and the inputs: clean latents, prompt, every noise (and
-    the keep masks of the pruned cases)."""
+def prepare(name, cfg, sink, recent, blocks, steps, shift, keeps=None, z=None, trained=None):
+    """Random weights (saved for lipar), or a trained pack's DiT (`trained`: its dit.safetensors),
+    and the inputs: clean latents, prompt, every noise (and the keep masks of the pruned cases)."""
     local = sink + recent + FPB
     torch.manual_seed(0)
     gen = make_generator(cfg, sink, local, shift).to(DEV).eval()
-    with torch.no_grad():  # the reference init zeroes some weights; randomize all
-        for p in gen.model.parameters():
-            p.copy_(torch.randn_like(p) / max(1, p.shape[-1]) ** 0.5)
-    weights = {k: v.detach().contiguous().cpu() for k, v in gen.model.state_dict().items()}
-    wfile = f"{out}/{name}_weights.safetensors"
-    save_file(weights, wfile)
-    del weights
+    if trained:
+        state = {k: v.float() for k, v in load_file(trained).items()}
+        gen.model.load_state_dict(state, strict=True)  # the published checkpoint names, all of them
+        wfile = trained
+    else:
+        with torch.no_grad():  # the reference init zeroes some weights; randomize all
+            for p in gen.model.parameters():
+                p.copy_(torch.randn_like(p) / max(1, p.shape[-1]) ** 0.5)
+        weights = {k: v.detach().contiguous().cpu() for k, v in gen.model.state_dict().items()}
+        wfile = f"{out}/{name}_weights.safetensors"
+        save_file(weights, wfile)
+        del weights
 
     g = torch.Generator().manual_seed(1)
     if z is None:
@@ -312,6 +317,7 @@ def lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, dtype="f32"
     block_ms = [float(line.split()[3]) for line in res.stdout.splitlines() if line.startswith("edit-loop block ")]
     written = load_file(f"{out}/{name}_out.safetensors")
     lipar_loop.masks = {k: v for k, v in written.items() if k.startswith("keep_b")}  # naive/lipar
+    lipar_loop.context = written["context"]
     return written["x0"], block_ms
 
 
@@ -389,7 +395,26 @@ torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 small = dict(dim=512, ffn=1024, heads=4, layers=4, text_dim=256, text_len=512)
 ok = True
-def variant_case(name, cfg, sink, recent, latents, steps=(400, 350, 250), shift=5.0, tol=1e-4):
+def clip_latents(pack, clip, frames, width, height):
+    """A clip's first `frames` frames (centre-cropped to width x height by ffmpeg) through the
+    pack's TAEHV-layout autoencoder (`lipar tensor taehv-encode`): [C, F, h, w]."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", clip, "-frames:v", str(frames), "-vf",
+                          f"scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height}",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    x = torch.frombuffer(bytearray(raw), dtype=torch.uint8).reshape(frames, height, width, 3)
+    x = x.permute(0, 3, 1, 2).float().div(255.0).unsqueeze(0).contiguous()  # [1, T, 3, H, W]
+    save_file({"x": x}, f"{out}/clip_frames.safetensors")
+    subprocess.run([lipar, "tensor", "taehv-encode", "--weights", os.path.join(pack, "autoencoder.safetensors"),
+                    "--in", f"{out}/clip_frames.safetensors", "--out", f"{out}/clip_latents.safetensors"],
+                   capture_output=True, check=True)
+    z = load_file(f"{out}/clip_latents.safetensors")["z"][0]  # [K, C, h, w]
+    for f in ("frames", "latents"):
+        os.remove(f"{out}/clip_{f}.safetensors")
+    return z.permute(1, 0, 2, 3).contiguous()
+
+
+def variant_case(name, cfg, sink, recent, latents, steps=(400, 350, 250), shift=5.0, tol=1e-4,
+                 pack=None, prompt=""):
     """Real Wan latents (a clip's consecutive frames, where pruning is meant to work) through the
     C++ loop in lipar mode with LIPAR's own detection; the Python side then runs with the masks
     the C++ side detected (parity on real content), and with the intended differences from the
@@ -397,15 +422,19 @@ def variant_case(name, cfg, sink, recent, latents, steps=(400, 350, 250), shift=
     frame; the last latent frame of every block forced fully kept (the authors' demo, which makes
     the clean reference that frame's K/V). Prints each one's x0 change against the product."""
     global H, W
-    lat = torch.load(latents, map_location="cpu")
+    lat = latents if torch.is_tensor(latents) else torch.load(latents, map_location="cpu")
     lat = (lat[0] if lat.dim() == 5 else lat).float()  # [C, F, h, w]
     blocks = lat.size(1) // FPB
     z = lat[:, :blocks * FPB].contiguous()
     H, W = z.size(2), z.size(3)
-    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift, z=z)
+    gen, local, tensors, wfile, infile = prepare(name, cfg, sink, recent, blocks, steps, shift, z=z,
+                                                 trained=pack and os.path.join(pack, "dit.safetensors"))
     state = {k: v.clone() for k, v in gen.state_dict().items()}
-    got, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode="lipar")
+    with_pack = ("--pack", pack, "--prompt", prompt) if pack else ()
+    got, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode="lipar", extra=with_pack)
     tensors.update(lipar_loop.masks)
+    if pack:  # the prompt as the pack's text encoder gave it to the C++ side
+        tensors["context"] = lipar_loop.context
     kept = sum(int(m.sum()) for m in lipar_loop.masks.values())
     total = sum(m.numel() for m in lipar_loop.masks.values())
     ours, _ = reference_loop(gen, cfg, tensors, blocks, steps, pruned=("lipar", sink, recent))
@@ -414,34 +443,41 @@ def variant_case(name, cfg, sink, recent, latents, steps=(400, 350, 250), shift=
                 / y[:, b * FPB:(b + 1) * FPB].double().norm()).item()
     errs = [rel(got, ours, b) for b in range(blocks)]
     status = "PASS" if max(errs) < tol else "FAIL"
-    print(f"{status} edit-loop {name} (lipar, LIPAR's detected masks: {100.0 * kept / total:.1f}% kept, real Wan "
-          f"latents {H}x{W}, {blocks} blocks): x0 relative error per block max {max(errs):.3e} "
+    print(f"{status} edit-loop {name} (lipar, LIPAR's detected masks: {100.0 * kept / total:.1f}% kept, "
+          f"{'the pack autoencoder' if pack else 'real Wan'} latents {H}x{W}, {blocks} blocks): x0 relative error per block max {max(errs):.3e} "
           f"[{', '.join(f'{e:.1e}' for e in errs)}] (tol {tol:g})", flush=True)
-    # The authors' streaming mode skips the long-term (tau2) check: the C++ loop with it off.
-    no_long, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode="lipar",
-                            extra=("--tau2", "100"))  # above any latent distance: never fires
-    kept_no_long = sum(int(m.sum()) for m in lipar_loop.masks.values())
-    e = [rel(no_long, got, b) for b in range(blocks)]
-    print(f"VARIANT {name}: no long-term check (authors' streaming mode; {100.0 * kept_no_long / total:.1f}% kept "
-          f"instead of {100.0 * kept / total:.1f}%): x0 relative change against the product per block max {max(e):.3e} "
-          f"[{', '.join(f'{v:.1e}' for v in e)}]", flush=True)
     def fresh():
         g = make_generator(cfg, sink, local, shift).to(DEV).eval(); g.load_state_dict(state); return g
+    dense, _ = reference_loop(fresh(), cfg, tensors, blocks, steps, pruned=("off", sink, recent))
+
+    def report(label, x):
+        e = [rel(x, ours, b) for b in range(blocks)]
+        d = [rel(x, dense, b) for b in range(blocks)]
+        print(f"VARIANT {name}: {label}: x0 relative change against the product per block max {max(e):.3e} "
+              f"[{', '.join(f'{v:.1e}' for v in e)}]; distance to off max {max(d):.3e} mean {sum(d) / blocks:.3e}",
+              flush=True)
+    report(f"the product ({100.0 * kept / total:.1f}% kept)", ours)
+    # The authors' streaming mode skips the long-term (tau2) check: the C++ loop with it off.
+    no_long, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode="lipar",
+                            extra=("--tau2", "100", *with_pack))  # above any latent distance: never fires
+    kept_no_long = sum(int(m.sum()) for m in lipar_loop.masks.values())
+    report(f"no long-term check (authors' streaming mode; {100.0 * kept_no_long / total:.1f}% kept)", no_long)
+    # The authors' streaming filters as a whole (restarts per block, look-ahead median and
+    # dilation inside the block, no long-term check): the C++ loop with --detection authors-stream.
+    authors, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode="lipar",
+                            extra=("--detection", "authors-stream", *with_pack))
+    kept_authors = sum(int(m.sum()) for m in lipar_loop.masks.values())
+    report(f"the authors' streaming filters ({100.0 * kept_authors / total:.1f}% kept)", authors)
     prev_block, _ = reference_loop(fresh(), cfg, tensors, blocks, steps,
                                    pruned=("lipar", sink, recent, "previous_block"))
+    report("restoration from the previous block's last frame (authors' later code)", prev_block)
     forced = dict(tensors)
     extra = 0
     for b in range(blocks):
         m = tensors[f"keep_b{b}"].clone(); extra += int((~m[-1]).sum()); m[-1] = True; forced[f"keep_b{b}"] = m
     last_kept, _ = reference_loop(fresh(), cfg, forced, blocks, steps, pruned=("lipar", sink, recent))
-    dense, _ = reference_loop(fresh(), cfg, tensors, blocks, steps, pruned=("off", sink, recent))
-    for label, x in (("off (every token computed)", dense),
-                     ("restoration from the previous block's last frame (authors' later code)", prev_block),
-                     (f"last frame of each block fully kept (authors' demo; +{100.0 * extra / total:.1f} points of "
-                      f"kept tokens)", last_kept)):
-        e = [rel(x, ours, b) for b in range(blocks)]
-        print(f"VARIANT {name}: {label}: x0 relative change against the product per block max {max(e):.3e} "
-              f"[{', '.join(f'{v:.1e}' for v in e)}]", flush=True)
+    report(f"last frame of each block fully kept (authors' demo; +{100.0 * extra / total:.1f} points of kept tokens)",
+           last_kept)
     remove_case_files(name)
     return max(errs) < tol
 
@@ -449,6 +485,24 @@ def variant_case(name, cfg, sink, recent, latents, steps=(400, 350, 250), shift=
 if "--variants" in sys.argv[4:]:
     tiny = dict(dim=256, ffn=512, heads=2, layers=2, text_dim=64, text_len=512)
     here = os.path.dirname(os.path.abspath(__file__))
+    pack = next((a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--pack=")), None)
+    if pack:
+        # Trained weights: the pack's DiT, its text encoder's prompt and its autoencoder's latents of
+        # a real clip, at its own schedule and window (the Nano pack: 320x192, steps 60, 20, m = [1, 6]).
+        manifest = json.load(open(os.path.join(pack, "manifest.json")))
+        clip = next((a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--clip=")), None)
+        prompt = next((a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--prompt=")), "watercolor")
+        if not clip:
+            raise SystemExit("--pack needs --clip=PATH (a real clip the pack was not trained on)")
+        nano = dict(dim=256, ffn=768, heads=4, layers=4, text_dim=128, text_len=manifest["text"]["text_len"])
+        res = manifest["resolution"]
+        z = clip_latents(pack, clip, 4 * 5 * FPB - 3, res["width"], res["height"])  # 5 blocks
+        sink = manifest["attention"]["sink"]
+        recent = manifest["attention"]["recent"] - FPB  # the paper's m counts the current block
+        ok = variant_case("variants_trained", nano, sink=sink, recent=recent, latents=z,
+                          steps=tuple(manifest["schedule"]["steps"]), shift=manifest["schedule"]["shift"],
+                          pack=pack, prompt=prompt)
+        sys.exit(0 if ok else 1)
     latents = next((a.split("=", 1)[1] for a in sys.argv[4:] if a.startswith("--latents=")),
                    os.path.join(here, "..", "..", "..", "shared", "models", "test_latents_wan.pth"))
     if not os.path.exists(latents):

@@ -151,7 +151,10 @@ class PrunedStream:
         for fr in range(keep.size(0)):
             if bool(keep[fr].all()):
                 continue
-            prev = out[:, fr - 1] if fr > 0 and self.restore_from == "previous_frame" else self.prev_last
+            # "previous_block" (the authors' later code): from the previous block's last frame;
+            # in the stream's first block there is none, so from the previous frame like ours.
+            use_frame = fr > 0 and (self.restore_from == "previous_frame" or self.prev_last is None)
+            prev = out[:, fr - 1] if use_frame else self.prev_last
             assert prev is not None, "restoration of a block's first frame needs the previous block"
             out[:, fr] = torch.where(px[fr].view(1, 1, *px.shape[1:]), out[:, fr], prev)
         return out
