@@ -104,8 +104,9 @@ void declare_edit_options(Args& args) {
         .option("seed", "noise seed", "0")
         .option("min-keep", "minimum fraction of tokens kept in a frame that keeps any", "0")
         .option("motion", "motion-compensated duplicate detection: off or global (camera pans)", "off")
-        .option("detection", "detection's temporal filters: causal, or authors-stream (the LIPAR "
-                             "authors' streaming code, for comparison)", "causal")
+        .option("detection", "detection's temporal filters: lookahead (one latent frame ahead inside "
+                             "the block), causal, or authors-stream (the LIPAR authors' streaming "
+                             "code, for comparison)", "lookahead")
         .flag("no-recovery", "lipar mode without attention recovery (= naive)");
 }
 
@@ -128,7 +129,7 @@ EditParams edit_params(const Args& args) {
                 args.get("motion") == "local" ? " (per-tile motion is not available yet)" : "");
     p.detection = parse_detection_filters(args.get("detection"));
     LIPAR_CHECK(p.detection != DetectionFilters::Invalid, StatusCode::InvalidArgument, "--detection '",
-                args.get("detection"), "' is not one of causal, authors-stream");
+                args.get("detection"), "' is not one of lookahead, causal, authors-stream");
     const std::string why = p.validate();
     LIPAR_CHECK(why.empty(), StatusCode::InvalidArgument, why);
     return p;

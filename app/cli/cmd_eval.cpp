@@ -69,8 +69,8 @@ int cmd_eval(const CommandArgs& argv) {
     args.positional("CLIP", "video to edit (any format FFmpeg reads, or .y4m)")
         .option("styles", "comma-separated style names, or all", "all")
         .option("modes", "comma-separated modes: off, naive, lipar; naive+motion and lipar+motion "
-                         "detect with motion compensation, naive+authors and lipar+authors with "
-                         "the LIPAR authors' streaming filters", "off,naive,lipar")
+                         "detect with motion compensation; +causal and +authors choose detection's "
+                         "temporal filters (default lookahead)", "off,naive,lipar")
         .option("frames", "source frames to use", "48")
         .option("start", "skip this many frames first (e.g. to score a clip's held-out tail)", "0")
         .option("sheet", "write a contact sheet PNG (input | operator | each mode, per style)")
@@ -105,19 +105,21 @@ int cmd_eval(const CommandArgs& argv) {
     };
     std::vector<EvalMode> modes;
     for (const auto& m : split_list(args.get("modes"))) {
-        // MODE[+motion][+authors]
+        // MODE[+motion][+causal | +authors | +lookahead]
         const auto plus = m.find('+');
         const auto mode = parse_edit_mode(m.substr(0, plus));
-        EvalMode em{mode, MotionCompensation::Off, DetectionFilters::Causal, m};
+        EvalMode em{mode, MotionCompensation::Off, DetectionFilters::LookAhead, m};
         bool known = mode == EditMode::Naive || mode == EditMode::Lipar || (mode == EditMode::Off && plus == std::string::npos);
         for (const auto& extra : plus == std::string::npos ? std::vector<std::string>{} : split_list(m.substr(plus + 1), '+')) {
             if (extra == "motion") em.motion = MotionCompensation::Global;
             else if (extra == "authors") em.detection = DetectionFilters::AuthorsStream;
+            else if (extra == "lookahead") em.detection = DetectionFilters::LookAhead;
+            else if (extra == "causal") em.detection = DetectionFilters::Causal;
             else known = false;
         }
         LIPAR_CHECK(known, StatusCode::InvalidArgument,
-                    "--modes takes off, naive, lipar, each pruned one optionally with +motion and/or "
-                    "+authors (e.g. lipar+motion), not '", m, "'");
+                    "--modes takes off, naive, lipar, each pruned one optionally with +motion and one of "
+                    "+lookahead, +causal, +authors (e.g. lipar+motion+causal), not '", m, "'");
         modes.push_back(em);
     }
     const int64_t start = args.get_int("start");

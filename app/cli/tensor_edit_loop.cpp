@@ -48,7 +48,7 @@ void declare_edit_loop_options(Args& args) {
         .option("head-dim", "edit-loop: attention head size", "128")
         .option("tau1", "edit-loop: LIPAR short-term threshold", "0.15")
         .option("tau2", "edit-loop: LIPAR long-term threshold", "0.3")
-        .option("detection", "edit-loop: detection's temporal filters, causal or authors-stream", "causal")
+        .option("detection", "edit-loop: detection's temporal filters, lookahead, causal or authors-stream", "lookahead")
         .option("pack", "edit-loop: a model pack whose DiT weights and head size are used (instead of "
                         "--weights, --head-dim) and whose text encoder encodes --prompt (instead of the "
                         "input's context; the context used is written out)", "")
@@ -135,7 +135,7 @@ void run_tensor_edit_loop(TensorRunContext& ctx) {
     p.tau2 = ctx.args.get_double("tau2");
     p.detection = parse_detection_filters(ctx.args.get("detection"));
     LIPAR_CHECK(p.detection != DetectionFilters::Invalid, StatusCode::InvalidArgument,
-                "--detection must be causal or authors-stream");
+                "--detection must be lookahead, causal or authors-stream");
     editor.set_params(p);
     const int64_t fpb = pack.frames_per_block;
     LIPAR_CHECK(z.size(1) % fpb == 0, StatusCode::InvalidArgument, "latent frames (", z.size(1),

@@ -48,14 +48,14 @@ __global__ void layer_norm_modulate_kernel(const In* __restrict__ x, Out* __rest
     const int64_t r = blockIdx.x;
     const In* xr = x + r * dim;
     float s = 0.f;
-    for (int64_t c = threadIdx.x; c < dim; c += blockDim.x) {
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
         const float v = load(xr, c);
         row[c] = v;
         s += v;
     }
     const float mean = block_sum(s, scratch) / static_cast<float>(dim);
     float q = 0.f;
-    for (int64_t c = threadIdx.x; c < dim; c += blockDim.x) {
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
         const float d = row[c] - mean;
         q += d * d;
     }
@@ -64,7 +64,7 @@ __global__ void layer_norm_modulate_kernel(const In* __restrict__ x, Out* __rest
     const int64_t f = frame_of_token ? frame_of_token[tok] : 0;
     const int64_t m = bb * msb + f * msf;
     Out* yr = y + r * dim;
-    for (int64_t c = threadIdx.x; c < dim; c += blockDim.x) {
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
         float v = (row[c] - mean) * rstd;
         if (w) v = v * w[c] + bias[c];
         if (scale) v = v * scale[m + c] + shift[m + c];
@@ -72,18 +72,17 @@ __global__ void layer_norm_modulate_kernel(const In* __restrict__ x, Out* __rest
     }
 }
 
+// One block per row: the row's gate is found once (no per-element index arithmetic).
 template <typename X, typename Y>
 __global__ void gated_residual_kernel(const X* __restrict__ x, const Y* __restrict__ y, X* __restrict__ out,
                                       int64_t n, int64_t dim, const float* __restrict__ gate,
-                                      int64_t gsb, int64_t gsf, const int64_t* __restrict__ frame_of_token,
-                                      int64_t total) {
-    for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < total;
-         i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-        const int64_t c = i % dim, r = i / dim;
-        const int64_t f = frame_of_token ? frame_of_token[r % n] : 0;
-        const float g = gate[(r / n) * gsb + f * gsf + c];
-        store(out, i, fmaf(load(y, i), g, load(x, i)));
-    }
+                                      int64_t gsb, int64_t gsf, const int64_t* __restrict__ frame_of_token) {
+    const int64_t r = blockIdx.x;
+    const int64_t f = frame_of_token ? frame_of_token[r % n] : 0;
+    const float* g = gate + (r / n) * gsb + f * gsf;
+    const int64_t base = r * dim;
+    for (int c = threadIdx.x; c < dim; c += blockDim.x)
+        store(out, base + c, fmaf(load(y, base + c), g[c], load(x, base + c)));
 }
 
 void check_launch(const char* what) {
@@ -119,13 +118,12 @@ void dispatch_norm_out(ElementType out, const void* x, void* y, int64_t b, int64
 template <typename X, typename Y>
 void launch_residual(const void* x, const void* y, void* out, int64_t b, int64_t n, int64_t dim,
                      const float* gate, int64_t gsb, int64_t gsf, const int64_t* fot, cudaStream_t stream) {
-    const int64_t total = b * n * dim;
-    if (total == 0) return;
-    const int threads = 256;
-    const int64_t blocks = std::min<int64_t>((total + threads - 1) / threads, 65535LL * 16);
-    gated_residual_kernel<X, Y><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(
+    const int64_t rows = b * n;
+    if (rows == 0 || dim == 0) return;
+    const int threads = dim >= 1024 ? 256 : 128;
+    gated_residual_kernel<X, Y><<<static_cast<unsigned>(rows), threads, 0, stream>>>(
         static_cast<const X*>(x), static_cast<const Y*>(y), static_cast<X*>(out), n, dim, gate, gsb,
-        gsf, fot, total);
+        gsf, fot);
     check_launch("gated_residual kernel");
 }
 

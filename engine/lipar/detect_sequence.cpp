@@ -30,7 +30,7 @@ DetectionResult detect_sequence(const torch::Tensor& z,
                 "DuplicateDetector for motion compensation");
     LIPAR_CHECK(config.filters == FilterStyle::Causal, StatusCode::Unsupported,
                 "detect_sequence runs the causal filters only; stream the blocks through a "
-                "DuplicateDetector for the authors' streaming filters");
+                "DuplicateDetector for the look-ahead or the authors' streaming filters");
     detail::check_latents(z);
     LIPAR_CHECK(frames_per_block >= 1, StatusCode::InvalidArgument,
                 "frames_per_block must be at least 1, got ", frames_per_block);

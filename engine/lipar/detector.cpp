@@ -67,7 +67,8 @@ void validate_config(const DetectorConfig& config) {
                 StatusCode::InvalidArgument, "LIPAR motion mode is not set");
     LIPAR_CHECK(config.motion_range >= 0 && config.motion_range <= 64, StatusCode::InvalidArgument,
                 "LIPAR motion_range must be within [0, 64] latent pixels, got ", config.motion_range);
-    LIPAR_CHECK(config.filters == FilterStyle::Causal || config.filters == FilterStyle::AuthorsStream,
+    LIPAR_CHECK(config.filters == FilterStyle::Causal || config.filters == FilterStyle::AuthorsStream ||
+                    config.filters == FilterStyle::LookAhead,
                 StatusCode::InvalidArgument, "LIPAR detection filter style is not valid");
     LIPAR_CHECK(config.reference_refresh == ReferenceRefresh::KeptMask ||
                     config.reference_refresh == ReferenceRefresh::ThresholdMask,
@@ -220,8 +221,10 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
             trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
         // The authors' streaming filters restart at each block and look ahead inside it.
         const bool authors = config.filters == FilterStyle::AuthorsStream;
-        const torch::Tensor median =
-            authors ? centred_median3d(raw) : causal_median3d(raw, m_distance_history);
+        const bool ahead = config.filters == FilterStyle::LookAhead;
+        const torch::Tensor median = authors ? centred_median3d(raw)
+                                     : ahead ? centred_median3d(raw, m_distance_history)
+                                             : causal_median3d(raw, m_distance_history);
         const torch::Tensor smoothed = causal_gaussian3d(
             median, authors ? torch::Tensor() : m_median_history, m_gaussian_kernel);
         const torch::Tensor used = config.smooth ? smoothed : raw;
@@ -242,7 +245,9 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         if (forced.defined()) threshold = threshold | forced.narrow(0, first, count);
         // The clean-up chain always runs so that its history stays valid if cleanup is toggled.
         const torch::Tensor cleaned = close2d(open2d(
-            authors ? centred_median3d_mask(threshold) : median3d_mask(threshold, m_threshold_history)));
+            authors ? centred_median3d_mask(threshold)
+            : ahead ? centred_median3d_mask(threshold, m_threshold_history)
+                    : median3d_mask(threshold, m_threshold_history)));
         torch::Tensor final_mask = !config.cleanup ? threshold
                                    : authors       ? look_ahead_dilate(cleaned)
                                                    : causal_dilate(cleaned, m_cleaned_history);

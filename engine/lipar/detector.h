@@ -26,7 +26,9 @@ enum class ReferenceRefresh {
 // measuring the difference: every filter restarts at each block (the block's first frame
 // replicated in front), the medians are centred and the dilation spreads a kept token into the
 // previous frame (both read one frame ahead, within the block only), no long-term check.
-enum class FilterStyle { Causal = 0, AuthorsStream };
+// LookAhead: the medians read one frame ahead inside the block (the block's frames arrive
+// together; its last frame is replicated ahead), history carried across blocks as in Causal.
+enum class FilterStyle { Causal = 0, AuthorsStream, LookAhead };
 
 struct DetectorConfig {
     double tau1 = 0.15;                      // short-term threshold (paper 0.15, code 0.149)

@@ -147,20 +147,22 @@ torch::Tensor causal_median3d(const torch::Tensor& x, const torch::Tensor& histo
     return std::get<0>(windows.median(-1));
 }
 
-torch::Tensor centred_median3d(const torch::Tensor& x) {
+torch::Tensor centred_median3d(const torch::Tensor& x, const torch::Tensor& history) {
     check_grid(x, "centred_median3d input");
+    check_history(history, x, "centred_median3d");
     const int64_t f = x.size(0);
     if (f == 0) {
         return x.clone();
     }
-    // The causal median of x shifted one frame back (x[1..], then x[F-1] again) with x[0] as the
-    // only history: at frame g it reads x[g-1], x[g], x[g+1] with both ends replicated.
+    // The causal median of x shifted one frame back (x[1..], then x[F-1] again) with the last
+    // history frame and x[0] as its history: at frame g it reads x[g-1], x[g], x[g+1], the last
+    // frame replicated ahead and, without history, the first one behind.
     const torch::Tensor ahead = torch::cat({x.narrow(0, 1, f - 1), x.narrow(0, f - 1, 1)});
-    return causal_median3d(ahead, x.narrow(0, 0, 1));
+    return causal_median3d(ahead, last_frames(history, x.narrow(0, 0, 1), 2));
 }
 
-torch::Tensor centred_median3d_mask(const torch::Tensor& mask) {
-    return centred_median3d(as_float(mask)) > 0.5;
+torch::Tensor centred_median3d_mask(const torch::Tensor& mask, const torch::Tensor& history) {
+    return centred_median3d(as_float(mask), as_float_or_undefined(history)) > 0.5;
 }
 
 torch::Tensor causal_gaussian_kernel(double sigma, const torch::TensorOptions& options) {

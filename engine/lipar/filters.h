@@ -45,8 +45,10 @@ torch::Tensor causal_median3d(const torch::Tensor& x, const torch::Tensor& histo
 
 // The authors' streaming code's median: frames f-1..f+1 (centred), rows and cols as above; the
 // first frame is replicated before x[0] and the last after x[F-1]. Reads no history.
-torch::Tensor centred_median3d(const torch::Tensor& x);
-torch::Tensor centred_median3d_mask(const torch::Tensor& mask);
+// With history (frames before x[0], as for causal_median3d): x[0] reads the last history frame
+// instead of replicating itself.
+torch::Tensor centred_median3d(const torch::Tensor& x, const torch::Tensor& history = {});
+torch::Tensor centred_median3d_mask(const torch::Tensor& mask, const torch::Tensor& history = {});
 
 // The authors' "causal" 3x3x3 Gaussian: exp(-(t^2 + y^2 + x^2) / (2 sigma^2)) on {-1,0,1}^3 with
 // the future slice (t = +1) zeroed, normalised to sum 1 over the 18 remaining taps.

@@ -36,6 +36,7 @@ accel::DetectorConfig detector_config(const EditParams& p) {
     c.min_keep_ratio = p.min_keep_ratio;
     c.motion = p.motion == MotionCompensation::Global ? accel::MotionMode::Global : accel::MotionMode::Off;
     c.filters = p.detection == DetectionFilters::AuthorsStream ? accel::FilterStyle::AuthorsStream
+                : p.detection == DetectionFilters::LookAhead   ? accel::FilterStyle::LookAhead
                                                                : accel::FilterStyle::Causal;
     return c;
 }

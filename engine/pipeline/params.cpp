@@ -44,6 +44,7 @@ const char* detection_filters_name(DetectionFilters filters) {
     switch (filters) {
         case DetectionFilters::Causal: return "causal";
         case DetectionFilters::AuthorsStream: return "authors-stream";
+        case DetectionFilters::LookAhead: return "lookahead";
         case DetectionFilters::Invalid: break;
     }
     return "invalid";
@@ -52,6 +53,7 @@ const char* detection_filters_name(DetectionFilters filters) {
 DetectionFilters parse_detection_filters(const std::string& name) {
     if (name == "causal") return DetectionFilters::Causal;
     if (name == "authors-stream") return DetectionFilters::AuthorsStream;
+    if (name == "lookahead") return DetectionFilters::LookAhead;
     return DetectionFilters::Invalid;
 }
 
@@ -59,7 +61,8 @@ std::string EditParams::validate() const {
     std::ostringstream os;
     if (mode == EditMode::Invalid) return "mode must be off, naive, lipar or compare";
     if (motion == MotionCompensation::Invalid) return "motion must be off or global";
-    if (detection == DetectionFilters::Invalid) return "detection filters must be causal or authors-stream";
+    if (detection == DetectionFilters::Invalid)
+        return "detection filters must be lookahead, causal or authors-stream";
     if (!(tau1 >= -1.0 && tau1 <= 100.0)) os << "tau1 " << tau1 << " is out of range [-1, 100]";
     else if (!(tau2 >= -1.0 && tau2 <= 100.0)) os << "tau2 " << tau2 << " is out of range [-1, 100]";
     else if (!(strength >= 0.0 && strength <= 1.0))

@@ -1,5 +1,7 @@
-// The authors' streaming filters (FilterStyle::AuthorsStream), kept to measure what our causal
-// filters change: look-ahead inside a block, restarts at every block, no long-term check.
+// Detection's temporal filter styles: LookAhead (the editor's default: medians one frame ahead
+// inside the block, history carried), Causal, and the authors' streaming filters (AuthorsStream,
+// kept to measure the difference: look-ahead inside a block, restarts at every block, no
+// long-term check).
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -19,7 +21,7 @@ torch::Tensor frames_of(std::initializer_list<torch::Tensor> frames) {
     return torch::stack(std::vector<torch::Tensor>(frames));
 }
 
-TEST(LiparAuthorsFilters, centred_median_reads_the_previous_and_the_next_frame_with_ends_replicated) {
+TEST(LiparFilterStyles, centred_median_reads_the_previous_and_the_next_frame_with_ends_replicated) {
     const torch::Tensor ones = torch::ones({4, 4});
     const torch::Tensor x = frames_of({ones * 1, ones * 5, ones * 9, ones * 2});
     // f0: (1,1,5) f1: (1,5,9) f2: (5,9,2) f3: (9,2,2); the causal one gives 1, 1, 5, 5
@@ -33,7 +35,16 @@ TEST(LiparAuthorsFilters, centred_median_reads_the_previous_and_the_next_frame_w
     EXPECT_TRUE(m[3].all().item<bool>());
 }
 
-TEST(LiparAuthorsFilters, look_ahead_dilation_marks_the_same_and_the_previous_frame) {
+TEST(LiparFilterStyles, centred_median_with_history_reads_the_last_history_frame_behind_the_first) {
+    const torch::Tensor ones = torch::ones({4, 4});
+    const torch::Tensor x = frames_of({ones * 1, ones * 5, ones * 9, ones * 2});
+    // f0: (7,1,5) -> 5 instead of (1,1,5) -> 1; the rest as without history
+    const torch::Tensor history = frames_of({ones * 100, ones * 7});
+    EXPECT_TRUE(torch::equal(centred_median3d(x, history), frames_of({ones * 5, ones * 5, ones * 5, ones * 2})));
+    EXPECT_TRUE(torch::equal(centred_median3d(x, frames_of({ones * 0})), frames_of({ones * 1, ones * 5, ones * 5, ones * 2})));
+}
+
+TEST(LiparFilterStyles, look_ahead_dilation_marks_the_same_and_the_previous_frame) {
     torch::Tensor x = torch::zeros({4, 11, 11}, torch::kBool);
     x[2].narrow(0, 4, 3).narrow(1, 4, 3).fill_(true);
     const torch::Tensor out = look_ahead_dilate(x);
@@ -61,7 +72,7 @@ bool kept(const torch::Tensor& keep, int64_t frame, int64_t row, int64_t col) {
     return keep[frame][row][col].item<bool>();
 }
 
-TEST(LiparAuthorsFilters, restarted_look_ahead_filters_keep_a_change_from_a_blocks_first_frame) {
+TEST(LiparFilterStyles, restarted_look_ahead_filters_keep_a_change_from_a_blocks_first_frame) {
     // The square starts changing at frame 3, the first frame of the second block of 3.
     const torch::Tensor z = change_from(9, 3, 0.5);
     DetectorConfig causal;
@@ -84,7 +95,7 @@ TEST(LiparAuthorsFilters, restarted_look_ahead_filters_keep_a_change_from_a_bloc
     }
 }
 
-TEST(LiparAuthorsFilters, the_authors_stream_skips_the_long_term_check_so_slow_drift_stays_pruned) {
+TEST(LiparFilterStyles, the_authors_stream_skips_the_long_term_check_so_slow_drift_stays_pruned) {
     // 0.12 per frame: below tau1 (0.15) frame to frame, past tau2 (0.3) after three frames.
     const torch::Tensor z = change_from(12, 1, 0.12);
     DetectorConfig causal;
@@ -96,7 +107,26 @@ TEST(LiparAuthorsFilters, the_authors_stream_skips_the_long_term_check_so_slow_d
     EXPECT_FALSE(theirs.narrow(0, 1, 11).select(1, 7).select(1, 7).any().item<bool>());
 }
 
-TEST(LiparAuthorsFilters, whole_sequence_detection_refuses_the_authors_stream_filters) {
+TEST(LiparFilterStyles, look_ahead_filters_keep_a_change_from_its_first_frame_and_keep_the_long_term_check) {
+    DetectorConfig ahead;
+    ahead.filters = FilterStyle::LookAhead;
+    // A change from the first frame of a block and from the middle of one (frame 4): both kept
+    // from their first changed frame, where the causal filters keep them a frame later.
+    for (int64_t start : {3, 4}) {
+        const torch::Tensor z = change_from(9, start, 0.5);
+        const torch::Tensor keep = stream_keep(z, ahead, 3);
+        const torch::Tensor causal = stream_keep(z, DetectorConfig{}, 3);
+        EXPECT_TRUE(kept(keep, start, 7, 7)) << start;
+        EXPECT_FALSE(kept(causal, start, 7, 7)) << start;
+        EXPECT_FALSE(kept(keep, start - 1, 7, 7)) << "the frame before the change: " << start;
+        for (int64_t f = 1; f < 9; ++f) EXPECT_FALSE(kept(keep, f, 0, kGrid - 1)) << f;
+    }
+    // Slow drift under tau1 is still caught by the long-term check.
+    const torch::Tensor drift = stream_keep(change_from(12, 1, 0.12), ahead, 3);
+    EXPECT_TRUE(drift.narrow(0, 1, 11).select(1, 7).select(1, 7).any().item<bool>());
+}
+
+TEST(LiparFilterStyles, whole_sequence_detection_refuses_the_authors_stream_filters) {
     DetectorConfig authors;
     authors.filters = FilterStyle::AuthorsStream;
     EXPECT_THROW(detect_sequence(change_from(6, 1, 0.5), authors, 3), Error);
