@@ -468,6 +468,10 @@ def variant_case(name, cfg, sink, recent, latents, steps=(400, 350, 250), shift=
                             extra=("--detection", "authors-stream", *with_pack))
     kept_authors = sum(int(m.sum()) for m in lipar_loop.masks.values())
     report(f"the authors' streaming filters ({100.0 * kept_authors / total:.1f}% kept)", authors)
+    causal, _ = lipar_loop(name, cfg, sink, recent, steps, shift, wfile, infile, mode="lipar",
+                           extra=("--detection", "causal", *with_pack))
+    kept_causal = sum(int(m.sum()) for m in lipar_loop.masks.values())
+    report(f"strictly causal filters (the product's before look-ahead; {100.0 * kept_causal / total:.1f}% kept)", causal)
     prev_block, _ = reference_loop(fresh(), cfg, tensors, blocks, steps,
                                    pruned=("lipar", sink, recent, "previous_block"))
     report("restoration from the previous block's last frame (authors' later code)", prev_block)
