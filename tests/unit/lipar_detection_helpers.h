@@ -8,12 +8,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 #include "lipar/detector.h"
 
 namespace lipar::accel::testing {
+
+// Frames [H, W] stacked into a [F, H, W] grid.
+inline torch::Tensor frames_of(std::initializer_list<torch::Tensor> frames) {
+    return torch::stack(std::vector<torch::Tensor>(frames));
+}
 
 // '#' = true, anything else false; all rows the same length. Returns bool [rows, cols].
 inline torch::Tensor mask_from_rows(const std::vector<std::string>& rows) {

@@ -14,12 +14,9 @@
 namespace lipar::accel {
 namespace {
 
+using testing::frames_of;
 using testing::kGrid;
 using testing::stream_keep;
-
-torch::Tensor frames_of(std::initializer_list<torch::Tensor> frames) {
-    return torch::stack(std::vector<torch::Tensor>(frames));
-}
 
 TEST(LiparFilterStyles, centred_median_reads_the_previous_and_the_next_frame_with_ends_replicated) {
     const torch::Tensor ones = torch::ones({4, 4});
@@ -72,14 +69,18 @@ bool kept(const torch::Tensor& keep, int64_t frame, int64_t row, int64_t col) {
     return keep[frame][row][col].item<bool>();
 }
 
+// The keep masks of z streamed in blocks of 3 with the given filter style.
+torch::Tensor keep_with(FilterStyle style, const torch::Tensor& z) {
+    DetectorConfig config;
+    config.filters = style;
+    return stream_keep(z, config, 3);
+}
+
 TEST(LiparFilterStyles, restarted_look_ahead_filters_keep_a_change_from_a_blocks_first_frame) {
     // The square starts changing at frame 3, the first frame of the second block of 3.
     const torch::Tensor z = change_from(9, 3, 0.5);
-    DetectorConfig causal;
-    DetectorConfig authors;
-    authors.filters = FilterStyle::AuthorsStream;
-    const torch::Tensor ours = stream_keep(z, causal, 3);
-    const torch::Tensor theirs = stream_keep(z, authors, 3);
+    const torch::Tensor ours = keep_with(FilterStyle::Causal, z);
+    const torch::Tensor theirs = keep_with(FilterStyle::AuthorsStream, z);
     // Ours: the causal median needs two changed frames (3, 4) before frame 4 passes; theirs
     // restarts at frame 3 with frame 3 replicated in front and reads frame 4 ahead.
     EXPECT_FALSE(kept(ours, 3, 7, 7));
@@ -98,31 +99,26 @@ TEST(LiparFilterStyles, restarted_look_ahead_filters_keep_a_change_from_a_blocks
 TEST(LiparFilterStyles, the_authors_stream_skips_the_long_term_check_so_slow_drift_stays_pruned) {
     // 0.12 per frame: below tau1 (0.15) frame to frame, past tau2 (0.3) after three frames.
     const torch::Tensor z = change_from(12, 1, 0.12);
-    DetectorConfig causal;
-    DetectorConfig authors;
-    authors.filters = FilterStyle::AuthorsStream;
-    const torch::Tensor ours = stream_keep(z, causal, 3);
-    const torch::Tensor theirs = stream_keep(z, authors, 3);
+    const torch::Tensor ours = keep_with(FilterStyle::Causal, z);
+    const torch::Tensor theirs = keep_with(FilterStyle::AuthorsStream, z);
     EXPECT_TRUE(ours.narrow(0, 1, 11).select(1, 7).select(1, 7).any().item<bool>());
     EXPECT_FALSE(theirs.narrow(0, 1, 11).select(1, 7).select(1, 7).any().item<bool>());
 }
 
 TEST(LiparFilterStyles, look_ahead_filters_keep_a_change_from_its_first_frame_and_keep_the_long_term_check) {
-    DetectorConfig ahead;
-    ahead.filters = FilterStyle::LookAhead;
     // A change from the first frame of a block and from the middle of one (frame 4): both kept
     // from their first changed frame, where the causal filters keep them a frame later.
     for (int64_t start : {3, 4}) {
         const torch::Tensor z = change_from(9, start, 0.5);
-        const torch::Tensor keep = stream_keep(z, ahead, 3);
-        const torch::Tensor causal = stream_keep(z, DetectorConfig{}, 3);
+        const torch::Tensor keep = keep_with(FilterStyle::LookAhead, z);
+        const torch::Tensor causal = keep_with(FilterStyle::Causal, z);
         EXPECT_TRUE(kept(keep, start, 7, 7)) << start;
         EXPECT_FALSE(kept(causal, start, 7, 7)) << start;
         EXPECT_FALSE(kept(keep, start - 1, 7, 7)) << "the frame before the change: " << start;
         for (int64_t f = 1; f < 9; ++f) EXPECT_FALSE(kept(keep, f, 0, kGrid - 1)) << f;
     }
     // Slow drift under tau1 is still caught by the long-term check.
-    const torch::Tensor drift = stream_keep(change_from(12, 1, 0.12), ahead, 3);
+    const torch::Tensor drift = keep_with(FilterStyle::LookAhead, change_from(12, 1, 0.12));
     EXPECT_TRUE(drift.narrow(0, 1, 11).select(1, 7).select(1, 7).any().item<bool>());
 }
 

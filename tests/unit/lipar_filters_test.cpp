@@ -12,12 +12,9 @@
 namespace lipar::accel {
 namespace {
 
+using testing::frames_of;
 using testing::mask_from_rows;
 using testing::mask_to_rows;
-
-torch::Tensor frames_of(std::initializer_list<torch::Tensor> frames) {
-    return torch::stack(std::vector<torch::Tensor>(frames));
-}
 
 void expect_mask(const torch::Tensor& actual, const torch::Tensor& expected) {
     EXPECT_TRUE(torch::equal(actual.to(torch::kBool), expected.to(torch::kBool)))
