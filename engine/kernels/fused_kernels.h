@@ -37,4 +37,16 @@ void gated_residual(ElementType x_type, const void* x, ElementType y_type, const
                     int64_t b, int64_t n, int64_t dim, const float* gate, int64_t gate_stride_b,
                     int64_t gate_stride_f, const int64_t* frame_of_token, void* stream);
 
+// Self-attention's inputs from one fused projection: qkv rows [B * N, ld] hold q, k, v at columns
+// 0, dim, 2 * dim (ld >= 3 * dim). q and k: RMSNorm over dim (float32 statistics, the learned
+// weight of the element type applied before rounding), rounded, then RoPE with cos, sin float32
+// [N, head_dim / 2] (as rope() above); k_pre (optional, may be null) gets k before RoPE. v: copied.
+// Each destination is [B, N, dim / head_dim, head_dim] with element strides (sb, sn) for batch
+// and token, heads and head_dim contiguous (e.g. a slot of a KV cache).
+void qk_norm_rope(ElementType type, const void* qkv, int64_t ld, int64_t b, int64_t n, int64_t dim,
+                  int64_t head_dim, const void* q_weight, const void* k_weight, float eps,
+                  const float* cos, const float* sin, void* q, int64_t q_sb, int64_t q_sn, void* k_pre,
+                  int64_t kp_sb, int64_t kp_sn, void* k, int64_t k_sb, int64_t k_sn, void* v,
+                  int64_t v_sb, int64_t v_sn, void* stream);
+
 }  // namespace lipar::kernels

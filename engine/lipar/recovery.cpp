@@ -101,6 +101,12 @@ void PrunedKvProvider::stage_recovered(int64_t layers, int64_t batch) {
     m_recovered_staged = true;
 }
 
+std::pair<torch::Tensor, torch::Tensor> PrunedKvProvider::write_slots(int64_t layer, int64_t batch,
+                                                                      int64_t n) {
+    if (m_recover) return {};
+    return m_cache.write_slots(layer, batch, n);
+}
+
 std::pair<torch::Tensor, torch::Tensor> PrunedKvProvider::keys_values(int64_t layer,
                                                                       const torch::Tensor& k_pre,
                                                                       const torch::Tensor& k,

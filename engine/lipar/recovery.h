@@ -53,6 +53,9 @@ public:
     std::pair<torch::Tensor, torch::Tensor> keys_values(int64_t layer, const torch::Tensor& k_pre,
                                                         const torch::Tensor& k,
                                                         const torch::Tensor& v) override;
+    // Without recovery the cache's staging slot (k/v written in place); with it, none (the kept
+    // slots are scattered among the recovered ones).
+    std::pair<torch::Tensor, torch::Tensor> write_slots(int64_t layer, int64_t batch, int64_t n) override;
     // True when pruned slots are recovered (full-length K/V staged).
     bool recovers() const { return m_recover; }
     // The tag (model::KvCache::staging_tag) that says the staging area holds this block's

@@ -112,6 +112,74 @@ TEST(GpuKernels, fused_modulated_norm_and_gated_residual_equal_the_libtorch_ops)
     EXPECT_FALSE(fused_gated_residual(x.cpu(), x.cpu(), FrameRows{table.select(2, 2).cpu(), fot.cpu()}).defined());
 }
 
+TEST(GpuKernels, fused_qk_norm_rope_equals_rms_norm_then_rope_and_writes_into_cache_slots) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+#ifndef LIPAR_HAVE_CUDA_KERNELS
+    GTEST_SKIP() << "built without a CUDA compiler: no custom kernels";
+#endif
+    ASSERT_TRUE(fused_kernels_available());
+    const int64_t b = 2, n = 29, heads = 12, d = 128, dim = heads * d;
+    auto table = make_rope_table(grid_positions(1, n, 1, 3, torch::kCUDA), d);
+    for (auto dtype : {torch::kFloat32, torch::kBFloat16, torch::kHalf}) {
+        auto o = torch::TensorOptions().device(torch::kCUDA).dtype(dtype);
+        auto qkv = torch::randn({b * n, 3 * dim}, o) * 3;
+        auto wq = torch::rand({dim}, o) + 0.5, wk = torch::rand({dim}, o) + 0.5;
+        RmsNorm norm_q(dim, 1e-6, o), norm_k(dim, 1e-6, o);
+        norm_q->weight.detach().copy_(wq);
+        norm_k->weight.detach().copy_(wk);
+        // the LibTorch path: RMSNorm of each part, then RoPE
+        set_fused_kernels(false);
+        auto parts = qkv.view({b, n, 3, dim});
+        auto ref_k_pre = norm_k(parts.select(2, 1)).view({b, n, heads, d});
+        auto ref_q = apply_rope(norm_q(parts.select(2, 0)).view({b, n, heads, d}), table);
+        auto ref_k = apply_rope(ref_k_pre, table);
+        auto ref_v = parts.select(2, 2).reshape({b, n, heads, d});
+        set_fused_kernels(true);
+        // k and v straight into the staging rows of a longer cache buffer
+        auto cache_k = torch::zeros({b, n + 7, heads, d}, o), cache_v = torch::zeros_like(cache_k);
+        auto got = fused_qk_norm_rope(qkv, b, heads, wq, wk, 1e-6, table, cache_k.narrow(1, 4, n),
+                                      cache_v.narrow(1, 4, n));
+        ASSERT_TRUE(got.q.defined());
+        EXPECT_EQ(got.k.data_ptr(), cache_k.narrow(1, 4, n).data_ptr());
+        EXPECT_EQ(got.v.data_ptr(), cache_v.narrow(1, 4, n).data_ptr());
+        const double tol = dtype == torch::kFloat32 ? 1e-6 : 1e-2;
+        const double eq = rel64(got.q, ref_q), ekp = rel64(got.k_pre, ref_k_pre), ek = rel64(got.k, ref_k);
+        std::cout << "[ info ] fused qk norm + rope " << dtype_name(dtype) << ": q " << eq << ", k before RoPE "
+                  << ekp << ", k " << ek << "\n";
+        EXPECT_LT(eq, tol);
+        EXPECT_LT(ekp, tol);
+        EXPECT_LT(ek, tol);
+        EXPECT_TRUE(torch::equal(got.v, ref_v)) << "v is a copy";
+        // the rows around the slot are untouched
+        EXPECT_EQ(cache_k.narrow(1, 0, 4).abs().sum().item<double>(), 0.0);
+        EXPECT_EQ(cache_v.narrow(1, n + 4, 3).abs().sum().item<double>(), 0.0);
+        // without destinations: new tensors with the same values
+        auto fresh = fused_qk_norm_rope(qkv, b, heads, wq, wk, 1e-6, table, {}, {});
+        EXPECT_TRUE(torch::equal(fresh.k, got.k));
+        EXPECT_TRUE(torch::equal(fresh.q, got.q));
+        // refusals: a table of another length, a weight of another dtype, a CPU tensor
+        auto short_table = make_rope_table(grid_positions(1, n - 1, 1, 3, torch::kCUDA), d);
+        EXPECT_FALSE(fused_qk_norm_rope(qkv, b, heads, wq, wk, 1e-6, short_table, {}, {}).q.defined());
+        EXPECT_FALSE(fused_qk_norm_rope(qkv, b, heads, wq.to(torch::kFloat64), wk, 1e-6, table, {}, {}).q.defined());
+        EXPECT_FALSE(fused_qk_norm_rope(qkv.cpu(), b, heads, wq, wk, 1e-6, table, {}, {}).q.defined());
+    }
+}
+
+TEST(GpuKernels, the_self_attention_projections_share_one_weight_tensor_after_loading) {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+    auto opts = torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16);
+    WanDit dit(DitConfig::tiny(), opts);
+    init_random_weights(*dit, 3);
+    auto* block = dit->blocks->ptr(0)->as<WanBlockImpl>();
+    ASSERT_NE(block, nullptr);
+    const auto& a = *block->self_attn;
+    auto w = a.qkv_weight();
+    ASSERT_TRUE(w.defined());
+    EXPECT_TRUE(torch::equal(w, torch::cat({a.q->weight, a.k->weight, a.v->weight})));
+    EXPECT_TRUE(torch::equal(a.qkv_bias(), torch::cat({a.q->bias, a.k->bias, a.v->bias})));
+    EXPECT_FALSE(block->cross_attn->qkv_weight().defined()) << "cross-attention's k, v read the prompt";
+}
+
 TEST(GpuKernels, dit_passes_with_the_fused_kernels_track_the_libtorch_path) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
 #ifndef LIPAR_HAVE_CUDA_KERNELS

@@ -3,10 +3,14 @@
 #include <functional>
 #include <set>
 
+#include "common/temp_dir.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "io/safetensors.h"
+#include "model/dit/dit_loader.h"
 #include "model/dit/kv_cache.h"
 #include "model/dit/wan_dit.h"
+#include "model/vae/tae_layers.h"
 #include "pipeline/flow_schedule.h"
 
 namespace lipar::model {
@@ -52,6 +56,49 @@ TEST(Dit, state_dict_names_match_the_published_wan_layout) {
     EXPECT_EQ(numel, c.parameter_count());
     // The published 1.3B model has ~1.419e9 parameters.
     EXPECT_NEAR(DitConfig::wan_1_3b().parameter_count() / 1e9, 1.419, 0.002);
+}
+
+// Self-attention's q, k, v weights (and biases) are rows of one tensor, so that the CUDA path
+// projects with one matrix product; they still save and load under their own names.
+TEST(Dit, self_attention_q_k_v_weights_are_consecutive_rows_of_one_tensor_through_save_and_load) {
+    auto dit = make_tiny(5);
+    test::TempDir dir;
+    io::write_safetensors(dir.file("dit.safetensors"), parameters_to_map(*dit));
+    auto loaded = load_wan_dit(dir.file("dit.safetensors"), torch::TensorOptions());
+    for (auto* model : {&dit, &loaded}) {
+        for (const auto& child : (*model)->blocks->children()) {
+            auto* block = child->as<WanBlockImpl>();
+            ASSERT_NE(block, nullptr);
+            const auto& a = *block->self_attn;
+            auto w = a.qkv_weight(), b = a.qkv_bias();
+            ASSERT_TRUE(w.defined());
+            ASSERT_TRUE(b.defined());
+            EXPECT_EQ(w.sizes(), (std::vector<int64_t>{3 * a.q->weight.size(0), a.q->weight.size(1)}));
+            EXPECT_TRUE(torch::equal(w, torch::cat({a.q->weight, a.k->weight, a.v->weight})));
+            EXPECT_TRUE(torch::equal(b, torch::cat({a.q->bias, a.k->bias, a.v->bias})));
+            EXPECT_FALSE(block->cross_attn->qkv_weight().defined());
+        }
+    }
+    // The loaded weights are the saved ones, each under its own name.
+    auto saved = parameters_to_map(*dit), got = parameters_to_map(*loaded);
+    for (const char* name : {"blocks.1.self_attn.q.weight", "blocks.1.self_attn.k.weight",
+                             "blocks.1.self_attn.v.weight", "blocks.0.self_attn.v.bias"})
+        EXPECT_TRUE(torch::equal(saved.at(name), got.at(name))) << name;
+    EXPECT_FALSE(torch::equal(saved.at("blocks.1.self_attn.q.weight"), saved.at("blocks.1.self_attn.k.weight")));
+    // A weight written in place is seen through the fused view; a module whose k has its own
+    // storage again is not fused.
+    auto* block = loaded->blocks->ptr(0)->as<WanBlockImpl>();
+    auto& a = *block->self_attn;
+    {
+        torch::NoGradGuard no_grad;
+        a.k->weight.fill_(0.25);
+    }
+    EXPECT_EQ(a.qkv_weight().narrow(0, a.q->weight.size(0), 1).max().item<float>(), 0.25f);
+    {
+        torch::NoGradGuard no_grad;
+        a.k->weight.set_data(a.k->weight.clone());
+    }
+    EXPECT_FALSE(a.qkv_weight().defined());
 }
 
 TEST(Dit, config_is_read_back_from_weight_shapes) {

@@ -117,4 +117,84 @@ torch::Tensor fused_gated_residual(const torch::Tensor& x, const torch::Tensor& 
 #endif
 }
 
+#ifdef LIPAR_HAVE_CUDA_KERNELS
+namespace {
+// [B, N, H, D] on x's device and dtype with [H, D] contiguous and even token/batch strides.
+bool heads_fit(const torch::Tensor& t, const torch::Tensor& like) {
+    return t.defined() && t.is_cuda() && t.device() == like.device() &&
+           t.scalar_type() == like.scalar_type() && t.dim() == 4 && t.sizes() == like.sizes() &&
+           t.stride(3) == 1 && t.stride(2) == t.size(3) && t.stride(0) % 2 == 0 && t.stride(1) % 2 == 0;
+}
+
+bool table_fits(const RopeTable& table, const torch::Tensor& x, int64_t n, int64_t head_dim) {
+    return table.cos.defined() && table.sin.defined() && table.cos.scalar_type() == torch::kFloat32 &&
+           table.sin.scalar_type() == torch::kFloat32 && table.cos.device() == x.device() &&
+           table.sin.device() == x.device() && table.cos.is_contiguous() && table.sin.is_contiguous() &&
+           table.cos.dim() == 2 && table.cos.size(0) == n && table.cos.size(1) == head_dim / 2 &&
+           table.sin.sizes() == table.cos.sizes();
+}
+}  // namespace
+#endif
+
+torch::Tensor fused_rope(const torch::Tensor& x, const RopeTable& table) {
+#ifdef LIPAR_HAVE_CUDA_KERNELS
+    if (!g_fused.load() || !x.defined() || !x.is_cuda() || !float_type(x.scalar_type()) ||
+        x.dim() != 4 || x.size(3) % 2 != 0 || !heads_fit(x, x) || !table_fits(table, x, x.size(1), x.size(3)))
+        return {};
+    c10::cuda::CUDAGuard guard(x.device());
+    auto out = torch::empty(x.sizes(), x.options());
+    kernels::rope(element_type(x.scalar_type()), x.data_ptr(), x.stride(0), x.stride(1), out.data_ptr(),
+                  out.stride(0), out.stride(1), table.cos.data_ptr<float>(), table.sin.data_ptr<float>(),
+                  x.size(0), x.size(1), x.size(2), x.size(3),
+                  c10::cuda::getCurrentCUDAStream(x.device().index()).stream());
+    return out;
+#else
+    (void)x;
+    (void)table;
+    return {};
+#endif
+}
+
+AttentionInputs fused_qk_norm_rope(const torch::Tensor& qkv, int64_t batch, int64_t heads,
+                                   const torch::Tensor& q_weight, const torch::Tensor& k_weight,
+                                   double eps, const RopeTable& table, const torch::Tensor& k_dest,
+                                   const torch::Tensor& v_dest) {
+#ifdef LIPAR_HAVE_CUDA_KERNELS
+    if (!g_fused.load() || !qkv.defined() || !qkv.is_cuda() || qkv.dim() != 2 || !qkv.is_contiguous() ||
+        !float_type(qkv.scalar_type()) || batch <= 0 || heads <= 0 || qkv.size(0) % batch != 0 ||
+        qkv.size(1) % 3 != 0)
+        return {};
+    const int64_t dim = qkv.size(1) / 3, n = qkv.size(0) / batch;
+    if (dim % heads != 0 || dim > 12288) return {};
+    const int64_t d = dim / heads;
+    if (d % 2 != 0 || !table_fits(table, qkv, n, d)) return {};
+    for (const auto* w : {&q_weight, &k_weight}) {
+        if (!w->defined() || w->scalar_type() != qkv.scalar_type() || w->device() != qkv.device() ||
+            w->dim() != 1 || w->size(0) != dim || !w->is_contiguous())
+            return {};
+    }
+    c10::cuda::CUDAGuard guard(qkv.device());
+    const auto opts = qkv.options();
+    AttentionInputs out;
+    out.q = torch::empty({batch, n, heads, d}, opts);
+    out.k_pre = torch::empty({batch, n, heads, d}, opts);
+    if (k_dest.defined() && !heads_fit(k_dest, out.q)) return {};
+    if (v_dest.defined() && !heads_fit(v_dest, out.q)) return {};
+    out.k = k_dest.defined() ? k_dest : torch::empty({batch, n, heads, d}, opts);
+    out.v = v_dest.defined() ? v_dest : torch::empty({batch, n, heads, d}, opts);
+    kernels::qk_norm_rope(element_type(qkv.scalar_type()), qkv.data_ptr(), qkv.stride(0), batch, n, dim,
+                          d, q_weight.data_ptr(), k_weight.data_ptr(), static_cast<float>(eps),
+                          table.cos.data_ptr<float>(), table.sin.data_ptr<float>(), out.q.data_ptr(),
+                          out.q.stride(0), out.q.stride(1), out.k_pre.data_ptr(), out.k_pre.stride(0),
+                          out.k_pre.stride(1), out.k.data_ptr(), out.k.stride(0), out.k.stride(1),
+                          out.v.data_ptr(), out.v.stride(0), out.v.stride(1),
+                          c10::cuda::getCurrentCUDAStream(qkv.device().index()).stream());
+    return out;
+#else
+    (void)qkv, (void)batch, (void)heads, (void)q_weight, (void)k_weight, (void)eps, (void)table;
+    (void)k_dest, (void)v_dest;
+    return {};
+#endif
+}
+
 }  // namespace lipar::model

@@ -1,12 +1,5 @@
 #include "model/common/rope.h"
 
-#ifdef LIPAR_HAVE_CUDA_KERNELS
-#include <c10/cuda/CUDAGuard.h>
-#include <c10/cuda/CUDAStream.h>
-
-#include "kernels/fused_kernels.h"
-#endif
-
 #include "core/error.h"
 #include "model/common/fused_ops.h"
 
@@ -61,40 +54,11 @@ torch::Tensor grid_positions(int64_t frames, int64_t height, int64_t width, int6
     return grid_positions(fp, height, width, device);
 }
 
-namespace {
-#ifdef LIPAR_HAVE_CUDA_KERNELS
-// The fused kernel takes [B, N, H, D] with [H, D] contiguous, even strides, float32 tables.
-bool fused_rope_fits(const torch::Tensor& x, const RopeTable& table) {
-    const auto t = x.scalar_type();
-    return fused_kernels_available() && x.is_cuda() && x.dim() == 4 && x.size(3) % 2 == 0 &&
-           (t == torch::kFloat32 || t == torch::kBFloat16 || t == torch::kHalf) &&
-           x.stride(3) == 1 && x.stride(2) == x.size(3) && x.stride(0) % 2 == 0 &&
-           x.stride(1) % 2 == 0 && table.cos.defined() && table.sin.defined() &&
-           table.cos.scalar_type() == torch::kFloat32 && table.cos.device() == x.device() &&
-           table.cos.is_contiguous() && table.sin.is_contiguous() &&
-           table.cos.size(0) == x.size(1) && table.cos.size(1) == x.size(3) / 2;
-}
-
-kernels::ElementType element_type(torch::Dtype t) {
-    if (t == torch::kBFloat16) return kernels::ElementType::BFloat16;
-    if (t == torch::kHalf) return kernels::ElementType::Float16;
-    return kernels::ElementType::Float32;
-}
-#endif
-}  // namespace
-
 torch::Tensor apply_rope(const torch::Tensor& x, const RopeTable& table) {
-#ifdef LIPAR_HAVE_CUDA_KERNELS
-    if (fused_rope_fits(x, table)) {
-        c10::cuda::CUDAGuard guard(x.device());
-        auto out = torch::empty(x.sizes(), x.options());
-        kernels::rope(element_type(x.scalar_type()), x.data_ptr(), x.stride(0), x.stride(1),
-                      out.data_ptr(), out.stride(0), out.stride(1), table.cos.data_ptr<float>(),
-                      table.sin.data_ptr<float>(), x.size(0), x.size(1), x.size(2), x.size(3),
-                      c10::cuda::getCurrentCUDAStream(x.device().index()).stream());
-        return out;
+    if (x.is_cuda()) {
+        auto fused = fused_rope(x, table);
+        if (fused.defined()) return fused;
     }
-#endif
     // (a, b) -> (a cos - b sin, a sin + b cos) on float32 pairs: (a + ib)(cos + i sin), one
     // complex product (a cast in, the product, a cast out).
     const auto sizes = x.sizes();

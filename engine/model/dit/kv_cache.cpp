@@ -69,8 +69,12 @@ std::pair<torch::Tensor, torch::Tensor> KvCache::staged_keys_values(int64_t laye
 std::pair<torch::Tensor, torch::Tensor> KvCache::stage(int64_t layer, const torch::Tensor& k,
                                                        const torch::Tensor& v) {
     auto [ks, vs] = staging(layer, k.size(0), k.size(1));
-    ks.copy_(k);
-    vs.copy_(v);
+    // Written in place already (write_slots): nothing to copy.
+    auto in_place = [](const torch::Tensor& slot, const torch::Tensor& t) {
+        return slot.data_ptr() == t.data_ptr() && slot.sizes() == t.sizes() && slot.strides() == t.strides();
+    };
+    if (!in_place(ks, k)) ks.copy_(k);
+    if (!in_place(vs, v)) vs.copy_(v);
     return staged_keys_values(layer);
 }
 

@@ -52,6 +52,10 @@ public:
     std::pair<torch::Tensor, torch::Tensor> keys_values(int64_t layer, const torch::Tensor& k_pre,
                                                         const torch::Tensor& k,
                                                         const torch::Tensor& v) override;
+    // KvProvider: the staging slot itself (stage() then finds k/v already in place).
+    std::pair<torch::Tensor, torch::Tensor> write_slots(int64_t layer, int64_t batch, int64_t n) override {
+        return staging(layer, batch, n);
+    }
     // Stages explicitly (used by providers that assemble a block's K/V themselves).
     std::pair<torch::Tensor, torch::Tensor> stage(int64_t layer, const torch::Tensor& k,
                                                   const torch::Tensor& v);

@@ -132,7 +132,7 @@ torch::Tensor WanLayerNormImpl::modulated(const torch::Tensor& x, const torch::T
 }
 
 WanAttentionImpl::WanAttentionImpl(int64_t dim, int64_t heads_, double eps,
-                                   torch::TensorOptions options)
+                                   torch::TensorOptions options, bool fused_qkv)
     : heads(heads_) {
     q = register_module("q", make_linear(dim, dim, true, options));
     k = register_module("k", make_linear(dim, dim, true, options));
@@ -140,14 +140,51 @@ WanAttentionImpl::WanAttentionImpl(int64_t dim, int64_t heads_, double eps,
     o = register_module("o", make_linear(dim, dim, true, options));
     norm_q = register_module("norm_q", RmsNorm(dim, eps, options));
     norm_k = register_module("norm_k", RmsNorm(dim, eps, options));
+    if (fused_qkv) {
+        // One storage for the three weights (and one for the biases), each parameter a view of
+        // its rows: no second copy of the weights for the fused projection.
+        torch::NoGradGuard no_grad;
+        auto w = torch::cat({q->weight, k->weight, v->weight});
+        auto b = torch::cat({q->bias, k->bias, v->bias});
+        q->weight.set_data(w.narrow(0, 0, dim));
+        k->weight.set_data(w.narrow(0, dim, dim));
+        v->weight.set_data(w.narrow(0, 2 * dim, dim));
+        q->bias.set_data(b.narrow(0, 0, dim));
+        k->bias.set_data(b.narrow(0, dim, dim));
+        v->bias.set_data(b.narrow(0, 2 * dim, dim));
+    }
 }
+
+namespace {
+// a, b, c contiguous, of one shape, dtype and device, and consecutive in one storage: the view of
+// all three stacked along dim 0; else undefined.
+torch::Tensor consecutive_view(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& c) {
+    if (!a.defined() || !b.defined() || !c.defined() || !a.is_contiguous() || !b.is_contiguous() ||
+        !c.is_contiguous() || a.sizes() != b.sizes() || a.sizes() != c.sizes() ||
+        a.scalar_type() != b.scalar_type() || a.scalar_type() != c.scalar_type() ||
+        a.device() != b.device() || a.device() != c.device() || a.dim() == 0 ||
+        !a.storage().is_alias_of(b.storage()) || !a.storage().is_alias_of(c.storage()))
+        return {};
+    const int64_t bytes = a.numel() * static_cast<int64_t>(a.element_size());
+    const auto* pa = static_cast<const char*>(a.data_ptr());
+    if (static_cast<const char*>(b.data_ptr()) != pa + bytes ||
+        static_cast<const char*>(c.data_ptr()) != pa + 2 * bytes)
+        return {};
+    auto sizes = a.sizes().vec();
+    sizes[0] *= 3;
+    return a.as_strided(sizes, a.strides());
+}
+}  // namespace
+
+torch::Tensor WanAttentionImpl::qkv_weight() const { return consecutive_view(q->weight, k->weight, v->weight); }
+torch::Tensor WanAttentionImpl::qkv_bias() const { return consecutive_view(q->bias, k->bias, v->bias); }
 
 // ---------------------------------------------------------------------------------------------
 WanBlockImpl::WanBlockImpl(const DitConfig& c, torch::TensorOptions options)
     : m_dtype(torch::typeMetaToScalarType(options.dtype())), m_heads(c.num_heads) {
     modulation = register_parameter(
         "modulation", torch::randn({1, 6, c.dim}, fp32_like(options)) / std::sqrt(double(c.dim)));
-    self_attn = register_module("self_attn", WanAttention(c.dim, c.num_heads, c.eps, options));
+    self_attn = register_module("self_attn", WanAttention(c.dim, c.num_heads, c.eps, options, true));
     cross_attn = register_module("cross_attn", WanAttention(c.dim, c.num_heads, c.eps, options));
     norm1 = register_module("norm1", WanLayerNorm(c.dim, c.eps, false, options));
     norm2 = register_module("norm2", WanLayerNorm(c.dim, c.eps, false, options));
@@ -162,11 +199,28 @@ torch::Tensor WanBlockImpl::self_attention(const torch::Tensor& h, const RopeTab
                                            const c10::optional<torch::Tensor>& mask) {
     const int64_t b = h.size(0), n = h.size(1), d = h.size(2) / m_heads;
     auto& a = *self_attn;
-    auto q = a.norm_q(linear(h, a.q)).view({b, n, m_heads, d});
-    auto k_pre = a.norm_k(linear(h, a.k)).view({b, n, m_heads, d});
-    auto v = linear(h, a.v).view({b, n, m_heads, d});
-    q = apply_rope(q, rope);
-    auto k = apply_rope(k_pre, rope);
+    AttentionInputs in;
+    if (h.is_cuda() && fused_kernels_available()) {
+        // One matrix product for q, k and v, then one kernel for both RMSNorms, RoPE and the
+        // writes of k and v (into the cache's slot when the provider offers it).
+        const auto w = a.qkv_weight(), bias = a.qkv_bias();
+        if (w.defined() && bias.defined()) {
+            auto qkv = at::addmm(bias, h.to(w.scalar_type()).reshape({b * n, h.size(2)}), w.t());
+            const auto slots = kv ? kv->write_slots(layer, b, n) : std::pair<torch::Tensor, torch::Tensor>{};
+            in = fused_qk_norm_rope(qkv, b, m_heads, a.norm_q->weight, a.norm_k->weight,
+                                    a.norm_q->eps(), rope, slots.first, slots.second);
+        }
+    }
+    if (!in.q.defined()) {
+        in.q = apply_rope(a.norm_q(linear(h, a.q)).view({b, n, m_heads, d}), rope);
+        in.k_pre = a.norm_k(linear(h, a.k)).view({b, n, m_heads, d});
+        in.v = linear(h, a.v).view({b, n, m_heads, d});
+        in.k = apply_rope(in.k_pre, rope);
+    }
+    const auto& q = in.q;
+    const auto& k_pre = in.k_pre;
+    const auto& k = in.k;
+    const auto& v = in.v;
     torch::Tensor out;
     if (kv) {
         auto [keys, values] = kv->keys_values(layer, k_pre, k, v);

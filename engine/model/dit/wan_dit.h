@@ -31,6 +31,7 @@ public:
     RmsNormImpl(int64_t dim, double eps, torch::TensorOptions options);
     torch::Tensor forward(const torch::Tensor& x);
     torch::Tensor weight;
+    double eps() const { return m_eps; }
 
 private:
     double m_eps;
@@ -64,12 +65,20 @@ private:
 TORCH_MODULE(WanLayerNorm);
 
 // q, k, v, o projections with RMS-normalised q and k (self- and cross-attention alike).
+// With `fused_qkv` (self-attention) the q, k and v weights and biases are consecutive rows of one
+// tensor each, so that one matrix product can compute all three (qkv_weight()); each still loads,
+// trains and saves under its own name.
 class WanAttentionImpl : public torch::nn::Module {
 public:
-    WanAttentionImpl(int64_t dim, int64_t heads, double eps, torch::TensorOptions options);
+    WanAttentionImpl(int64_t dim, int64_t heads, double eps, torch::TensorOptions options,
+                     bool fused_qkv = false);
     torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
     RmsNorm norm_q{nullptr}, norm_k{nullptr};
     int64_t heads = 0;
+    // [3 * dim, dim] and [3 * dim] views over q, k, v's weights and biases while they are still
+    // consecutive in one storage (a module moved with to() or cloned loses that); else undefined.
+    torch::Tensor qkv_weight() const;
+    torch::Tensor qkv_bias() const;
 };
 TORCH_MODULE(WanAttention);
 
@@ -91,6 +100,13 @@ public:
                                                                 const torch::Tensor& k_pre,
                                                                 const torch::Tensor& k,
                                                                 const torch::Tensor& v) = 0;
+    // Where this layer's k and v of n tokens may be written directly ([B, N, H, D] views, e.g. the
+    // cache's staging slot), so that keys_values() has nothing to copy; undefined when the
+    // provider places them itself. Called before keys_values() of the same layer.
+    virtual std::pair<torch::Tensor, torch::Tensor> write_slots(int64_t /*layer*/, int64_t /*batch*/,
+                                                                int64_t /*n*/) {
+        return {};
+    }
 };
 
 // A sequence of tokens entering the blocks.
