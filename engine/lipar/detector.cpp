@@ -219,15 +219,30 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         }
         const torch::Tensor raw =
             trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
+        // Filters that follow the motion run in the reference grid's coordinates (where the
+        // long-term reference and the filters' histories are held): each frame's maps are moved
+        // back by its whole-token shift, filtered, and the results moved to the frame's place.
+        const bool follow = config.filters_follow_motion && motion.active();
+        auto to_grid = [&](const torch::Tensor& maps, int64_t sign) {
+            if (!follow) return maps;
+            std::vector<torch::Tensor> moved;
+            for (int64_t i = 0; i < count; ++i) {
+                const Shift ts = motion.token_shift[static_cast<size_t>(first + i)];
+                moved.push_back(shift_frames(maps[i], Shift{sign * ts.dy, sign * ts.dx}));
+            }
+            return torch::stack(moved);
+        };
+        const torch::Tensor raw_grid = to_grid(raw, -1);
+        const torch::Tensor forced_grid = forced.defined() ? to_grid(forced.narrow(0, first, count), -1) : torch::Tensor();
         // The authors' streaming filters restart at each block and look ahead inside it.
         const bool authors = config.filters == FilterStyle::AuthorsStream;
         const bool ahead = config.filters == FilterStyle::LookAhead;
-        const torch::Tensor median = authors ? centred_median3d(raw)
-                                     : ahead ? centred_median3d(raw, m_distance_history)
-                                             : causal_median3d(raw, m_distance_history);
+        const torch::Tensor median = authors ? centred_median3d(raw_grid)
+                                     : ahead ? centred_median3d(raw_grid, m_distance_history)
+                                             : causal_median3d(raw_grid, m_distance_history);
         const torch::Tensor smoothed = causal_gaussian3d(
             median, authors ? torch::Tensor() : m_median_history, m_gaussian_kernel);
-        const torch::Tensor used = config.smooth ? smoothed : raw;
+        const torch::Tensor used = config.smooth ? smoothed : raw_grid;
         torch::Tensor threshold = detail::exceeds(used, config.tau1);
         if (config.long_term && !authors && m_reference.defined()) {
             torch::Tensor reference = m_reference;
@@ -239,10 +254,10 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
             }
             const torch::Tensor distance_long =
                 trimmed_mean_abs_diff(current, reference, config.trim_low, config.trim_high);
-            threshold = threshold | detail::exceeds(distance_long, config.tau2);
+            threshold = threshold | to_grid(detail::exceeds(distance_long, config.tau2), -1);
             result.distance_long.narrow(0, first, count).copy_(distance_long);
         }
-        if (forced.defined()) threshold = threshold | forced.narrow(0, first, count);
+        if (forced_grid.defined()) threshold = threshold | forced_grid;
         // The clean-up chain always runs so that its history stays valid if cleanup is toggled.
         const torch::Tensor cleaned = close2d(open2d(
             authors ? centred_median3d_mask(threshold)
@@ -251,18 +266,26 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         torch::Tensor final_mask = !config.cleanup ? threshold
                                    : authors       ? look_ahead_dilate(cleaned)
                                                    : causal_dilate(cleaned, m_cleaned_history);
+        final_mask = to_grid(final_mask, 1);
         if (forced.defined()) final_mask = final_mask | forced.narrow(0, first, count);
         if (config.min_keep_ratio > 0.0) {
             final_mask = enforce_min_keep_ratio(final_mask, config.min_keep_ratio);
         }
         result.keep.narrow(0, first, count).copy_(final_mask);
-        result.distance.narrow(0, first, count).copy_(used);
-        threshold_mask.narrow(0, first, count).copy_(threshold);
+        result.distance.narrow(0, first, count).copy_(to_grid(used, 1));
+        threshold_mask.narrow(0, first, count).copy_(to_grid(threshold, 1));
 
-        m_distance_history = last_frames(m_distance_history, raw, 2);
+        m_distance_history = last_frames(m_distance_history, raw_grid, 2);
         m_median_history = last_frames(m_median_history, median, 1);
         m_threshold_history = last_frames(m_threshold_history, threshold, 2);
         m_cleaned_history = last_frames(m_cleaned_history, cleaned, 1);
+        if (follow) {
+            // The next block's reference grid is this block's last frame (whole tokens).
+            const Shift grid = motion.reference_shift();
+            for (auto* history : {&m_distance_history, &m_median_history, &m_threshold_history,
+                                  &m_cleaned_history})
+                *history = shift_frames(*history, grid);
+        }
     }
 
     m_prev_tokens = tokens[frames - 1].clone();

@@ -44,6 +44,10 @@ struct DetectorConfig {
     // Motion compensation (lipar/motion.h): compare each token with the displaced predecessor.
     MotionMode motion = MotionMode::Off;
     int64_t motion_range = 6;  // largest step searched, latent pixels per latent frame
+    // With motion, the temporal filters (medians, smoothing, dilation) compare each token with
+    // the same content in the neighbouring frames, i.e. they run on maps moved back by each
+    // frame's whole-token shift; false: at co-located positions (as without motion).
+    bool filters_follow_motion = true;
     FilterStyle filters = FilterStyle::Causal;
 };
 

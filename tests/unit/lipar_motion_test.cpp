@@ -119,6 +119,52 @@ TEST(LiparMotion, a_pan_keeps_far_fewer_tokens_with_compensation_and_a_still_sce
     }
 }
 
+// A pan (one token per latent frame) with a patch of 5x5 tokens whose content changes in every
+// frame and moves with the scene: the patch must be recomputed wherever it is. Filters at
+// co-located positions see it in a different place in each frame and smear it along its path
+// (the look-ahead filters both ways); filters that follow the motion see it at one place: the
+// whole patch is kept and its trail is not.
+TEST(LiparMotion, the_temporal_filters_follow_the_motion_and_keep_a_changing_patch_that_moves_with_it) {
+    const int64_t frames = 12;
+    auto z = pan(frames, 0, 2);
+    auto gen = at::detail::createCPUGenerator(17);
+    for (int64_t f = 0; f < frames; ++f) {
+        const int64_t x0 = 2 + 2 * f;  // latent pixels, even: whole tokens
+        z.select(1, f).narrow(1, 6, 10).narrow(2, x0, 10).add_(torch::randn({16, 10, 10}, gen));
+    }
+    for (auto style : {FilterStyle::LookAhead, FilterStyle::Causal}) {
+        double patch_kept[2] = {0, 0}, all_kept[2] = {0, 0};
+        for (int follow = 0; follow < 2; ++follow) {
+            DetectorConfig config;
+            config.motion = MotionMode::Global;
+            config.filters = style;
+            config.filters_follow_motion = follow == 1;
+            DuplicateDetector d(config);
+            int64_t counted = 0;
+            for (int64_t s = 0; s < frames; s += 3) {
+                const auto r = d.detect(z.narrow(1, s, 3));
+                d.commit_block(r.keep);
+                if (s == 0) continue;
+                for (int64_t i = 0; i < 3; ++i) {
+                    const int64_t tx = (2 + 2 * (s + i)) / 2;
+                    patch_kept[follow] += r.keep[i].narrow(0, 3, 5).narrow(1, tx, 5).to(torch::kDouble).mean().item<double>();
+                    ++counted;
+                }
+                all_kept[follow] += r.kept_ratio * 3;
+            }
+            patch_kept[follow] /= double(counted);
+            all_kept[follow] /= double(counted);
+        }
+        std::cout << "[ info ] " << (style == FilterStyle::LookAhead ? "look-ahead" : "causal")
+                  << " filters: changing patch kept " << patch_kept[0] << " co-located, " << patch_kept[1]
+                  << " following the motion; all tokens " << all_kept[0] << ", " << all_kept[1] << "\n";
+        EXPECT_GE(patch_kept[1], 0.95);
+        EXPECT_GE(patch_kept[0], 0.95);
+        if (style == FilterStyle::LookAhead) EXPECT_LT(all_kept[1], all_kept[0] - 0.03);
+        else EXPECT_LE(all_kept[1], all_kept[0]);
+    }
+}
+
 TEST(LiparMotion, the_detector_reports_each_frames_step_and_keeps_exposed_tokens) {
     DetectorConfig config;
     config.motion = MotionMode::Global;
