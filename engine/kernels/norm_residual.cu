@@ -9,30 +9,17 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/device_common.cuh"
 #include "kernels/fused_kernels.h"
 
 namespace lipar::kernels {
 
 namespace {
 
-__device__ inline float load(const float* p, int64_t i) { return p[i]; }
-__device__ inline float load(const __nv_bfloat16* p, int64_t i) { return __bfloat162float(p[i]); }
-__device__ inline float load(const __half* p, int64_t i) { return __half2float(p[i]); }
-__device__ inline void store(float* p, int64_t i, float v) { p[i] = v; }
-__device__ inline void store(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
-__device__ inline void store(__half* p, int64_t i, float v) { p[i] = __float2half_rn(v); }
-
-// Sum over the block (blockDim.x a multiple of 32, at most 1024); every thread gets the result.
-__device__ float block_sum(float v, float* scratch) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    __syncthreads();  // scratch may still be read by a previous call
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    float s = lane < warps ? scratch[lane] : 0.f;
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    return s;
-}
+using detail::block_sum;
+using detail::check_launch;
+using detail::load;
+using detail::store;
 
 // One block per row: the row is staged in shared memory as float32, mean and variance in two
 // passes over it (as exact as LibTorch's Welford), then one write in the output type.
@@ -83,11 +70,6 @@ __global__ void gated_residual_kernel(const X* __restrict__ x, const Y* __restri
     const int64_t base = r * dim;
     for (int c = threadIdx.x; c < dim; c += blockDim.x)
         store(out, base + c, fmaf(load(y, base + c), g[c], load(x, base + c)));
-}
-
-void check_launch(const char* what) {
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
 }
 
 template <typename In, typename Out>

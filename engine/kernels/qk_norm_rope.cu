@@ -10,33 +10,22 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/device_common.cuh"
 #include "kernels/fused_kernels.h"
 
 namespace lipar::kernels {
 
 namespace {
 
-__device__ inline float load(const float* p, int64_t i) { return p[i]; }
-__device__ inline float load(const __nv_bfloat16* p, int64_t i) { return __bfloat162float(p[i]); }
-__device__ inline float load(const __half* p, int64_t i) { return __half2float(p[i]); }
-__device__ inline void store(float* p, int64_t i, float v) { p[i] = v; }
-__device__ inline void store(__nv_bfloat16* p, int64_t i, float v) { p[i] = __float2bfloat16_rn(v); }
-__device__ inline void store(__half* p, int64_t i, float v) { p[i] = __float2half_rn(v); }
+using detail::block_sum;
+using detail::check_launch;
+using detail::load;
+using detail::store;
+
 // The value as the element type would hold it (the rounding between the norm and RoPE).
 __device__ inline float round_to(float, float v) { return v; }
 __device__ inline float round_to(__nv_bfloat16, float v) { return __bfloat162float(__float2bfloat16_rn(v)); }
 __device__ inline float round_to(__half, float v) { return __half2float(__float2half_rn(v)); }
-
-__device__ float block_sum(float v, float* scratch) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
-    __syncthreads();
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    float s = lane < warps ? scratch[lane] : 0.f;
-    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
-    return s;
-}
 
 struct Dest {
     void* ptr;
@@ -98,8 +87,7 @@ void launch(const void* qkv, int64_t ld, int64_t b, int64_t n, int64_t dim, int6
     qk_norm_rope_kernel<T><<<grid, threads, smem, stream>>>(
         static_cast<const T*>(qkv), ld, n, dim, head_dim, static_cast<const T*>(wq),
         static_cast<const T*>(wk), eps, cos, sin, q, k_pre, k, v);
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess) throw std::runtime_error(std::string("qk_norm_rope kernel: ") + cudaGetErrorString(err));
+    check_launch("qk_norm_rope kernel");
 }
 
 }  // namespace

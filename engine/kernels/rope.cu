@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/device_common.cuh"
 #include "kernels/fused_kernels.h"
 
 namespace lipar::kernels {
@@ -68,8 +69,7 @@ void launch(const void* x, int64_t xsb, int64_t xsn, void* out, int64_t osb, int
     rope_kernel<T><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(
         static_cast<const V*>(x), xsb, xsn, static_cast<V*>(out), osb, osn, cos, sin, n, h, half,
         total);
-    const cudaError_t err = cudaGetLastError();
-    if (err != cudaSuccess) throw std::runtime_error(std::string("rope kernel: ") + cudaGetErrorString(err));
+    detail::check_launch("rope kernel");
 }
 
 }  // namespace
