@@ -103,7 +103,7 @@ void declare_edit_options(Args& args) {
         .option("steps", "denoising steps (0 = the pack's)", "0")
         .option("seed", "noise seed", "0")
         .option("min-keep", "minimum fraction of tokens kept in a frame that keeps any", "0")
-        .option("motion", "motion-compensated duplicate detection: off or global (camera pans)", "off")
+        .option("motion", "motion-compensated duplicate detection: off, global (camera pans) or local (per-tile motion)", "off")
         .option("detection", "detection's temporal filters: lookahead (one latent frame ahead inside "
                              "the block), causal, or authors-stream (the LIPAR authors' streaming "
                              "code, for comparison)", "lookahead")
@@ -125,8 +125,7 @@ EditParams edit_params(const Args& args) {
     p.attention_recovery = !args.flag_set("no-recovery");
     p.motion = parse_motion_compensation(args.get("motion"));
     LIPAR_CHECK(p.motion != MotionCompensation::Invalid, StatusCode::InvalidArgument, "--motion '",
-                args.get("motion"), "' is not one of off, global",
-                args.get("motion") == "local" ? " (per-tile motion is not available yet)" : "");
+                args.get("motion"), "' is not one of off, global, local");
     p.detection = parse_detection_filters(args.get("detection"));
     LIPAR_CHECK(p.detection != DetectionFilters::Invalid, StatusCode::InvalidArgument, "--detection '",
                 args.get("detection"), "' is not one of lookahead, causal, authors-stream");

@@ -69,7 +69,7 @@ int cmd_eval(const CommandArgs& argv) {
     args.positional("CLIP", "video to edit (any format FFmpeg reads, or .y4m)")
         .option("styles", "comma-separated style names, or all", "all")
         .option("modes", "comma-separated modes: off, naive, lipar; naive+motion and lipar+motion "
-                         "detect with motion compensation; +causal and +authors choose detection's "
+                         "detect with global motion compensation, +local with per-tile motion; +causal and +authors choose detection's "
                          "temporal filters (default lookahead)", "off,naive,lipar")
         .option("frames", "source frames to use", "48")
         .option("start", "skip this many frames first (e.g. to score a clip's held-out tail)", "0")
@@ -112,13 +112,14 @@ int cmd_eval(const CommandArgs& argv) {
         bool known = mode == EditMode::Naive || mode == EditMode::Lipar || (mode == EditMode::Off && plus == std::string::npos);
         for (const auto& extra : plus == std::string::npos ? std::vector<std::string>{} : split_list(m.substr(plus + 1), '+')) {
             if (extra == "motion") em.motion = MotionCompensation::Global;
+            else if (extra == "local") em.motion = MotionCompensation::Local;
             else if (extra == "authors") em.detection = DetectionFilters::AuthorsStream;
             else if (extra == "lookahead") em.detection = DetectionFilters::LookAhead;
             else if (extra == "causal") em.detection = DetectionFilters::Causal;
             else known = false;
         }
         LIPAR_CHECK(known, StatusCode::InvalidArgument,
-                    "--modes takes off, naive, lipar, each pruned one optionally with +motion and one of "
+                    "--modes takes off, naive, lipar, each pruned one optionally with +motion (global) or +local and one of "
                     "+lookahead, +causal, +authors (e.g. lipar+motion+causal), not '", m, "'");
         modes.push_back(em);
     }

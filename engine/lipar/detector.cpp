@@ -63,8 +63,11 @@ void validate_config(const DetectorConfig& config) {
     LIPAR_CHECK(std::isfinite(config.gaussian_sigma) && config.gaussian_sigma > 0.0,
                 StatusCode::InvalidArgument, "LIPAR gaussian_sigma must be positive, got ",
                 config.gaussian_sigma);
-    LIPAR_CHECK(config.motion == MotionMode::Off || config.motion == MotionMode::Global,
+    LIPAR_CHECK(config.motion == MotionMode::Off || config.motion == MotionMode::Global ||
+                    config.motion == MotionMode::Local,
                 StatusCode::InvalidArgument, "LIPAR motion mode is not set");
+    LIPAR_CHECK(config.motion_tile >= 1 && config.motion_tile <= 64, StatusCode::InvalidArgument,
+                "LIPAR motion_tile must be within [1, 64] tokens, got ", config.motion_tile);
     LIPAR_CHECK(config.motion_range >= 0 && config.motion_range <= 64, StatusCode::InvalidArgument,
                 "LIPAR motion_range must be within [0, 64] latent pixels, got ", config.motion_range);
     LIPAR_CHECK(config.filters == FilterStyle::Causal || config.filters == FilterStyle::AuthorsStream ||
@@ -155,20 +158,32 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     torch::Tensor forced;  // bool [F, Ht, Wt]: exposed tokens, always kept (motion only)
     Motion offset = m_carry;
     const torch::Tensor frames_first = z.transpose(0, 1);  // [F, C, H, W]
-    if (config.motion == MotionMode::Global && count > 0) {
+    const bool local = config.motion == MotionMode::Local;
+    if (config.motion != MotionMode::Off && count > 0) {
         const torch::Tensor predecessors =
             stream_start ? frames_first.narrow(0, 0, count)
                          : torch::cat({m_prev_latent.unsqueeze(0).to(z.dtype()),
                                        frames_first.narrow(0, 0, frames - 1)});
-        const auto found_motion = estimate_global_motion(frames_first.narrow(0, first, count),
-                                                         predecessors, config.motion_range);
-        for (int64_t i = 0; i < count; ++i)
-            motion.step[static_cast<size_t>(first + i)] = found_motion[static_cast<size_t>(i)];
-        if (log_enabled(LogLevel::Debug)) {
-            std::string found;
-            for (const auto& m : found_motion)
-                found += " (" + std::to_string(m.dx) + ", " + std::to_string(m.dy) + ")";
-            LIPAR_LOG_DEBUG("LIPAR detector: motion (dx, dy) per latent frame:", found);
+        if (local) {
+            // Whole tokens per tile: no fractional carry, maps composed exactly.
+            motion.source.assign(static_cast<size_t>(frames), identity_map(ht, wt));
+            const auto maps = estimate_local_motion(frames_first.narrow(0, first, count), predecessors,
+                                                    std::max<int64_t>(1, config.motion_range / 2),
+                                                    config.motion_tile);
+            for (int64_t i = 0; i < count; ++i) motion.source[static_cast<size_t>(first + i)] = maps[static_cast<size_t>(i)];
+            offset = {};
+            m_phase = {};
+        } else {
+            const auto found_motion = estimate_global_motion(frames_first.narrow(0, first, count),
+                                                             predecessors, config.motion_range);
+            for (int64_t i = 0; i < count; ++i)
+                motion.step[static_cast<size_t>(first + i)] = found_motion[static_cast<size_t>(i)];
+            if (log_enabled(LogLevel::Debug)) {
+                std::string found;
+                for (const auto& m : found_motion)
+                    found += " (" + std::to_string(m.dx) + ", " + std::to_string(m.dy) + ")";
+                LIPAR_LOG_DEBUG("LIPAR detector: motion (dx, dy) per latent frame:", found);
+            }
         }
     }
     // Whole-pixel steps that follow the fractional motion without drift: restoration copies by
@@ -188,7 +203,22 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         const Shift before = f > 0 ? since_block[static_cast<size_t>(f - 1)] : Shift{};
         since_block[static_cast<size_t>(f)] = {before.dy + whole.dy, before.dx + whole.dx};
     }
-    if (motion.active()) {
+    // Local: each frame's map to the previous block's last frame (the long-term reference's grid).
+    std::vector<SourceMap> since_map;
+    if (local) {
+        for (int64_t f = 0; f < frames; ++f)
+            since_map.push_back(f == 0 ? motion.source[0] : compose(since_map.back(), motion.source[static_cast<size_t>(f)]));
+    }
+    if (local && motion.active()) {
+        const bool has_reference = config.long_term && m_reference.defined();
+        std::vector<torch::Tensor> masks;
+        for (int64_t f = 0; f < frames; ++f) {
+            auto exposed = exposed_locations(motion.source[static_cast<size_t>(f)], ht, wt, z.device());
+            if (has_reference) exposed = exposed | exposed_locations(since_map[static_cast<size_t>(f)], ht, wt, z.device());
+            masks.push_back(exposed);
+        }
+        forced = torch::stack(masks);
+    } else if (motion.active()) {
         const bool has_reference = config.long_term && m_reference.defined();
         std::vector<torch::Tensor> masks;
         for (int64_t f = 0; f < frames; ++f) {
@@ -203,7 +233,15 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     if (count > 0) {
         const torch::Tensor current = tokens.narrow(0, first, count);
         torch::Tensor previous;
-        if (motion.active()) {
+        if (local && motion.active()) {
+            // Each frame's predecessor tokens gathered along the frame's source map.
+            std::vector<torch::Tensor> gathered;
+            for (int64_t i = 0; i < count; ++i) {
+                const int64_t f = first + i;
+                gathered.push_back(gather_tokens(f == 0 ? m_prev_tokens : tokens[f - 1], motion.source[static_cast<size_t>(f)]));
+            }
+            previous = torch::stack(gathered);
+        } else if (motion.active()) {
             // Each frame's predecessor displaced by the frame's step, then cut into tokens.
             std::vector<torch::Tensor> shifted;
             for (int64_t i = 0; i < count; ++i) {
@@ -217,12 +255,15 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
                            ? tokens.narrow(0, 0, count)
                            : torch::cat({m_prev_tokens.unsqueeze(0), tokens.narrow(0, 0, frames - 1)});
         }
-        const torch::Tensor raw =
-            trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
+        torch::Tensor raw = trimmed_mean_abs_diff(current, previous, config.trim_low, config.trim_high);
+        // Local motion: an exposed token (always kept) has no predecessor to compare with; its
+        // distance must not reach its neighbours through the co-located filters.
+        const torch::Tensor exposed_here = local && forced.defined() ? forced.narrow(0, first, count) : torch::Tensor();
+        if (exposed_here.defined()) raw = raw.masked_fill(exposed_here, 0);
         // Filters that follow the motion run in the reference grid's coordinates (where the
         // long-term reference and the filters' histories are held): each frame's maps are moved
         // back by its whole-token shift, filtered, and the results moved to the frame's place.
-        const bool follow = config.filters_follow_motion && motion.active();
+        const bool follow = config.filters_follow_motion && motion.active() && !local;
         auto to_grid = [&](const torch::Tensor& maps, int64_t sign) {
             if (!follow) return maps;
             std::vector<torch::Tensor> moved;
@@ -233,7 +274,11 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
             return torch::stack(moved);
         };
         const torch::Tensor raw_grid = to_grid(raw, -1);
-        const torch::Tensor forced_grid = forced.defined() ? to_grid(forced.narrow(0, first, count), -1) : torch::Tensor();
+        // Exposed tokens enter the filters where they follow the motion (they stay in place on
+        // the grid); with co-located filters under local motion they would be smeared over the
+        // block's frames, so they are only added to the final mask.
+        const torch::Tensor forced_grid = forced.defined() && !local ? to_grid(forced.narrow(0, first, count), -1)
+                                                                     : torch::Tensor();
         // The authors' streaming filters restart at each block and look ahead inside it.
         const bool authors = config.filters == FilterStyle::AuthorsStream;
         const bool ahead = config.filters == FilterStyle::LookAhead;
@@ -249,12 +294,15 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
             if (motion.active()) {
                 std::vector<torch::Tensor> displaced;
                 for (int64_t i = 0; i < count; ++i)
-                    displaced.push_back(shift_tokens(m_reference, since_block[static_cast<size_t>(first + i)]));
+                    displaced.push_back(local ? gather_tokens(m_reference, since_map[static_cast<size_t>(first + i)])
+                                              : shift_tokens(m_reference, since_block[static_cast<size_t>(first + i)]));
                 reference = torch::stack(displaced);
             }
             const torch::Tensor distance_long =
                 trimmed_mean_abs_diff(current, reference, config.trim_low, config.trim_high);
-            threshold = threshold | to_grid(detail::exceeds(distance_long, config.tau2), -1);
+            torch::Tensor long_mask = detail::exceeds(distance_long, config.tau2);
+            if (exposed_here.defined()) long_mask = long_mask & exposed_here.logical_not();
+            threshold = threshold | to_grid(long_mask, -1);
             result.distance_long.narrow(0, first, count).copy_(distance_long);
         }
         if (forced_grid.defined()) threshold = threshold | forced_grid;
@@ -321,7 +369,9 @@ void DuplicateDetector::commit_block(const torch::Tensor& keep) {
         torch::Tensor reference = m_reference.defined() ? m_reference : m_pending_tokens[0];
         const torch::Tensor kept = used.to(torch::kBool).unsqueeze(-1);
         for (int64_t f = 0; f < m_pending_tokens.size(0); ++f) {
-            reference = shift_tokens(reference, m_pending_motion.whole_step[static_cast<size_t>(f)]);
+            reference = m_pending_motion.local()
+                            ? gather_tokens(reference, m_pending_motion.source[static_cast<size_t>(f)])
+                            : shift_tokens(reference, m_pending_motion.whole_step[static_cast<size_t>(f)]);
             reference = torch::where(kept[f], m_pending_tokens[f], reference);
         }
         m_reference = reference;

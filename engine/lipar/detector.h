@@ -44,9 +44,11 @@ struct DetectorConfig {
     // Motion compensation (lipar/motion.h): compare each token with the displaced predecessor.
     MotionMode motion = MotionMode::Off;
     int64_t motion_range = 6;  // largest step searched, latent pixels per latent frame
+    int64_t motion_tile = 4;   // Local: tokens per side of a tile with one motion vector
     // With motion, the temporal filters (medians, smoothing, dilation) compare each token with
     // the same content in the neighbouring frames, i.e. they run on maps moved back by each
-    // frame's whole-token shift; false: at co-located positions (as without motion).
+    // frame's whole-token shift; false: at co-located positions (as without motion). Local
+    // motion has no single shift per frame: its filters stay co-located.
     bool filters_follow_motion = true;
     FilterStyle filters = FilterStyle::Causal;
 };

@@ -13,6 +13,8 @@ bool BlockMotion::active() const {
         if (s.dy != 0 || s.dx != 0) return true;
     for (const auto& s : token_shift)
         if (!s.zero()) return true;
+    for (const auto& m : source)
+        if (!is_identity(m)) return true;
     return false;
 }
 
@@ -56,6 +58,138 @@ std::vector<Motion> estimate_global_motion(const torch::Tensor& current, const t
         motions[static_cast<size_t>(k)] = {double(range - bi) - fi, double(range - bj) - fj};
     }
     return motions;
+}
+
+std::vector<SourceMap> estimate_local_motion(const torch::Tensor& current, const torch::Tensor& previous,
+                                             int64_t range, int64_t tile) {
+    LIPAR_CHECK(current.dim() == 4 && previous.sizes() == current.sizes() && current.size(2) % 2 == 0 &&
+                    current.size(3) % 2 == 0,
+                StatusCode::ShapeMismatch, "local motion estimation needs two [F, C, H, W] stacks of one shape "
+                "with even H and W, got ", shape_string(current.sizes()), " and ", shape_string(previous.sizes()));
+    LIPAR_CHECK(tile >= 1, StatusCode::InvalidArgument, "motion tiles must be at least one token, got ", tile);
+    const int64_t f = current.size(0), h = current.size(2), w = current.size(3);
+    const int64_t gh = h / 2, gw = w / 2;
+    range = std::max<int64_t>(0, std::min({range, (gh - 1) / 2, (gw - 1) / 2}));
+    std::vector<SourceMap> maps(static_cast<size_t>(f), identity_map(gh, gw));
+    if (range == 0 || f == 0) return maps;
+    const int64_t side = 2 * range + 1, zero = range * side + range;
+    auto cur = current.to(torch::kFloat32);
+    auto prev = previous.to(torch::kFloat32);
+    // Per candidate d (whole tokens, 2 latent pixels each): the error map |cur - prev shifted by
+    // d| averaged over channels and over each tile (2 * tile latent pixels a side).
+    std::vector<torch::Tensor> errors;
+    for (int64_t i = 0; i < side; ++i) {
+        for (int64_t j = 0; j < side; ++j) {
+            const Shift d{2 * (range - i), 2 * (range - j)};
+            auto e = (cur - shift_frames(prev, d)).abs().mean(1, true);  // [F, 1, H, W]
+            errors.push_back(torch::avg_pool2d(e, {2 * tile, 2 * tile}, {2 * tile, 2 * tile}, {0, 0}, true, false));
+        }
+    }
+    auto host = torch::stack(errors).to(torch::kCPU, torch::kDouble).contiguous();  // [K, F, 1, Th, Tw]
+    const int64_t th = host.size(3), tw = host.size(4), per_candidate = f * th * tw;
+    const double* e = host.data_ptr<double>();
+    for (int64_t k = 0; k < f; ++k) {
+        std::vector<Shift> vectors(static_cast<size_t>(th * tw));
+        bool moved = false;
+        for (int64_t t = 0; t < th * tw; ++t) {
+            const int64_t at = k * th * tw + t;
+            int64_t best = zero;
+            for (int64_t c = 0; c < side * side; ++c)
+                if (e[c * per_candidate + at] < e[best * per_candidate + at]) best = c;
+            if (!(e[best * per_candidate + at] < 0.9 * e[zero * per_candidate + at])) continue;
+            vectors[static_cast<size_t>(t)] = {range - best / side, range - best % side};
+            moved = true;
+        }
+        if (!moved) continue;
+        SourceMap& map = maps[static_cast<size_t>(k)];
+        for (int64_t y = 0; y < gh; ++y) {
+            for (int64_t x = 0; x < gw; ++x) {
+                const Shift d = vectors[static_cast<size_t>((y / tile) * tw + x / tile)];
+                const int64_t sy = y - d.dy, sx = x - d.dx;
+                map[static_cast<size_t>(y * gw + x)] = sy >= 0 && sy < gh && sx >= 0 && sx < gw ? sy * gw + sx : -1;
+            }
+        }
+    }
+    return maps;
+}
+
+SourceMap identity_map(int64_t gh, int64_t gw) {
+    SourceMap map(static_cast<size_t>(gh * gw));
+    for (size_t i = 0; i < map.size(); ++i) map[i] = static_cast<int64_t>(i);
+    return map;
+}
+
+bool is_identity(const SourceMap& map) {
+    for (size_t i = 0; i < map.size(); ++i)
+        if (map[i] != static_cast<int64_t>(i)) return false;
+    return true;
+}
+
+SourceMap compose(const SourceMap& earlier, const SourceMap& step) {
+    LIPAR_CHECK(earlier.size() == step.size(), StatusCode::ShapeMismatch, "source maps of ", earlier.size(),
+                " and ", step.size(), " locations cannot be composed");
+    SourceMap out(step.size(), -1);
+    for (size_t p = 0; p < step.size(); ++p)
+        if (step[p] >= 0) out[p] = earlier[static_cast<size_t>(step[p])];
+    return out;
+}
+
+std::vector<Shift> map_displacements(const SourceMap& map, int64_t gw) {
+    std::vector<Shift> d(map.size());
+    for (size_t p = 0; p < map.size(); ++p) {
+        if (map[p] < 0) continue;
+        const int64_t at = static_cast<int64_t>(p);
+        d[p] = {at / gw - map[p] / gw, at % gw - map[p] % gw};
+    }
+    return d;
+}
+
+namespace {
+// Index tensor of a map with exposed locations reading themselves.
+torch::Tensor map_index(const SourceMap& map, const torch::Device& device) {
+    std::vector<int64_t> index(map.size());
+    for (size_t p = 0; p < map.size(); ++p) index[p] = map[p] >= 0 ? map[p] : static_cast<int64_t>(p);
+    return torch::tensor(index, torch::kInt64).to(device);
+}
+}  // namespace
+
+torch::Tensor gather_maps(const torch::Tensor& maps, const SourceMap& map) {
+    LIPAR_CHECK(maps.dim() >= 2 && maps.size(-2) * maps.size(-1) == static_cast<int64_t>(map.size()),
+                StatusCode::ShapeMismatch, "gather_maps: ", shape_string(maps.sizes()), " is not a grid of ",
+                map.size(), " locations");
+    if (is_identity(map)) return maps;
+    return maps.flatten(-2).index_select(-1, map_index(map, maps.device())).view(maps.sizes());
+}
+
+torch::Tensor gather_tokens(const torch::Tensor& tokens, const SourceMap& map) {
+    LIPAR_CHECK(tokens.dim() == 3 && tokens.size(0) * tokens.size(1) == static_cast<int64_t>(map.size()),
+                StatusCode::ShapeMismatch, "gather_tokens: tokens ", shape_string(tokens.sizes()),
+                " are not a grid of ", map.size(), " locations");
+    if (is_identity(map)) return tokens;
+    return tokens.flatten(0, 1).index_select(0, map_index(map, tokens.device())).view(tokens.sizes());
+}
+
+torch::Tensor gather_latents(const torch::Tensor& x, const SourceMap& map, int64_t gw, int64_t ph, int64_t pw) {
+    const int64_t h = x.size(-2), w = x.size(-1);
+    LIPAR_CHECK(x.dim() >= 2 && gw > 0 && w == gw * pw && h * w == static_cast<int64_t>(map.size()) * ph * pw,
+                StatusCode::ShapeMismatch, "gather_latents: ", shape_string(x.sizes()), " is not a grid of ",
+                map.size(), " tokens of ", ph, "x", pw, " pixels, ", gw, " wide");
+    if (is_identity(map)) return x;
+    std::vector<int64_t> index(static_cast<size_t>(h * w));
+    for (int64_t y = 0; y < h; ++y) {
+        for (int64_t xx = 0; xx < w; ++xx) {
+            const int64_t p = (y / ph) * gw + xx / pw;
+            const int64_t s = map[static_cast<size_t>(p)] >= 0 ? map[static_cast<size_t>(p)] : p;
+            index[static_cast<size_t>(y * w + xx)] = ((s / gw) * ph + y % ph) * w + (s % gw) * pw + xx % pw;
+        }
+    }
+    return x.flatten(-2).index_select(-1, torch::tensor(index, torch::kInt64).to(x.device())).view(x.sizes());
+}
+
+torch::Tensor exposed_locations(const SourceMap& map, int64_t gh, int64_t gw, const torch::Device& device) {
+    std::vector<uint8_t> out(map.size());
+    for (size_t p = 0; p < map.size(); ++p) out[p] = map[p] < 0 ? 1 : 0;
+    return torch::tensor(std::vector<int64_t>(out.begin(), out.end()), torch::kInt64).view({gh, gw}).to(device).to(torch::kBool);
 }
 
 namespace {

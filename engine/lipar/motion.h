@@ -27,7 +27,13 @@ enum class MotionMode {
     Invalid = 0,
     Off,     // co-located comparison (the paper's method)
     Global,  // one translation per latent frame, estimated on the source latents
+    Local,   // one whole-token translation per tile of each latent frame (block matching)
 };
+
+// Local motion as a map on the token grid: for each token location of a frame (row-major,
+// y * Wt + x), the location in the earlier frame its content came from, or -1 where that falls
+// outside the frame (exposed: no predecessor, always recomputed).
+using SourceMap = std::vector<int64_t>;
 
 
 struct Shift {
@@ -53,7 +59,11 @@ struct BlockMotion {
     // Per frame: whole-token displacement of the frame against the reference grid (the grid the
     // long-term references are held in at the start of the block).
     std::vector<Shift> token_shift;
-    bool active() const;  // some step or token shift is non-zero
+    // Local mode only (step, whole_step and token_shift then stay zero): per frame, the source
+    // map against its predecessor, whole tokens.
+    std::vector<SourceMap> source;
+    bool local() const { return !source.empty(); }
+    bool active() const;  // some step, token shift or source map moves something
     Shift reference_shift() const { return token_shift.empty() ? Shift{} : token_shift.back(); }
 };
 
@@ -66,6 +76,31 @@ struct BlockMotion {
 std::vector<Motion> estimate_global_motion(const torch::Tensor& current, const torch::Tensor& previous,
                                            int64_t range);
 
+
+// Per-tile block matching (MotionMode::Local) of each frame of `current` against the same frame
+// of `previous` (both [F, C, H, W] float, H and W even): for every tile of tile x tile tokens, the
+// whole-token displacement within +-range tokens that minimises the mean absolute difference over
+// the tile (the previous frame border-replicated), kept only where it lowers the tile's error by
+// more than 10% over none. Returns per frame the token grid's source map (exposed locations -1).
+// One device->host copy per call.
+std::vector<SourceMap> estimate_local_motion(const torch::Tensor& current, const torch::Tensor& previous,
+                                             int64_t range, int64_t tile);
+
+SourceMap identity_map(int64_t gh, int64_t gw);
+bool is_identity(const SourceMap& map);
+// The map of a frame to an earlier grid, given the map of its predecessor to that grid and its own
+// step to its predecessor: out[p] = earlier[step[p]] (-1 where either is -1).
+SourceMap compose(const SourceMap& earlier, const SourceMap& step);
+// Per-token displacement of a map, (dy, dx) = p - source(p) in tokens; zero where exposed.
+std::vector<Shift> map_displacements(const SourceMap& map, int64_t gw);
+// Gathers along a map; an exposed location keeps its own value (it is recomputed anyway).
+// maps: [..., Ht, Wt]; tokens: [Ht, Wt, N]; latents: [..., H, W] with `ph` x `pw` latent pixels
+// per token (every pixel of a token comes from the same place in the source token).
+torch::Tensor gather_maps(const torch::Tensor& maps, const SourceMap& map);
+torch::Tensor gather_tokens(const torch::Tensor& tokens, const SourceMap& map);
+torch::Tensor gather_latents(const torch::Tensor& x, const SourceMap& map, int64_t gw, int64_t ph, int64_t pw);
+// bool [Ht, Wt]: where the map has no source.
+torch::Tensor exposed_locations(const SourceMap& map, int64_t gh, int64_t gw, const torch::Device& device);
 
 // x [..., H, W] shifted by d with the border replicated: out[p] = x[clamp(p - d)].
 torch::Tensor shift_frames(const torch::Tensor& x, Shift d);

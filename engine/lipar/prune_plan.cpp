@@ -61,6 +61,17 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
                     " frames, the keep mask ", p.frames);
         p.motion = *motion;
     }
+    const bool local = moving && motion->local();
+    // Local motion: each frame's map to the reference grid (the previous block's last frame).
+    std::vector<SourceMap> to_grid;
+    if (local) {
+        LIPAR_CHECK(static_cast<int64_t>(motion->source.size()) == p.frames &&
+                        static_cast<int64_t>(motion->source[0].size()) == hw,
+                    StatusCode::ShapeMismatch, "block motion's source maps do not fit the ", p.frames, "x",
+                    p.grid_h, "x", p.grid_w, " keep mask");
+        for (int64_t f = 0; f < p.frames; ++f)
+            to_grid.push_back(f == 0 ? motion->source[0] : compose(to_grid.back(), motion->source[static_cast<size_t>(f)]));
+    }
     const Shift last_shift = moving ? motion->reference_shift() : Shift{};
     // Location of a frame-f token at grid position (y, x) on the reference grid, with `shift`
     // the frame's token shift: (y, x) - shift, clamped (recovery) or -1 when outside (refresh).
@@ -85,7 +96,8 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
         const Shift frame_shift = moving ? motion->token_shift[static_cast<size_t>(f)] : Shift{};
         if (k[i]) {
             // Where this token sits once the reference has moved to the block's last frame.
-            const int64_t dst = moving ? on_grid(loc / p.grid_w, loc % p.grid_w,
+            // (Local motion: found by walking back from the block's last frame, below.)
+            const int64_t dst = local ? -1 : moving ? on_grid(loc / p.grid_w, loc % p.grid_w,
                                                  {frame_shift.dy - last_shift.dy, frame_shift.dx - last_shift.dx},
                                                  false)
                                        : loc;
@@ -96,11 +108,35 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
             ++p.kept_per_frame[static_cast<size_t>(f)];
         } else {
             if (p.location_pruned.empty()) p.location_pruned.assign(static_cast<size_t>(hw), false);
-            const int64_t src = moving ? on_grid(loc / p.grid_w, loc % p.grid_w, frame_shift, true) : loc;
+            int64_t src = moving ? on_grid(loc / p.grid_w, loc % p.grid_w, frame_shift, true) : loc;
+            if (local) {
+                src = to_grid[static_cast<size_t>(f)][static_cast<size_t>(loc)];
+                if (src < 0) src = loc;
+            }
             p.location_pruned[static_cast<size_t>(src)] = true;
             pruned.push_back(i);
             pruned_loc.push_back(src);
             pruned_pos.insert(pruned_pos.end(), pos, pos + 3);
+        }
+    }
+    if (local) {
+        // Each location of the block's last frame follows its content back frame by frame: the
+        // latest kept token on the way refreshes it; with none, it takes the old reference at the
+        // location the way ends on (-1 where the content entered the frame).
+        std::vector<int64_t> kept_row(static_cast<size_t>(n), -1);
+        for (size_t r = 0; r < kept.size(); ++r) kept_row[static_cast<size_t>(kept[r])] = static_cast<int64_t>(r);
+        p.ref_shift_host.assign(static_cast<size_t>(hw), -1);
+        for (int64_t q = 0; q < hw; ++q) {
+            int64_t at = q;
+            for (int64_t f = p.frames - 1; f >= 0 && at >= 0; --f) {
+                const int64_t row = kept_row[static_cast<size_t>(f * hw + at)];
+                if (row >= 0) {
+                    last_row[static_cast<size_t>(q)] = row;
+                    break;
+                }
+                at = motion->source[static_cast<size_t>(f)][static_cast<size_t>(at)];
+            }
+            if (last_row[static_cast<size_t>(q)] < 0) p.ref_shift_host[static_cast<size_t>(q)] = at;
         }
     }
     p.location_kept.assign(static_cast<size_t>(hw), false);
@@ -114,7 +150,14 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
     auto up = [&](const std::vector<int64_t>& v) {
         return torch::tensor(v, torch::kInt64).to(device);
     };
-    if (!last_shift.zero()) {
+    if (local) {
+        std::vector<int64_t> clamped(static_cast<size_t>(hw));
+        for (int64_t q = 0; q < hw; ++q) {
+            const int64_t src = p.ref_shift_host[static_cast<size_t>(q)];
+            clamped[static_cast<size_t>(q)] = src >= 0 ? src : q;
+        }
+        p.ref_shift_src = up(clamped);
+    } else if (!last_shift.zero()) {
         p.ref_shift_host = shifted_source_locations(p.grid_h, p.grid_w, last_shift);
         std::vector<int64_t> clamped(static_cast<size_t>(hw));
         for (int64_t loc = 0; loc < hw; ++loc)

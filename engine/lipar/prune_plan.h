@@ -36,7 +36,8 @@ struct PrunePlan {
     // Reference refresh at the t = 0 pass: kept-list rows -> locations, for every location kept
     // somewhere in the block (its last kept frame wins).
     // With motion, a kept token of frame f lands at its location displaced by the block's last
-    // token shift less its own.
+    // token shift less its own; with local motion, each location of the last frame follows its
+    // content back through the frames' source maps to the latest kept token.
     torch::Tensor ref_src, ref_dst;
     // Motion of the block (empty vectors without motion). With a non-zero reference shift the
     // clean reference is first moved along with the frames: ref_shift_src [Hg*Wg] is, per

@@ -207,7 +207,10 @@ torch::Tensor restore_pruned(const torch::Tensor& x0, const PrunePlan& plan,
         torch::Tensor prev = f > 0 ? out.select(2, f - 1) : prev_last;
         LIPAR_CHECK(prev.defined(), StatusCode::Internal,
                     "restoration of a block's first frame needs the previous block's last frame");
-        if (!plan.motion.whole_step.empty()) prev = shift_frames(prev, plan.motion.whole_step[static_cast<size_t>(f)]);
+        if (plan.motion.local())
+            prev = gather_latents(prev, plan.motion.source[static_cast<size_t>(f)], plan.grid_w, ph, pw);
+        else if (!plan.motion.whole_step.empty())
+            prev = shift_frames(prev, plan.motion.whole_step[static_cast<size_t>(f)]);
         auto mask = keep_px.select(0, f).unsqueeze(0).unsqueeze(0);  // [1, 1, H, W]
         out.select(2, f).copy_(torch::where(mask, out.select(2, f), prev.to(out.dtype())));
     }

@@ -8,7 +8,7 @@
 //
 // Restoration (LIPAR.md section 2): a pruned token's x0 is the x0 at the same location of the
 // previous latent frame (for a block's first frame, the previous block's last frame); with motion
-// (plan.motion), at the location displaced by the frame's step.
+// (plan.motion), at the location displaced by the frame's step (local motion: its source map).
 
 #include <torch/torch.h>
 

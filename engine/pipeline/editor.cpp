@@ -34,7 +34,9 @@ accel::DetectorConfig detector_config(const EditParams& p) {
     c.tau1 = p.tau1;
     c.tau2 = p.tau2;
     c.min_keep_ratio = p.min_keep_ratio;
-    c.motion = p.motion == MotionCompensation::Global ? accel::MotionMode::Global : accel::MotionMode::Off;
+    c.motion = p.motion == MotionCompensation::Global  ? accel::MotionMode::Global
+               : p.motion == MotionCompensation::Local ? accel::MotionMode::Local
+                                                       : accel::MotionMode::Off;
     c.filters = p.detection == DetectionFilters::AuthorsStream ? accel::FilterStyle::AuthorsStream
                 : p.detection == DetectionFilters::LookAhead   ? accel::FilterStyle::LookAhead
                                                                : accel::FilterStyle::Causal;

@@ -29,6 +29,7 @@ const char* motion_compensation_name(MotionCompensation motion) {
     switch (motion) {
         case MotionCompensation::Off: return "off";
         case MotionCompensation::Global: return "global";
+        case MotionCompensation::Local: return "local";
         case MotionCompensation::Invalid: break;
     }
     return "invalid";
@@ -37,6 +38,7 @@ const char* motion_compensation_name(MotionCompensation motion) {
 MotionCompensation parse_motion_compensation(const std::string& name) {
     if (name == "off" || name == "none") return MotionCompensation::Off;
     if (name == "global") return MotionCompensation::Global;
+    if (name == "local") return MotionCompensation::Local;
     return MotionCompensation::Invalid;
 }
 
@@ -60,7 +62,7 @@ DetectionFilters parse_detection_filters(const std::string& name) {
 std::string EditParams::validate() const {
     std::ostringstream os;
     if (mode == EditMode::Invalid) return "mode must be off, naive, lipar or compare";
-    if (motion == MotionCompensation::Invalid) return "motion must be off or global";
+    if (motion == MotionCompensation::Invalid) return "motion must be off, global or local";
     if (detection == DetectionFilters::Invalid)
         return "detection filters must be lookahead, causal or authors-stream";
     if (!(tau1 >= -1.0 && tau1 <= 100.0)) os << "tau1 " << tau1 << " is out of range [-1, 100]";

@@ -24,9 +24,11 @@ enum class MotionCompensation {
     Invalid = 0,
     Off,     // co-located comparison, as in the paper
     Global,  // one camera translation per latent frame, estimated on the source latents
+    Local,   // one whole-token translation per tile (4x4 tokens) of each latent frame: objects
+             // moving on their own, parallax
 };
 const char* motion_compensation_name(MotionCompensation motion);
-// "off" | "global"; MotionCompensation::Invalid otherwise ("local" is not built).
+// "off" | "global" | "local"; MotionCompensation::Invalid otherwise.
 MotionCompensation parse_motion_compensation(const std::string& name);
 
 // The temporal filters of duplicate detection (docs/LIPAR_DETECTION.md, "Temporal filters"). The
