@@ -23,10 +23,16 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     m_recovery = new QCheckBox(tr("Attention recovery"), this);
     m_recovery->setToolTip(tr("LIPAR without recovery behaves as naive pruning"));
     m_resetOnPrompt = new QCheckBox(tr("Reset the stream on prompt change"), this);
-    m_motion = new QCheckBox(tr("Follow camera motion"), this);
+    m_motion = new QComboBox(this);
+    m_motion->addItem(tr("Off (same place)"), static_cast<int>(lipar::MotionCompensation::Off));
+    m_motion->addItem(tr("Camera pan (global)"), static_cast<int>(lipar::MotionCompensation::Global));
+    m_motion->addItem(tr("Per region (local)"), static_cast<int>(lipar::MotionCompensation::Local));
     m_motion->setToolTip(
         tr("Motion-compensated detection: compare each token with where its content was in the "
-           "previous frame, so that a panning camera still finds duplicates"));
+           "previous frame, so that moving content still finds duplicates.\n"
+           "Camera pan: one motion for the whole picture, to a fraction of a pixel.\n"
+           "Per region: one motion per 64x64-pixel tile in whole 16-pixel steps (subjects moving "
+           "on their own, parallax)."));
 
     m_tau1 = new SliderSpinBox(0.0, 1.0, 3, this);
     m_tau1->setToolTip(
@@ -52,7 +58,7 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(QString(), m_recovery);
     form->addRow(tr("tau1"), m_tau1);
     form->addRow(tr("tau2"), m_tau2);
-    form->addRow(QString(), m_motion);
+    form->addRow(tr("Motion"), m_motion);
     form->addRow(tr("Strength"), m_strength);
     form->addRow(tr("Steps"), m_steps);
     form->addRow(tr("Seed"), m_seed);
@@ -65,7 +71,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent) {
             &ControlPanel::onChanged);
     connect(m_recovery, &QCheckBox::toggled, this, &ControlPanel::onChanged);
     connect(m_resetOnPrompt, &QCheckBox::toggled, this, &ControlPanel::onChanged);
-    connect(m_motion, &QCheckBox::toggled, this, &ControlPanel::onChanged);
+    connect(m_motion, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            &ControlPanel::onChanged);
     connect(m_tau1, &SliderSpinBox::valueChanged, this, &ControlPanel::onChanged);
     connect(m_tau2, &SliderSpinBox::valueChanged, this, &ControlPanel::onChanged);
     connect(m_strength, &SliderSpinBox::valueChanged, this, &ControlPanel::onChanged);
@@ -79,7 +86,7 @@ lipar::EditParams ControlPanel::editParams() const {
     params.mode = mode();
     params.attention_recovery = m_recovery->isChecked();
     params.reset_on_prompt_change = m_resetOnPrompt->isChecked();
-    params.motion = m_motion->isChecked() ? lipar::MotionCompensation::Global : lipar::MotionCompensation::Off;
+    params.motion = static_cast<lipar::MotionCompensation>(m_motion->currentData().toInt());
     params.tau1 = m_tau1->value();
     params.tau2 = m_tau2->value();
     params.strength = m_strength->value();
@@ -97,7 +104,8 @@ void ControlPanel::setEditParams(const lipar::EditParams& params) {
         modeIndex >= 0 ? modeIndex : m_mode->findData(static_cast<int>(lipar::EditMode::Lipar)));
     m_recovery->setChecked(params.attention_recovery);
     m_resetOnPrompt->setChecked(params.reset_on_prompt_change);
-    m_motion->setChecked(params.motion == lipar::MotionCompensation::Global);
+    const int motionIndex = m_motion->findData(static_cast<int>(params.motion));
+    m_motion->setCurrentIndex(motionIndex >= 0 ? motionIndex : 0);
     m_tau1->setValue(params.tau1);
     m_tau2->setValue(params.tau2);
     m_strength->setValue(params.strength);

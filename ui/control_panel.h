@@ -1,6 +1,6 @@
 #pragma once
-// The editing controls: prompt (with history), mode, attention recovery, tau1/tau2, strength,
-// steps and seed. Every change emits paramsChanged with the complete EditParams; the engine
+// The editing controls: prompt (with history), mode, attention recovery, tau1/tau2, motion
+// compensation, strength, steps and seed. Every change emits paramsChanged with the complete EditParams; the engine
 // applies them at its next block boundary (nothing here restarts the engine).
 
 #include <QWidget>
@@ -31,7 +31,7 @@ class ControlPanel : public QWidget {
     QComboBox* modeBox() const { return m_mode; }
     QCheckBox* recoveryBox() const { return m_recovery; }
     QCheckBox* resetOnPromptBox() const { return m_resetOnPrompt; }
-    QCheckBox* motionBox() const { return m_motion; }
+    QComboBox* motionBox() const { return m_motion; }
     SliderSpinBox* tau1Control() const { return m_tau1; }
     SliderSpinBox* tau2Control() const { return m_tau2; }
     SliderSpinBox* strengthControl() const { return m_strength; }
@@ -49,7 +49,7 @@ class ControlPanel : public QWidget {
     QComboBox* m_mode = nullptr;
     QCheckBox* m_recovery = nullptr;
     QCheckBox* m_resetOnPrompt = nullptr;
-    QCheckBox* m_motion = nullptr;
+    QComboBox* m_motion = nullptr;
     SliderSpinBox* m_tau1 = nullptr;
     SliderSpinBox* m_tau2 = nullptr;
     SliderSpinBox* m_strength = nullptr;

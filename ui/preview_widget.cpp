@@ -84,6 +84,7 @@ void PreviewWidget::showOutput(const lipar::EngineOutput& output) {
     } else {
         m_mask.setMask(output.keep_mask, output.mask_width, output.mask_height);
     }
+    m_mask.setMotionField(output.motion_field, output.mask_width, output.mask_height);
     update();
 }
 

@@ -16,6 +16,7 @@ struct EditedFrame {
     Frame baseline;      // compare mode only
     std::vector<uint8_t> keep_mask;  // token grid of its latent frame, 1 = recomputed
     int mask_width = 0, mask_height = 0;
+    std::vector<int8_t> motion_field;  // per token (dx, dy) in tokens; empty without local motion
     EditMode mode = EditMode::Invalid;
 };
 

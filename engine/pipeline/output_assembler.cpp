@@ -18,6 +18,15 @@ void OutputAssembler::add_masks(const accel::PrunePlan& plan) {
     for (int64_t i = 0; i < plan.frames; ++i) {
         const uint8_t* p = keep.data_ptr<uint8_t>() + i * gh * gw;
         m_masks.emplace_back(p, p + gh * gw);
+        std::vector<int8_t> field;
+        if (plan.motion.local() && !accel::is_identity(plan.motion.source[static_cast<size_t>(i)])) {
+            field.reserve(static_cast<size_t>(2 * gh * gw));
+            for (const auto& d : accel::map_displacements(plan.motion.source[static_cast<size_t>(i)], gw)) {
+                field.push_back(static_cast<int8_t>(std::clamp<int64_t>(d.dx, -127, 127)));
+                field.push_back(static_cast<int8_t>(std::clamp<int64_t>(d.dy, -127, 127)));
+            }
+        }
+        m_fields.push_back(std::move(field));
     }
     m_mask_w = static_cast<int>(gw);
     m_mask_h = static_cast<int>(gh);
@@ -53,6 +62,7 @@ std::vector<EditedFrame> OutputAssembler::assemble(const torch::Tensor& frames,
             e.keep_mask = m_masks[static_cast<size_t>(latent)];
             e.mask_width = m_mask_w;
             e.mask_height = m_mask_h;
+            e.motion_field = m_fields[static_cast<size_t>(latent)];
         }
         e.mode = mode;
         out.push_back(std::move(e));
@@ -62,6 +72,7 @@ std::vector<EditedFrame> OutputAssembler::assemble(const torch::Tensor& frames,
     if (needed > 0 && !final_block) {
         const auto drop = std::min<int64_t>(needed, static_cast<int64_t>(m_masks.size()));
         m_masks.erase(m_masks.begin(), m_masks.begin() + drop);
+        m_fields.erase(m_fields.begin(), m_fields.begin() + drop);
         m_mask_base += drop;
     }
     if (base_frames.defined()) m_base_out += base_frames.size(0);
@@ -73,6 +84,7 @@ void OutputAssembler::reset() {
     m_next_input = 0;
     m_next_output = 0;
     m_masks.clear();
+    m_fields.clear();
     m_mask_base = 0;
     m_base_start_latent = 0;
     m_base_out = 0;

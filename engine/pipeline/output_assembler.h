@@ -19,7 +19,7 @@ public:
     // A source frame at model resolution enters the stream; returns its index.
     int64_t add_input(Frame fitted);
     int64_t inputs() const { return m_next_input; }
-    // The keep masks of a block's latent frames, in stream order.
+    // The keep masks of a block's latent frames (and their local motion fields), in stream order.
     void add_masks(const accel::PrunePlan& plan);
     // Compare mode starts with the block whose first latent frame is `latent`: the baseline's
     // decoder stream begins there.
@@ -37,6 +37,7 @@ private:
     int64_t m_next_input = 0;    // index of the next source frame
     int64_t m_next_output = 0;
     std::vector<std::vector<uint8_t>> m_masks;  // per latent frame of the stream
+    std::vector<std::vector<int8_t>> m_fields;  // the same frames' motion fields (may be empty)
     int64_t m_mask_base = 0;                    // latent index of m_masks[0]
     int m_mask_w = 0, m_mask_h = 0;
     // The baseline's decoded frame k (after its own trim) stands for source frame

@@ -342,6 +342,7 @@ void EngineWorker::publish(std::vector<pipeline::EditedFrame> edited, Pacing pac
         out.keep_mask = std::move(e.keep_mask);
         out.mask_width = e.mask_width;
         out.mask_height = e.mask_height;
+        out.motion_field = std::move(e.motion_field);
         out.mode = e.mode;
         latencies.push_back(out.latency_ms);
         outputs.push_back(std::move(out));

@@ -7,6 +7,8 @@
 #   pan4      content moves 4 px left per frame   (1 token per latent frame with 8x autoencoders)
 #   pan_slow  1.5 px left per frame
 #   pan_diag  2.5 px left and 1.5 px down per frame
+#   split     two scenes side by side moving apart (per-tile motion, --motion local): the left
+#             half (two parts of the still) moves 4 px left per frame, the right half 4 px right
 set -euo pipefail
 out=${1:?usage: make_pan_clips.sh OUTDIR [CUPS_MP4]}
 src=${2:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data/clips/cups.mp4}
@@ -26,4 +28,9 @@ pan() {
 pan pan4 -4 0 400 400
 pan pan_slow -1.5 0 400 400
 pan pan_diag -2.5 1.5 400 500
+ffmpeg -v error -y -loop 1 -framerate 16 -i "$still" -frames:v 48 -filter_complex \
+    "[0]split[a][b];[a]crop=640:768:x='400+16*n':y=400,scale=160:192:flags=area[l];\
+[b]crop=640:768:x='1900-16*n':y=300,scale=160:192:flags=area[r];[l][r]hstack,format=yuv420p" \
+    -f yuv4mpegpipe "$out/split.y4m"
+echo "$out/split.y4m"
 rm -f "$still"

@@ -61,19 +61,26 @@ class ControlPanelTest : public QObject {
         QVERIFY(panel.recoveryBox()->isEnabled());
     }
 
-    void follow_camera_motion_sets_global_motion_and_is_off_in_baseline() {
+    void the_motion_choice_sets_off_global_or_local_and_is_off_in_baseline() {
         ControlPanel panel;
         QSignalSpy spy(&panel, &ControlPanel::paramsChanged);
-        QVERIFY(!panel.motionBox()->isChecked());
-        panel.motionBox()->setChecked(true);
+        QCOMPARE(panel.motionBox()->count(), 3);
+        QCOMPARE(panel.editParams().motion, lipar::MotionCompensation::Off);
+        panel.motionBox()->setCurrentIndex(1);
         QCOMPARE(spy.count(), 1);
         QCOMPARE(lastEmitted(spy).motion, lipar::MotionCompensation::Global);
+        panel.motionBox()->setCurrentIndex(2);
+        QCOMPARE(spy.count(), 2);
+        QCOMPARE(lastEmitted(spy).motion, lipar::MotionCompensation::Local);
         panel.setMode(lipar::EditMode::Off);
         QVERIFY(!panel.motionBox()->isEnabled());
         lipar::EditParams params;
         params.motion = lipar::MotionCompensation::Global;
         panel.setEditParams(params);
-        QVERIFY(panel.motionBox()->isChecked());
+        QCOMPARE(panel.motionBox()->currentData().toInt(), static_cast<int>(lipar::MotionCompensation::Global));
+        params.motion = lipar::MotionCompensation::Local;
+        panel.setEditParams(params);
+        QCOMPARE(panel.editParams().motion, lipar::MotionCompensation::Local);
     }
 
     void tau1_slider_moves_the_spin_box_and_the_params() {

@@ -219,6 +219,41 @@ class PreviewWidgetTest : public QObject {
         QVERIFY(widget.overlay().lines().join('\n').contains(QStringLiteral("camera motion 4.0, 0.0 px/frame")));
     }
 
+    void mask_heatmap_draws_local_motion_as_an_arrow_per_tile() {
+        // 8x4 tokens over the 400x200 output: two tiles of 4x4 tokens, centres (100, 100) and
+        // (300, 100); the left one's content moves right, the right one's left.
+        PreviewWidget widget;
+        widget.setOverlayVisible(false);
+        widget.setShowInput(false);
+        widget.resize(400, 200);
+        widget.setMaskVisible(true);
+        lipar::EngineOutput output;
+        output.mode = lipar::EditMode::Lipar;
+        output.output = solidFrame(128, 64, QColor(40, 40, 40));
+        output.keep_mask.assign(32, 0);
+        output.mask_width = 8;
+        output.mask_height = 4;
+        widget.showOutput(output);
+        const QImage still = render(widget);
+        QVERIFY(!widget.mask().hasMotionField());
+        output.motion_field.assign(64, 0);
+        for (int y = 0; y < 4; ++y) {
+            for (int x = 0; x < 8; ++x) output.motion_field[2 * (y * 8 + x)] = x < 4 ? 1 : -1;
+        }
+        widget.showOutput(output);
+        QVERIFY(widget.mask().hasMotionField());
+        const QImage moving = render(widget);
+        auto cyan = [](const QColor& c) { return c.blue() > 150 && c.green() > 150 && c.red() < 100; };
+        QVERIFY2(cyan(at(moving, 130, 100)), qPrintable(at(moving, 130, 100).name()));
+        QVERIFY2(cyan(at(moving, 270, 100)), qPrintable(at(moving, 270, 100).name()));
+        QCOMPARE(at(moving, 70, 100), at(still, 70, 100));
+        QCOMPARE(at(moving, 330, 100), at(still, 330, 100));
+        // A field of the wrong size is dropped, not drawn.
+        output.motion_field.resize(10);
+        widget.showOutput(output);
+        QVERIFY(!widget.mask().hasMotionField());
+    }
+
     void overlay_shows_stats_and_the_untrained_badge() {
         PreviewWidget widget;
         lipar::EngineStats stats;

@@ -24,7 +24,7 @@ class SettingsStoreTest : public QObject {
         params.seed = 9007199254740993ull;  // beyond double precision: must not go through one
         params.min_keep_ratio = 0.1;
         params.reset_on_prompt_change = true;
-        params.motion = lipar::MotionCompensation::Global;
+        params.motion = lipar::MotionCompensation::Local;
         {
             SettingsStore store(path);
             store.setEditParams(params);

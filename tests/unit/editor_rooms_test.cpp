@@ -48,6 +48,28 @@ TEST(OutputAssembler, pairs_each_decoded_frame_with_its_source_mask_and_baseline
     }
 }
 
+TEST(OutputAssembler, local_motion_travels_with_the_mask_of_its_latent_frame) {
+    OutputAssembler out;
+    for (int i = 0; i < 8; ++i) out.add_input(grey(static_cast<uint8_t>(i)));
+    // 2 latent frames on a 1x3 grid; in frame 1 token 2's content came from token 1 (one token
+    // right), token 0 did not move and token 1 was exposed.
+    accel::BlockMotion motion;
+    motion.step.assign(2, accel::Motion{});
+    motion.whole_step.assign(2, accel::Shift{});
+    motion.token_shift.assign(2, accel::Shift{});
+    motion.source = {accel::identity_map(1, 3), accel::SourceMap{0, -1, 1}};
+    out.add_masks(accel::PrunePlan::build(torch::ones({2, 1, 3}, torch::kBool), 0, 12, torch::kCPU, &motion));
+    auto frames = out.assemble(decoded(8, 0), torch::Tensor(), 0, 4, EditMode::Lipar, true, true);
+    ASSERT_EQ(frames.size(), 8u);
+    for (const auto& e : frames) {
+        if (e.index / 4 == 0) {
+            EXPECT_TRUE(e.motion_field.empty()) << "nothing moved in latent frame 0";
+        } else {
+            EXPECT_EQ(e.motion_field, (std::vector<int8_t>{0, 0, 0, 0, 1, 0})) << "source " << e.index;
+        }
+    }
+}
+
 TEST(OutputAssembler, a_baseline_started_mid_stream_is_paired_by_source_frame) {
     // No trim, 1 source frame per latent frame; compare starts with the second block (latent 3).
     OutputAssembler out;

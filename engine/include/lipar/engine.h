@@ -67,6 +67,10 @@ struct EngineOutput {
     std::vector<uint8_t> keep_mask;
     int mask_width = 0;
     int mask_height = 0;
+    // Per-region motion (--motion local) of that latent frame: per token of the mask grid, the
+    // content's step since the previous latent frame in tokens, as (dx, dy) pairs; empty unless
+    // local motion moved something.
+    std::vector<int8_t> motion_field;
     double latency_ms = 0;    // arrival of the source frame -> output ready
     // Arrival of the source frame on std::chrono::steady_clock (nanoseconds since its epoch), so a
     // consumer can measure the latency to its own end (presented, written): latency_to_now_ms().
