@@ -75,28 +75,27 @@ std::vector<SourceMap> estimate_local_motion(const torch::Tensor& current, const
     const int64_t side = 2 * range + 1, zero = range * side + range;
     auto cur = current.to(torch::kFloat32);
     auto prev = previous.to(torch::kFloat32);
-    // Per candidate d (whole tokens, 2 latent pixels each): the error map |cur - prev shifted by
-    // d| averaged over channels and over each tile (2 * tile latent pixels a side).
-    std::vector<torch::Tensor> errors;
-    for (int64_t i = 0; i < side; ++i) {
-        for (int64_t j = 0; j < side; ++j) {
-            const Shift d{2 * (range - i), 2 * (range - j)};
-            auto e = (cur - shift_frames(prev, d)).abs().mean(1, true);  // [F, 1, H, W]
-            errors.push_back(torch::avg_pool2d(e, {2 * tile, 2 * tile}, {2 * tile, 2 * tile}, {0, 0}, true, false));
-        }
-    }
-    auto host = torch::stack(errors).to(torch::kCPU, torch::kDouble).contiguous();  // [K, F, 1, Th, Tw]
-    const int64_t th = host.size(3), tw = host.size(4), per_candidate = f * th * tw;
+    // Every candidate d (whole tokens, 2 latent pixels each) at once: the previous frame padded by
+    // replicating its border, its windows at even offsets o (d = 2 * range - o), the error map
+    // |cur - window| averaged over channels and over each tile (2 * tile latent pixels a side).
+    const int64_t pad = 2 * range;
+    auto padded = torch::replication_pad2d(prev, {pad, pad, pad, pad});             // [F, C, H+2p, W+2p]
+    auto windows = padded.unfold(2, h, 2).unfold(3, w, 2);                          // [F, C, s, s, H, W]
+    auto error = (windows - cur.unsqueeze(2).unsqueeze(3)).abs().mean(1);           // [F, s, s, H, W]
+    auto pooled = torch::avg_pool2d(error.reshape({f * side * side, 1, h, w}), {2 * tile, 2 * tile},
+                                    {2 * tile, 2 * tile}, {0, 0}, true, false);
+    auto host = pooled.to(torch::kCPU, torch::kDouble).contiguous();                // [F*s*s, 1, Th, Tw]
+    const int64_t th = host.size(2), tw = host.size(3), per_candidate = th * tw;
     const double* e = host.data_ptr<double>();
     for (int64_t k = 0; k < f; ++k) {
         std::vector<Shift> vectors(static_cast<size_t>(th * tw));
         bool moved = false;
         for (int64_t t = 0; t < th * tw; ++t) {
-            const int64_t at = k * th * tw + t;
+            const double* te = e + k * side * side * per_candidate + t;  // candidate c at te[c * per_candidate]
             int64_t best = zero;
             for (int64_t c = 0; c < side * side; ++c)
-                if (e[c * per_candidate + at] < e[best * per_candidate + at]) best = c;
-            if (!(e[best * per_candidate + at] < 0.9 * e[zero * per_candidate + at])) continue;
+                if (te[c * per_candidate] < te[best * per_candidate]) best = c;
+            if (!(te[best * per_candidate] < 0.9 * te[zero * per_candidate])) continue;
             vectors[static_cast<size_t>(t)] = {range - best / side, range - best % side};
             moved = true;
         }
