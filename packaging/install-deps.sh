@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config ccache git
     libtorch-dev libopenblas0-pthread            # LibTorch 1.13 (CPU); OpenBLAS for fast matrix products
+    libgloo-dev                                  # gloo's headers: LibTorch's c10d pipeline stages (Gloo)
     libgtest-dev                                 # tests
     libspdlog-dev nlohmann-json3-dev             # logging (JSON is parsed by the engine itself)
     libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libswresample-dev ffmpeg

@@ -7,6 +7,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+#include <QSpinBox>
 
 #include "pack_locator.h"
 
@@ -32,6 +33,13 @@ EngineConfigPanel::EngineConfigPanel(QWidget* parent) : QWidget(parent) {
     m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
     m_device->addItem(tr("CUDA GPU"), QStringLiteral("cuda"));
 
+    m_gpus = new QSpinBox(this);
+    m_gpus->setRange(1, 16);
+    m_gpus->setToolTip(
+        tr("Pipeline stages: the DiT's blocks split over this many workers that hand the "
+           "activations on through c10d. On the CPU they are worker threads over Gloo (the same "
+           "output as one); stages on several GPUs are not built yet, so a CUDA device needs 1."));
+
     m_apply = new QPushButton(tr("Apply (restarts the engine)"), this);
 
     auto* form = new QFormLayout(this);
@@ -39,6 +47,7 @@ EngineConfigPanel::EngineConfigPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(QString(), m_packStatus);
     form->addRow(tr("Resolution"), m_resolution);
     form->addRow(tr("Device"), m_device);
+    form->addRow(tr("GPUs (pipeline stages)"), m_gpus);
     form->addRow(QString(), m_apply);
 
     connect(browse, &QPushButton::clicked, this, &EngineConfigPanel::browsePack);
@@ -58,6 +67,7 @@ lipar::EngineConfig EngineConfigPanel::engineConfig() const {
     config.width = size.isEmpty() ? 0 : size.width();
     config.height = size.isEmpty() ? 0 : size.height();
     config.device = m_device->currentData().toString().toStdString();
+    config.gpus = m_gpus->value();
     return config;
 }
 
@@ -74,6 +84,7 @@ void EngineConfigPanel::setEngineConfig(const lipar::EngineConfig& config) {
         deviceIndex = m_device->count() - 1;
     }
     m_device->setCurrentIndex(deviceIndex);
+    m_gpus->setValue(config.gpus);
 }
 
 QString EngineConfigPanel::packDir() const {

@@ -1,5 +1,5 @@
 #pragma once
-// How the engine runs: model pack, resolution preset, device. These are fixed for a started
+// How the engine runs: model pack, resolution preset, device, pipeline stages (GPUs). These are fixed for a started
 // engine, so they take effect with Apply, which restarts it (the editing controls do not).
 
 #include <QSize>
@@ -11,6 +11,7 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QPushButton;
+class QSpinBox;
 
 class EngineConfigPanel : public QWidget {
     Q_OBJECT
@@ -29,6 +30,7 @@ class EngineConfigPanel : public QWidget {
     QComboBox* resolutionBox() const { return m_resolution; }
     QComboBox* deviceBox() const { return m_device; }
     QLineEdit* packEdit() const { return m_pack; }
+    QSpinBox* gpusBox() const { return m_gpus; }
 
   signals:
     void applyRequested(const lipar::EngineConfig& config);
@@ -42,6 +44,7 @@ class EngineConfigPanel : public QWidget {
     QLabel* m_packStatus = nullptr;
     QComboBox* m_resolution = nullptr;
     QComboBox* m_device = nullptr;
+    QSpinBox* m_gpus = nullptr;
     QPushButton* m_apply = nullptr;
     lipar::EngineConfig m_base;
 };

@@ -1,6 +1,7 @@
 #include "settings_store.h"
 
 #include <QSettings>
+#include <algorithm>
 
 SettingsStore::SettingsStore() : m_settings(std::make_unique<QSettings>()) {}
 
@@ -67,6 +68,7 @@ lipar::EngineConfig SettingsStore::engineConfig() const {
         s.value("engine/dtype", QString::fromStdString(defaults.dtype)).toString().toStdString();
     config.width = s.value("engine/width", defaults.width).toInt();
     config.height = s.value("engine/height", defaults.height).toInt();
+    config.gpus = std::clamp(s.value("engine/gpus", defaults.gpus).toInt(), 1, 16);
     if (config.width % 16 != 0 || config.height % 16 != 0 || config.width < 0 ||
         config.height < 0) {
         config.width = defaults.width;
@@ -82,6 +84,7 @@ void SettingsStore::setEngineConfig(const lipar::EngineConfig& config) {
     s.setValue("engine/dtype", QString::fromStdString(config.dtype));
     s.setValue("engine/width", config.width);
     s.setValue("engine/height", config.height);
+    s.setValue("engine/gpus", config.gpus);
 }
 
 QString SettingsStore::lastSource() const {

@@ -44,7 +44,15 @@ void declare_engine_options(Args& args) {
         .option("residual", "the DiT's residual stream: f32 (the reference's numerics) or bf16 "
                             "(Self-Forcing's bf16 inference; with --dtype bf16 only)", "f32")
         .option("window", "attention window S,R in the paper's terms: S sink latent frames + the R "
-                          "most recent, the current block's included (default: the pack's, else 1,6)");
+                          "most recent, the current block's included (default: the pack's, else 1,6)")
+        .option("gpus", "pipeline stages: the DiT's blocks split over N workers handing activations on "
+                        "through c10d (on the CPU: N Gloo workers; several GPUs are not built yet)", "1");
+}
+
+int64_t pipeline_stages(const Args& args) {
+    const int64_t n = args.get_int("gpus");
+    LIPAR_CHECK(n >= 1 && n <= 16, StatusCode::InvalidArgument, "--gpus must be 1..16, got ", n);
+    return n;
 }
 
 std::optional<model::AttentionWindow> attention_window(const Args& args) {
@@ -83,6 +91,7 @@ pipeline::EditorSettings editor_settings(const Args& args) {
     s.cuda_graphs = graphs == "on";
     s.bf16_residual = bf16_residual(args, s.dtype);
     s.attention = attention_window(args);
+    s.pipeline_stages = pipeline_stages(args);
     LIPAR_CHECK(s.kept_bucket >= -1, StatusCode::InvalidArgument, "--kept-bucket must be >= 0 (or -1)");
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");

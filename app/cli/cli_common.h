@@ -17,6 +17,8 @@ pipeline::EditorSettings editor_settings(const Args& args);
 // --window S,R (the paper's terms: S sink frames + the R most recent latent frames, the current
 // block's included); nullopt when not given.
 std::optional<model::AttentionWindow> attention_window(const Args& args);
+// --gpus: pipeline stages, 1..16.
+int64_t pipeline_stages(const Args& args);
 // --residual f32|bf16 for a model computing in `dtype`: true for the bf16 residual stream
 // (which needs a bf16 model); a clear error otherwise.
 bool bf16_residual(const Args& args, torch::Dtype dtype);

@@ -150,6 +150,7 @@ int cmd_bench(const CommandArgs& argv) {
         config.device = args.get("device");
         config.dtype = args.get("dtype");
         config.kept_bucket = static_cast<int>(args.get_int("kept-bucket"));
+        config.gpus = static_cast<int>(pipeline_stages(args));
         if (const auto w = attention_window(args)) {
             config.kv_sink = static_cast<int>(w->sink);
             config.kv_recent = static_cast<int>(w->recent);

@@ -67,6 +67,9 @@ struct EditorSettings {
     bool bf16_residual = false;
     torch::Device device{torch::kCPU};
     torch::Dtype dtype = torch::kFloat32;
+    // Pipeline stages (issue 16, parallel/stage_pipeline.h): the DiT's blocks split over this many
+    // workers; 1 = all on the calling thread. CPU only for now; turns CUDA graphs off.
+    int64_t pipeline_stages = 1;
     std::string prompt_cache_dir;
     // Live use: a new prompt is encoded on a thread of its own while the stream goes on with the
     // previous one; the swap happens at the first block boundary after it is ready. Off (files,

@@ -100,6 +100,7 @@ class MainWindowTest : public QObject {
             config.width = 480;
             config.height = 272;
             window.configPanel()->setEngineConfig(config);
+            window.configPanel()->gpusBox()->setValue(2);
             window.actions()->showMask->setChecked(true);
             window.close();
         }
@@ -118,6 +119,7 @@ class MainWindowTest : public QObject {
         QCOMPARE(source.camera_index, 3);
         QCOMPARE(source.camera_width, 1280);
         QCOMPARE(window.configPanel()->resolution(), QSize(480, 272));
+        QCOMPARE(window.configPanel()->engineConfig().gpus, 2);
         QVERIFY(window.actions()->showMask->isChecked());
         QVERIFY(window.preview()->maskVisible());
 

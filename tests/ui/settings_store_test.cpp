@@ -53,6 +53,7 @@ class SettingsStoreTest : public QObject {
         config.device = "cuda:1";
         config.width = 640;
         config.height = 368;
+        config.gpus = 2;
         {
             SettingsStore store(path);
             store.setEngineConfig(config);
@@ -68,6 +69,7 @@ class SettingsStoreTest : public QObject {
         const lipar::EngineConfig loaded = store.engineConfig();
         QCOMPARE(loaded.pack, config.pack);
         QCOMPARE(loaded.device, config.device);
+        QCOMPARE(loaded.gpus, 2);
         QCOMPARE(loaded.width, 640);
         QCOMPARE(loaded.height, 368);
         QCOMPARE(store.lastSource(), QStringLiteral("camera:2:1280x720"));

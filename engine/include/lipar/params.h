@@ -83,6 +83,9 @@ struct EngineConfig {
     // Kept tokens per block rounded up to a multiple of this, so the pruned forward sees few
     // shapes; -1 = 128 on CUDA and exact on the CPU; 0 = exact counts.
     int kept_bucket = -1;
+    // Pipeline stages: the DiT's blocks split over this many workers (issue 16; CPU workers over
+    // c10d/Gloo for now, several GPUs are not built yet); 1 = none.
+    int gpus = 1;
     std::string prompt_cache_dir;  // empty = default (~/.cache/lipar-studio/prompts)
 
     std::string validate() const;

@@ -478,12 +478,16 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
                 StatusCode::ShapeMismatch, "batch sizes of latents (", tokens.x.size(0),
                 "), timesteps (", time.e0.size(0), ") and context (", cross.k[0].size(0),
                 ") differ");
-    auto x = tokens.x;
-    for (int64_t i = 0; i < m_config.num_layers; ++i) {
+    auto layer = [&](int64_t i, const torch::Tensor& x) {
         const auto& mod = time.block_mod.empty() ? torch::Tensor() : time.block_mod[static_cast<size_t>(i)];
-        x = m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token,
-                                                      tokens.rope, cross.k[i], cross.v[i], kv, i,
-                                                      mask, mod);
+        return m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token, tokens.rope,
+                                                         cross.k[i], cross.v[i], kv, i, mask, mod);
+    };
+    torch::Tensor x = tokens.x;
+    if (m_runner) {
+        x = m_runner->run(x, m_config.num_layers, layer);
+    } else {
+        for (int64_t i = 0; i < m_config.num_layers; ++i) x = layer(i, x);
     }
     return head->forward(x, time.e, tokens.frame_of_token);
 }

@@ -19,6 +19,7 @@
 #include <map>
 #include <vector>
 
+#include "model/dit/layer_runner.h"
 #include "model/common/rope.h"
 #include "model/dit/dit_config.h"
 
@@ -210,6 +211,9 @@ public:
     void set_bf16_residual(bool on) { m_bf16_residual = on; }
     bool bf16_residual() const { return m_bf16_residual; }
     torch::Dtype residual_dtype() const;
+    // Where the blocks of forward_tokens run (model/dit/layer_runner.h); null: in order here.
+    void set_layer_runner(std::shared_ptr<LayerRunner> runner) { m_runner = std::move(runner); }
+    LayerRunner* layer_runner() const { return m_runner.get(); }
     // Runs every block and the head on `tokens`; returns [B, N, out * patch volume] float32.
     torch::Tensor forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
                                  const CrossAttnCache& cross, KvProvider* kv,
@@ -235,6 +239,7 @@ private:
     torch::TensorOptions m_options;
     std::vector<WanBlock> m_blocks;
     bool m_bf16_residual = false;
+    std::shared_ptr<LayerRunner> m_runner;
 };
 TORCH_MODULE(WanDit);
 

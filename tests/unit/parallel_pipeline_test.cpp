@@ -1,0 +1,122 @@
+// Pipeline stages (issue 16, parallel/): balancing the blocks over stages, the c10d/Gloo stage
+// pipeline on its own, and the editor with two CPU workers against one in off, naive and lipar.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "common/remove_tree.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "parallel/stage_pipeline.h"
+#include "parallel/stage_plan.h"
+#include "pipeline/editor.h"
+#include "pipeline/random_pack.h"
+
+namespace lipar::parallel {
+namespace {
+
+TEST(StagePlan, balances_blocks_by_cost_into_contiguous_stages) {
+    const std::vector<LayerRange> four = balance_stages(std::vector<double>(30, 1.0), 4);
+    EXPECT_EQ(four, (std::vector<LayerRange>{{0, 8}, {8, 16}, {16, 24}, {24, 30}}));
+    EXPECT_EQ(describe_stages(four), "0-7 | 8-15 | 16-23 | 24-29");
+    // Measured costs, not block counts: one slow block gets a stage of its own.
+    EXPECT_EQ(balance_stages({5, 1, 1, 1, 1, 1}, 2), (std::vector<LayerRange>{{0, 1}, {1, 6}}));
+    EXPECT_EQ(balance_stages({1, 1, 1, 1, 1, 4}, 2), (std::vector<LayerRange>{{0, 5}, {5, 6}}));
+    EXPECT_EQ(balance_stages({2, 2, 2}, 1), (std::vector<LayerRange>{{0, 3}}));
+    EXPECT_EQ(balance_stages({1, 1, 1}, 3), (std::vector<LayerRange>{{0, 1}, {1, 2}, {2, 3}}));
+    EXPECT_THROW(balance_stages({1, 1}, 3), Error);
+    EXPECT_THROW(balance_stages({1, 1}, 0), Error);
+    EXPECT_THROW(balance_stages({1, -1}, 1), Error);
+}
+
+TEST(StagePipeline, runs_every_block_in_order_over_the_stages_and_reports_a_failing_stage) {
+    if (!stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    auto runner = make_stage_pipeline({{0, 2}, {2, 3}, {3, 6}}, torch::kCPU, std::chrono::seconds(20));
+    ASSERT_TRUE(runner);
+    std::atomic<int> grad_enabled_seen{0};
+    std::atomic<int> fail_at{-1};
+    model::LayerRunner::Layer layer = [&](int64_t i, const torch::Tensor& x) {
+        if (torch::GradMode::is_enabled()) ++grad_enabled_seen;
+        if (i == fail_at.load()) fail(StatusCode::OutOfMemory, "no room for block ", i);
+        return x * double(i + 2) + double(i);
+    };
+    auto x = torch::randn({1, 5, 4});
+    auto expected = x.clone();
+    for (int64_t i = 0; i < 6; ++i) expected = expected * double(i + 2) + double(i);
+    {
+        torch::NoGradGuard no_grad;  // the workers run with the caller's thread-local state
+        for (int pass = 0; pass < 3; ++pass) EXPECT_TRUE(torch::equal(runner->run(x, 6, layer), expected)) << pass;
+    }
+    EXPECT_EQ(grad_enabled_seen.load(), 0);
+    // A block failing on stage 2 (blocks 3-5): the pass throws that stage's error, nothing hangs,
+    // and the next pass works.
+    fail_at = 4;
+    try {
+        runner->run(x, 6, layer);
+        ADD_FAILURE() << "a failing stage must make the pass throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::OutOfMemory);
+        EXPECT_NE(std::string(e.what()).find("stage 2 (blocks 3-5)"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("no room for block 4"), std::string::npos) << e.what();
+    }
+    fail_at = 0;  // on the caller's own stage
+    EXPECT_THROW(runner->run(x, 6, layer), Error);
+    fail_at = -1;
+    EXPECT_TRUE(torch::equal(runner->run(x, 6, layer), expected));
+    EXPECT_THROW(runner->run(x, 7, layer), Error);  // not the model the stages were made for
+    EXPECT_THROW(make_stage_pipeline({{0, 2}, {3, 4}}, torch::kCPU), Error);  // a gap
+}
+
+// Latents of a still scene with a patch that changes every frame: pruning keeps part of each block.
+torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
+    auto gen = at::detail::createCPUGenerator(31);
+    auto z = torch::randn({channels, 1, h, w}, gen).expand({channels, frames, h, w}).clone();
+    z.narrow(2, 2, 3).narrow(3, 4, 4).add_(torch::randn({channels, frames, 3, 4}, gen));
+    return z;
+}
+
+TEST(StagePipeline, two_cpu_workers_edit_exactly_as_one_in_off_naive_and_lipar) {
+    if (!stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    pipeline::RandomPackOptions o;
+    o.config = "tiny";
+    o.out = (std::filesystem::temp_directory_path() / ("lipar_stage_test_pack_" + std::to_string(::getpid()))).string();
+    o.seed = 5;
+    lipar::test::remove_tree_at_exit(o.out);
+    const auto pack = pipeline::write_random_pack(o);
+    auto settings = [](int64_t stages) {
+        pipeline::EditorSettings s;
+        s.width = 128;
+        s.height = 64;
+        s.latents_only = true;
+        s.pipeline_stages = stages;
+        return s;
+    };
+    pipeline::Editor one(pack, settings(1)), two(pack, settings(2));
+    const int64_t fpb = 3;
+    const auto z = scene(16, 4 * fpb, 8, 16);
+    for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
+        EditParams p;
+        p.mode = mode;
+        p.prompt = "a watercolor";
+        p.seed = 11;
+        double kept = 0;
+        for (auto* e : {&one, &two}) {
+            e->reset();
+            e->set_params(p);
+        }
+        for (int64_t b = 0; b < 4; ++b) {
+            const auto a = one.edit_latents(z.narrow(1, b * fpb, fpb));
+            const auto c = two.edit_latents(z.narrow(1, b * fpb, fpb));
+            EXPECT_LE(relative_error(c, a), 1e-5) << edit_mode_name(mode) << " block " << b;
+            EXPECT_EQ(one.last_report().kept_ratio, two.last_report().kept_ratio);
+            if (b > 0) kept += one.last_report().kept_ratio / 3;
+        }
+        if (mode != EditMode::Off) EXPECT_LT(kept, 0.9) << edit_mode_name(mode) << ": pruning must be exercised";
+    }
+}
+
+}  // namespace
+}  // namespace lipar::parallel
