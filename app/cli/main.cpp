@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "lipar/cpu_tuning.h"
+#include "lipar/gpu_env.h"
 
 namespace {
 
@@ -59,6 +60,7 @@ void configure_logging() {
 
 int main(int argc, char** argv) {
     lipar::tune_blas_for_this_cpu(argv);  // may re-exec this program (see lipar/cpu_tuning.h)
+    lipar::keep_nvlink_multicast_off();
     // A stream receiver that goes away must surface as a write error (the edit goes on), not
     // kill the process.
     std::signal(SIGPIPE, SIG_IGN);

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "lipar/cpu_tuning.h"
+#include "lipar/gpu_env.h"
 #include "main_window.h"
 #include "script_driver.h"
 #include "studio_controller.h"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
         }
     }
     lipar::tune_blas_for_this_cpu(argv);  // may re-exec this program (see lipar/cpu_tuning.h)
+    lipar::keep_nvlink_multicast_off();
     QApplication app(argc, argv);
     QApplication::setOrganizationName(QStringLiteral("lipar"));
     QApplication::setApplicationName(QStringLiteral("lipar-studio"));

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "lipar/gpu_env.h"
 
 #if LIPAR_HAVE_C10D
 #include <ATen/ThreadLocalState.h>
@@ -251,6 +252,7 @@ std::shared_ptr<model::LayerRunner> make_stage_pipeline(const std::vector<LayerR
                 "pipeline stages on ", device.str(), " are not built yet: stages on several GPUs need NCCL and "
                 "per-stage weights and caches (no multi-GPU machine to test them on); on the CPU they run over Gloo");
     if (ranges.size() == 1) return nullptr;  // one stage: the model's own loop
+    keep_nvlink_multicast_off();
     return std::make_shared<C10dStagePipeline>(ranges, timeout);
 }
 

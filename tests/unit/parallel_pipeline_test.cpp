@@ -10,6 +10,7 @@
 #include "common/remove_tree.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "lipar/gpu_env.h"
 #include "parallel/stage_pipeline.h"
 #include "parallel/stage_plan.h"
 #include "pipeline/editor.h"
@@ -30,6 +31,20 @@ TEST(StagePlan, balances_blocks_by_cost_into_contiguous_stages) {
     EXPECT_THROW(balance_stages({1, 1}, 3), Error);
     EXPECT_THROW(balance_stages({1, 1}, 0), Error);
     EXPECT_THROW(balance_stages({1, -1}, 1), Error);
+}
+
+TEST(StagePipeline, nvlink_multicast_stays_off) {
+    ::setenv("NCCL_NVLS_ENABLE", "1", 1);
+    ::unsetenv("TORCH_SYMM_MEM_DISABLE_MULTICAST");
+    if (stage_pipelines_available()) {
+        auto runner = make_stage_pipeline({{0, 1}, {1, 2}}, torch::kCPU, std::chrono::seconds(20));
+    } else {
+        keep_nvlink_multicast_off();
+    }
+    ASSERT_NE(std::getenv("NCCL_NVLS_ENABLE"), nullptr);
+    EXPECT_STREQ(std::getenv("NCCL_NVLS_ENABLE"), "0");
+    ASSERT_NE(std::getenv("TORCH_SYMM_MEM_DISABLE_MULTICAST"), nullptr);
+    EXPECT_STREQ(std::getenv("TORCH_SYMM_MEM_DISABLE_MULTICAST"), "1");
 }
 
 TEST(StagePipeline, runs_every_block_in_order_over_the_stages_and_reports_a_failing_stage) {
