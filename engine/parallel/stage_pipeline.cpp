@@ -24,8 +24,8 @@ bool stage_pipelines_available() { return false; }
 std::shared_ptr<model::LayerRunner> make_stage_pipeline(const std::vector<LayerRange>&, const torch::Device&,
                                                         std::chrono::milliseconds) {
     fail(StatusCode::Unsupported,
-         "pipeline stages need LibTorch's c10d with Gloo, which this build does not have "
-         "(Debian: install libgloo-dev and rebuild)");
+         "pipeline stages need LibTorch's c10d with Gloo; this build has none (its LibTorch's c10d "
+         "headers or gloo's headers were missing when it was configured; on Debian: libgloo-dev)");
 }
 
 #else
