@@ -204,11 +204,7 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
         since_block[static_cast<size_t>(f)] = {before.dy + whole.dy, before.dx + whole.dx};
     }
     // Local: each frame's map to the previous block's last frame (the long-term reference's grid).
-    std::vector<SourceMap> since_map;
-    if (local) {
-        for (int64_t f = 0; f < frames; ++f)
-            since_map.push_back(f == 0 ? motion.source[0] : compose(since_map.back(), motion.source[static_cast<size_t>(f)]));
-    }
+    const std::vector<SourceMap> since_map = local ? accumulate_maps(motion.source) : std::vector<SourceMap>{};
     if (local && motion.active()) {
         const bool has_reference = config.long_term && m_reference.defined();
         std::vector<torch::Tensor> masks;

@@ -133,6 +133,12 @@ SourceMap compose(const SourceMap& earlier, const SourceMap& step) {
     return out;
 }
 
+std::vector<SourceMap> accumulate_maps(const std::vector<SourceMap>& steps) {
+    std::vector<SourceMap> out;
+    for (const auto& step : steps) out.push_back(out.empty() ? step : compose(out.back(), step));
+    return out;
+}
+
 std::vector<Shift> map_displacements(const SourceMap& map, int64_t gw) {
     std::vector<Shift> d(map.size());
     for (size_t p = 0; p < map.size(); ++p) {
@@ -186,9 +192,7 @@ torch::Tensor gather_latents(const torch::Tensor& x, const SourceMap& map, int64
 }
 
 torch::Tensor exposed_locations(const SourceMap& map, int64_t gh, int64_t gw, const torch::Device& device) {
-    std::vector<uint8_t> out(map.size());
-    for (size_t p = 0; p < map.size(); ++p) out[p] = map[p] < 0 ? 1 : 0;
-    return torch::tensor(std::vector<int64_t>(out.begin(), out.end()), torch::kInt64).view({gh, gw}).to(device).to(torch::kBool);
+    return torch::tensor(map, torch::kInt64).lt(0).view({gh, gw}).to(device);
 }
 
 namespace {

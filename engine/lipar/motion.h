@@ -91,6 +91,9 @@ bool is_identity(const SourceMap& map);
 // The map of a frame to an earlier grid, given the map of its predecessor to that grid and its own
 // step to its predecessor: out[p] = earlier[step[p]] (-1 where either is -1).
 SourceMap compose(const SourceMap& earlier, const SourceMap& step);
+// Per frame, its map to the grid the first frame's step points into (the previous block's last
+// frame): steps[0], then each composed with the next step.
+std::vector<SourceMap> accumulate_maps(const std::vector<SourceMap>& steps);
 // Per-token displacement of a map, (dy, dx) = p - source(p) in tokens; zero where exposed.
 std::vector<Shift> map_displacements(const SourceMap& map, int64_t gw);
 // Gathers along a map; an exposed location keeps its own value (it is recomputed anyway).

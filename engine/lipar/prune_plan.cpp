@@ -63,15 +63,12 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
     }
     const bool local = moving && motion->local();
     // Local motion: each frame's map to the reference grid (the previous block's last frame).
-    std::vector<SourceMap> to_grid;
-    if (local) {
+    if (local)
         LIPAR_CHECK(static_cast<int64_t>(motion->source.size()) == p.frames &&
                         static_cast<int64_t>(motion->source[0].size()) == hw,
                     StatusCode::ShapeMismatch, "block motion's source maps do not fit the ", p.frames, "x",
                     p.grid_h, "x", p.grid_w, " keep mask");
-        for (int64_t f = 0; f < p.frames; ++f)
-            to_grid.push_back(f == 0 ? motion->source[0] : compose(to_grid.back(), motion->source[static_cast<size_t>(f)]));
-    }
+    const std::vector<SourceMap> to_grid = local ? accumulate_maps(motion->source) : std::vector<SourceMap>{};
     const Shift last_shift = moving ? motion->reference_shift() : Shift{};
     // Location of a frame-f token at grid position (y, x) on the reference grid, with `shift`
     // the frame's token shift: (y, x) - shift, clamped (recovery) or -1 when outside (refresh).
