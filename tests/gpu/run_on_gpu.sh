@@ -72,6 +72,24 @@ build() {
     make_clip
 }
 
+# The random 1.3B DiT with the Nano pack's trained TAEHV-layout autoencoder, whose real latents
+# give real kept ratios (/tmp/pack13nae).
+nano_ae_pack() {
+    [ -d /tmp/pack13 ] || build-gpu/app/lipar pack init-random --config wan-1.3b --out /tmp/pack13 --seed 0 | tail -1
+    if [ ! -d /tmp/pack13nae ]; then
+        cp -r /tmp/pack13 /tmp/pack13nae
+        python3 - /tmp/pack13nae resources/packs/nano/autoencoder.safetensors <<'PY'
+import json, shutil, sys
+d, ae = sys.argv[1], sys.argv[2]
+m = json.load(open(d + "/manifest.json"))
+m["autoencoder"] = {"kind": "taehv", "weights": "nano_autoencoder.safetensors"}
+m["name"] = m.get("name", "pack") + "+nano-autoencoder"
+json.dump(m, open(d + "/manifest.json", "w"), indent=2)
+shutil.copy(ae, d + "/nano_autoencoder.safetensors")
+PY
+    fi
+}
+
 for step in "$@"; do
     case "$step" in
         build) build || exit 1 ;;
@@ -134,18 +152,7 @@ for step in "$@"; do
                 tpack=/tmp/pack13; tname=taehv
             fi
             if [ "${THROUGHPUT_PACK:-taef2}" = nano-ae ]; then
-                if [ ! -d /tmp/pack13nae ]; then
-                    cp -r /tmp/pack13 /tmp/pack13nae
-                    python3 - /tmp/pack13nae resources/packs/nano/autoencoder.safetensors <<'PY'
-import json, shutil, sys
-d, ae = sys.argv[1], sys.argv[2]
-m = json.load(open(d + "/manifest.json"))
-m["autoencoder"] = {"kind": "taehv", "weights": "nano_autoencoder.safetensors"}
-m["name"] = m.get("name", "pack") + "+nano-autoencoder"
-json.dump(m, open(d + "/manifest.json", "w"), indent=2)
-shutil.copy(ae, d + "/nano_autoencoder.safetensors")
-PY
-                fi
+                nano_ae_pack
                 tpack=/tmp/pack13nae; tname=nano-ae
             fi
             for variant in ${THROUGHPUT_VARIANTS:-same:-1:trace paper:-1: same:0:}; do
@@ -154,6 +161,20 @@ PY
                 build-gpu/app/lipar bench "$CLIP_Y4M" --frames ${THROUGHPUT_FRAMES:-48} --pack $tpack --device cuda \
                     --protocol $protocol --kept-bucket $bucket --runs 3 ${trace:+--trace /tmp/trace_$protocol} ${THROUGHPUT_ARGS:-} \
                     2>&1 | tee "$OUT/bench_${protocol}_bucket${bucket}${THROUGHPUT_TAG:-}.txt" | grep -vE "^\s+[0-9.]+ ms +[0-9]+ x" | tail -30
+            done
+            ;;
+        bench-motion)
+            # Issue 15: motion compensation where LIPAR pays: the random 1.3B DiT with the Nano
+            # autoencoder (real kept ratios) at 832x480 on the clips of tests/quality/make_pan_clips.sh
+            # carried in .gpu/clips_motion (MOTION_CLIPS), --motion off|global|local, medians of 3.
+            nano_ae_pack
+            for c in ${MOTION_CLIPS:-pan4 split chaplin48}; do
+                for m in off global local; do
+                    log "bench-motion $c --motion $m (random 1.3B + Nano autoencoder, 832x480)"
+                    build-gpu/app/lipar bench .gpu/clips_motion/$c.y4m --frames ${MOTION_FRAMES:-48} --pack /tmp/pack13nae \
+                        --device cuda --size 832x480 --motion $m --runs 3 2>&1 | tee "$OUT/bench_motion_${c}_$m.txt" | \
+                        grep -E "^(off|naive|lipar) |FPS of each" | tee -a "$OUT/summary.txt"
+                done
             done
             ;;
         text-pack)
