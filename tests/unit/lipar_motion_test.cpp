@@ -93,6 +93,21 @@ double mean_kept(const DetectorConfig& config, const torch::Tensor& z, int64_t f
     return kept / double(blocks - 1);
 }
 
+// A still camera with noise: motion-compensated detection (`config`) finds no motion and gives
+// the masks of co-located detection, bit for bit.
+void expect_still_scene_masks_equal_co_located(const DetectorConfig& config) {
+    auto still = pan(9, 0, 0) + 0.05 * torch::randn({16, 9, 24, 40}, at::detail::createCPUGenerator(4));
+    DuplicateDetector a{DetectorConfig{}}, b(config);
+    for (int64_t s = 0; s < 9; s += 3) {
+        const auto ra = a.detect(still.narrow(1, s, 3));
+        const auto rb = b.detect(still.narrow(1, s, 3));
+        EXPECT_TRUE(torch::equal(ra.keep, rb.keep)) << "block at " << s;
+        EXPECT_FALSE(rb.motion.active());
+        a.commit_block(ra.keep);
+        b.commit_block(rb.keep);
+    }
+}
+
 TEST(LiparMotion, a_pan_keeps_far_fewer_tokens_with_compensation_and_a_still_scene_is_unchanged) {
     DetectorConfig off, global;
     global.motion = MotionMode::Global;
@@ -108,16 +123,7 @@ TEST(LiparMotion, a_pan_keeps_far_fewer_tokens_with_compensation_and_a_still_sce
     const auto half = pan(12, 0.5, 1.5);
     EXPECT_LE(mean_kept(global, half, 3), mean_kept(off, half, 3) + 0.02);
     // No motion: the same masks, bit for bit.
-    auto still = pan(9, 0, 0) + 0.05 * torch::randn({16, 9, 24, 40}, at::detail::createCPUGenerator(4));
-    DuplicateDetector a(off), b(global);
-    for (int64_t s = 0; s < 9; s += 3) {
-        const auto ra = a.detect(still.narrow(1, s, 3));
-        const auto rb = b.detect(still.narrow(1, s, 3));
-        EXPECT_TRUE(torch::equal(ra.keep, rb.keep)) << "block at " << s;
-        EXPECT_FALSE(rb.motion.active());
-        a.commit_block(ra.keep);
-        b.commit_block(rb.keep);
-    }
+    expect_still_scene_masks_equal_co_located(global);
 }
 
 // A pan (one token per latent frame) with a patch of 5x5 tokens whose content changes in every
@@ -341,16 +347,7 @@ TEST(LiparLocalMotion, two_scenes_moving_apart_keep_far_fewer_tokens_than_one_gl
     const auto p = pan(12, 0, 2);
     EXPECT_LT(mean_kept(local, p, 3), 0.7 * mean_kept(off, p, 3));
     // No motion: the same masks as co-located detection, bit for bit.
-    auto still = pan(9, 0, 0) + 0.05 * torch::randn({16, 9, 24, 40}, at::detail::createCPUGenerator(4));
-    DuplicateDetector a(off), b(local);
-    for (int64_t s = 0; s < 9; s += 3) {
-        const auto ra = a.detect(still.narrow(1, s, 3));
-        const auto rb = b.detect(still.narrow(1, s, 3));
-        EXPECT_TRUE(torch::equal(ra.keep, rb.keep)) << "block at " << s;
-        EXPECT_FALSE(rb.motion.active());
-        a.commit_block(ra.keep);
-        b.commit_block(rb.keep);
-    }
+    expect_still_scene_masks_equal_co_located(local);
 }
 
 // The plan's reference bookkeeping under random local maps and masks equals moving the reference
