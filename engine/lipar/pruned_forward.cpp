@@ -43,6 +43,17 @@ bool graphable(GraphCache* graphs, const model::WanDitImpl& dit, const model::Ti
            cache.capacity() >= cache.committed_tokens() + tokens;
 }
 
+// The frames a committing pass of `plan` leaves in the cache: whole frames when the pruned slots
+// are recovered, else the kept tokens of each frame.
+std::vector<model::CachedFrame> committed_frames(const PrunePlan& plan, bool recovered) {
+    std::vector<model::CachedFrame> frames;
+    for (int64_t f = 0; f < plan.frames; ++f) {
+        const int64_t n = recovered ? plan.tokens_per_frame() : plan.kept_per_frame[static_cast<size_t>(f)];
+        frames.push_back({plan.start_frame + f, 0, n});
+    }
+    return frames;
+}
+
 // One transient pass through the stream's graphs: `in` are the pass's inputs (latents, ..., then
 // time_inputs()), `body` the pass on their static copies. The staged K/V never outlive the pass
 // (and on failure the recovered slots are not trusted either).
@@ -90,6 +101,7 @@ torch::Tensor pruned_transient(model::WanDitImpl& dit, const torch::Tensor& x,
         PrunedKvProvider probe(cache, reference, plan, mode, false);
         recovers = probe.recovers();
         if (recovers && !probe.recovered_staged()) {
+            dit.drain_layers();  // every layer is staged here
             probe.stage_recovered(dit.config().num_layers, x.size(0));
             cache.set_staging_tag(probe.staging_tag());
         }
@@ -143,12 +155,14 @@ torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor&
                 StatusCode::ShapeMismatch, "prune plan is for a ", plan.frames, "x", plan.grid_h,
                 "x", plan.grid_w, " token grid, the block has ", grid[0], "x", grid[1], "x",
                 grid[2]);
-    const bool commit = write == model::CacheWrite::Commit;
+    const bool commit = write != model::CacheWrite::Transient;
+    const bool detached = write == model::CacheWrite::CommitDetached;
     const int64_t out_dim = dit.config().out_channels * dit.config().patch_volume();
     if (plan.kept() == 0) {
         // Nothing changed anywhere in the block: every token is restored; the cache pass only
         // stages the recovered K/V (Lipar) or nothing (Naive).
         if (commit) {
+            dit.drain_layers();  // every layer is staged and committed here
             PrunedKvProvider kv(cache, reference, plan, mode, false);
             const int64_t per_frame = kv.stage_without_kept_tokens(dit.config().num_layers, x.size(0));
             std::vector<model::CachedFrame> frames;
@@ -157,6 +171,7 @@ torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor&
             }
             cache.commit(frames);
         }
+        if (detached) return {};
         auto zero = torch::zeros({x.size(0), plan.total(), out_dim},
                                  x.options().dtype(torch::kFloat32));
         return dit.unpatchify(zero, grid[0], grid[1], grid[2]);
@@ -167,26 +182,45 @@ torch::Tensor pruned_causal_forward(model::WanDitImpl& dit, const torch::Tensor&
     tokens.rope = plan.rope_kept;
     if (time.frames() > 1) tokens.frame_of_token = plan.frame_of_kept;
 
+    if (detached) {
+        // The pass holds its own copy of the plan (the caller's moves on to the next block);
+        // each layer commits as soon as it has run, wherever that is.
+        struct Commit {
+            PrunePlan plan;
+            PrunedKvProvider kv;
+            std::vector<model::CachedFrame> frames;
+            Commit(model::KvCache& c, ReferenceKv& r, const PrunePlan& p, PruneMode m)
+                : plan(p), kv(c, r, plan, m, true) {}
+        };
+        auto pass = std::make_shared<Commit>(cache, reference, plan, mode);
+        pass->frames = committed_frames(plan, pass->kv.recovers());
+        try {
+            dit.forward_tokens_detached(tokens, time, cross, std::shared_ptr<model::KvProvider>(pass, &pass->kv),
+                                        [&cache, pass](int64_t layer) { cache.commit_layer(layer, pass->frames); });
+        } catch (...) {
+            cache.discard_staged();
+            cache.set_staging_tag(0);
+            throw;
+        }
+        reference.mark_refreshed(plan);
+        return {};
+    }
     PrunedKvProvider kv(cache, reference, plan, mode, commit);
+    const auto frames = committed_frames(plan, kv.recovers());
+    model::WanDitImpl::LayerHook commit_layer;
+    if (commit) commit_layer = [&](int64_t layer) { cache.commit_layer(layer, frames); };
     torch::Tensor out_kept;
     try {
-        out_kept = dit.forward_tokens(tokens, time, cross, &kv);
+        out_kept = dit.forward_tokens(tokens, time, cross, &kv, c10::nullopt, commit_layer);
     } catch (...) {
         cache.discard_staged();
         cache.set_staging_tag(0);
         throw;
     }
-    if (kv.recovers()) cache.set_staging_tag(kv.staging_tag());
     if (commit) {
-        std::vector<model::CachedFrame> frames;
-        for (int64_t f = 0; f < plan.frames; ++f) {
-            const int64_t n = kv.recovers() ? plan.tokens_per_frame()
-                                            : plan.kept_per_frame[static_cast<size_t>(f)];
-            frames.push_back({plan.start_frame + f, 0, n});
-        }
-        cache.commit(frames);
         reference.mark_refreshed(plan);
     } else {
+        if (kv.recovers()) cache.set_staging_tag(kv.staging_tag());
         cache.discard_staged();
     }
     auto out = torch::zeros({out_kept.size(0), plan.total(), out_kept.size(2)}, out_kept.options());

@@ -9,6 +9,7 @@
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -58,66 +59,132 @@ public:
         LIPAR_LOG_INFO("pipeline: ", size, " stages over c10d/Gloo, blocks ", describe_stages(m_ranges));
     }
 
-    ~C10dStagePipeline() override { stop(); }
+    ~C10dStagePipeline() override {
+        try {
+            drain();
+        } catch (const std::exception& e) {
+            LIPAR_LOG_WARN("pipeline: ", first_line(e.what()));
+        }
+        stop();
+    }
 
     torch::Tensor run(const torch::Tensor& x, int64_t num_layers, const Layer& layer) override {
+        auto job = start(x, num_layers, layer);
+        // A detached pass ahead of this one answers first (its stages ran it first); when it
+        // failed, this pass is still taken back from the stages before its failure is thrown.
+        try {
+            drain();
+        } catch (...) {
+            if (!m_broken) {
+                try {
+                    finish(*job, x.size(0));
+                } catch (...) {
+                }
+            }
+            throw;
+        }
+        return finish(*job, x.size(0));
+    }
+
+    void run_detached(const torch::Tensor& x, int64_t num_layers, Layer layer) override {
+        drain();  // one detached pass in flight at most
+        m_detached = start(x, num_layers, std::move(layer));
+        if (m_detached->failed_here) drain();  // the first stage failed: no point going on
+    }
+
+    void drain() override {
+        if (!m_detached) return;
+        auto job = std::move(m_detached);
+        m_detached.reset();
+        finish(*job, job->sizes[0]);
+    }
+
+private:
+    struct Job {
+        Layer layer;  // owned: a detached pass outlives its caller's frame
+        at::ThreadLocalState state;
+        std::vector<int64_t> sizes;
+        torch::TensorOptions options;
+        uint64_t generation = 0;
+        int done = 0;                          // workers finished with it
+        std::optional<StageFailure> failure;   // the first stage that failed
+        bool failed_here = false;              // the caller's own stage failed
+        std::vector<at::Tensor> sent, result;  // to stage 1; the ring's answer
+        c10::intrusive_ptr<c10d::Work> sending, receiving;
+    };
+
+    // Posts a pass, runs the first stage here and hands its activations to stage 1.
+    std::shared_ptr<Job> start(const torch::Tensor& x, int64_t num_layers, Layer layer) {
         LIPAR_CHECK(num_layers == m_ranges.back().end, StatusCode::InvalidArgument, "the pipeline's stages cover ",
                     m_ranges.back().end, " blocks, the model has ", num_layers);
         LIPAR_CHECK(!m_broken, StatusCode::DeviceError,
                     "the pipeline stopped after a stage did not answer; restart the engine");
         LIPAR_CHECK(x.device().is_cpu(), StatusCode::Unsupported, "pipeline stages run on the CPU only for now");
+        auto job = std::make_shared<Job>();
+        job->layer = std::move(layer);
+        job->sizes = x.sizes().vec();
+        job->options = x.options();
         {
             std::lock_guard<std::mutex> lock(m_mutex);
-            m_job = Job{&layer, at::ThreadLocalState(), x.sizes().vec(), x.options(), ++m_generation};
-            m_failure.reset();
-            m_done = 0;
+            job->generation = ++m_generation;
+            m_jobs.push_back(job);
         }
         m_wake.notify_all();
-        const int size = static_cast<int>(m_ranges.size());
         torch::Tensor h = x;
-        std::optional<StageFailure> failure;
         try {
-            for (int64_t i = m_ranges[0].begin; i < m_ranges[0].end; ++i) h = layer(i, h);
+            for (int64_t i = m_ranges[0].begin; i < m_ranges[0].end; ++i) h = job->layer(i, h);
             LIPAR_CHECK(h.sizes() == x.sizes() && h.scalar_type() == x.scalar_type(), StatusCode::Internal,
                         "a transformer block changed the activations' shape or type");
         } catch (...) {
-            failure = describe(0, std::current_exception());
+            job->failure = describe(0, std::current_exception());
+            job->failed_here = true;
             h = torch::zeros(x.sizes(), x.options());
         }
         // The activations go round the ring 0 -> 1 -> ... -> N-1 -> 0, the failure flag with them.
-        std::vector<at::Tensor> out{with_flag(h, failure.has_value())};
-        std::vector<at::Tensor> in{torch::empty(out[0].sizes(), out[0].options())};
+        // Neither transfer is waited for here: a Gloo send completes once its receiver has posted
+        // the receive, which stage 1 does only after the passes ahead of this one.
+        job->sent = {with_flag(h, job->failed_here)};
+        job->result = {torch::empty(job->sent[0].sizes(), job->sent[0].options())};
         try {
-            m_group->send(out, 1, tag())->wait(m_timeout);
-            m_group->recv(in, size - 1, tag())->wait(m_timeout);
+            job->sending = m_group->send(job->sent, 1, tag(*job));
+            job->receiving = m_group->recv(job->result, static_cast<int>(m_ranges.size()) - 1, tag(*job));
+        } catch (const std::exception& e) {
+            m_broken = true;
+            fail(StatusCode::DeviceError, "pipeline: could not hand a pass to stage 1 (", first_line(e.what()), ")");
+        }
+        return job;
+    }
+
+    // Receives a pass's answer from the last stage, waits until every worker is done with it and
+    // throws what failed.
+    torch::Tensor finish(Job& job, int64_t batch) {
+        const int size = static_cast<int>(m_ranges.size());
+        try {
+            job.sending->wait(m_timeout);
+            job.receiving->wait(m_timeout);
         } catch (const std::exception& e) {
             m_broken = true;
             fail(StatusCode::DeviceError, "pipeline: a stage did not answer within ", m_timeout.count(),
                  " ms (", first_line(e.what()), ")");
         }
+        std::optional<StageFailure> failure;
         {
             // Every worker is done with this pass's context before the caller moves on.
             std::unique_lock<std::mutex> lock(m_mutex);
-            if (!m_done_cv.wait_for(lock, m_timeout, [&] { return m_done == size - 1; })) {
+            if (!m_done_cv.wait_for(lock, m_timeout, [&] { return job.done == size - 1; })) {
                 m_broken = true;
                 fail(StatusCode::DeviceError, "pipeline: a stage did not finish within ", m_timeout.count(), " ms");
             }
-            if (!failure && m_failure) failure = m_failure;
+            failure = job.failure;
+            m_jobs.erase(std::remove_if(m_jobs.begin(), m_jobs.end(),
+                                        [&](const std::shared_ptr<Job>& j) { return j.get() == &job; }),
+                         m_jobs.end());
         }
         if (failure)
             fail(failure->code, "pipeline stage ", failure->stage, " (blocks ", m_ranges[static_cast<size_t>(failure->stage)].begin,
                  "-", m_ranges[static_cast<size_t>(failure->stage)].end - 1, ") failed: ", failure->message);
-        return in[0].narrow(0, 0, x.size(0));
+        return job.result[0].narrow(0, 0, batch);
     }
-
-private:
-    struct Job {
-        const Layer* layer = nullptr;
-        at::ThreadLocalState state;
-        std::vector<int64_t> sizes;
-        torch::TensorOptions options;
-        uint64_t generation = 0;
-    };
 
     // The activations [B, N, D] with one more row along the batch holding the failure flag, so
     // that one transfer carries both.
@@ -127,7 +194,7 @@ private:
     }
     static bool flagged(const torch::Tensor& t) { return t[-1][0][0].item<double>() != 0.0; }
 
-    int tag() const { return static_cast<int>(m_generation % 1000000); }
+    static int tag(const Job& job) { return static_cast<int>(job.generation % 1000000); }
 
     static std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
@@ -157,6 +224,8 @@ private:
         return c10::make_intrusive<c10d::ProcessGroupGloo>(m_store, rank, static_cast<int>(m_ranges.size()), options);
     }
 
+    // Stage `rank`: takes the passes in the order they were posted, each as soon as the stage
+    // before hands it on (so the first stages may already run the next pass).
     void worker(int rank) {
         c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
         try {
@@ -167,46 +236,48 @@ private:
         }
         const int size = static_cast<int>(m_ranges.size());
         const LayerRange range = m_ranges[static_cast<size_t>(rank)];
-        uint64_t seen = 0;
+        uint64_t next = 1;
         for (;;) {
-            Job job;
+            std::shared_ptr<Job> job;
             {
                 std::unique_lock<std::mutex> lock(m_mutex);
-                m_wake.wait(lock, [&] { return m_stop || m_job.generation != seen; });
+                m_wake.wait(lock, [&] { return m_stop || m_generation >= next; });
                 if (m_stop) return;
-                job = m_job;
-                seen = job.generation;
+                for (const auto& j : m_jobs)
+                    if (j->generation == next) job = j;
             }
+            ++next;
+            if (!job) continue;  // cannot happen: a job leaves the queue once every worker is done
             std::optional<StageFailure> failure;
             try {
-                at::ThreadLocalStateGuard state(job.state);
-                auto shape = job.sizes;
+                at::ThreadLocalStateGuard state(job->state);
+                auto shape = job->sizes;
                 shape[0] += 1;
-                std::vector<at::Tensor> buffer{torch::empty(shape, job.options)};
-                group->recv(buffer, rank - 1, static_cast<int>(job.generation % 1000000))->wait(m_timeout);
+                std::vector<at::Tensor> buffer{torch::empty(shape, job->options)};
+                group->recv(buffer, rank - 1, tag(*job))->wait(m_timeout);
                 const bool upstream_failed = flagged(buffer[0]);
-                torch::Tensor h = buffer[0].narrow(0, 0, job.sizes[0]);
+                torch::Tensor h = buffer[0].narrow(0, 0, job->sizes[0]);
                 if (!upstream_failed) {
                     try {
-                        for (int64_t i = range.begin; i < range.end; ++i) h = (*job.layer)(i, h);
+                        for (int64_t i = range.begin; i < range.end; ++i) h = job->layer(i, h);
                     } catch (...) {
                         failure = describe(rank, std::current_exception());
-                        h = torch::zeros(job.sizes, job.options);
+                        h = torch::zeros(job->sizes, job->options);
                     }
                 }
                 std::vector<at::Tensor> out{with_flag(h, upstream_failed || failure.has_value())};
-                group->send(out, (rank + 1) % size, static_cast<int>(job.generation % 1000000))->wait(m_timeout);
+                group->send(out, (rank + 1) % size, tag(*job))->wait(m_timeout);
             } catch (const std::exception& e) {
                 // The transport itself failed: the caller's wait times out and reports it.
                 LIPAR_LOG_ERROR("pipeline stage ", rank, ": ", first_line(e.what()));
                 std::lock_guard<std::mutex> lock(m_mutex);
-                if (!m_failure) m_failure = StageFailure{rank, StatusCode::DeviceError, first_line(e.what())};
+                if (!job->failure) job->failure = StageFailure{rank, StatusCode::DeviceError, first_line(e.what())};
                 return;
             }
             {
                 std::lock_guard<std::mutex> lock(m_mutex);
-                if (failure && !m_failure) m_failure = failure;
-                ++m_done;
+                if (failure && !job->failure) job->failure = failure;
+                ++job->done;
             }
             m_done_cv.notify_all();
         }
@@ -230,12 +301,11 @@ private:
     std::vector<std::thread> m_workers;
     std::mutex m_mutex;
     std::condition_variable m_wake, m_done_cv;
-    Job m_job;
+    std::vector<std::shared_ptr<Job>> m_jobs;  // posted, not yet finished by every worker
+    std::shared_ptr<Job> m_detached;           // the caller's: a detached pass not yet finished
     uint64_t m_generation = 0;
-    int m_done = 0;
     bool m_stop = false;
     bool m_broken = false;
-    std::optional<StageFailure> m_failure;
 };
 
 }  // namespace

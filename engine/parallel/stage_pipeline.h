@@ -17,9 +17,15 @@
 // Built only where LibTorch has c10d with Gloo (Debian: libtorch-dev + libgloo-dev for gloo's
 // headers); stage_pipelines_available() says whether this build has it.
 //
-// Not yet: stages on several GPUs (NCCL, per-stage weights and caches on their own device), and
-// consecutive blocks overlapping on different stages (the assembly line that makes N GPUs faster
-// than one): here the stages of one pass run one after another.
+// Passes flow through the stages like an assembly line where the causal stream lets them: a
+// detached pass (run_detached: the committing t = 0 pass, whose output nobody reads) returns as
+// soon as stage 0 is done, so the caller decodes, detects and starts the next block's first pass
+// on stage 0 while the later stages still commit the last one. Every stage takes the passes in
+// the order they were posted, so block i of a pass always runs after block i of the one before
+// (the K/V it attends to are committed by then). A detached pass's failure is thrown by the next
+// run() or drain().
+//
+// Not yet: stages on several GPUs (NCCL, per-stage weights and caches on their own device).
 
 #include <chrono>
 #include <memory>

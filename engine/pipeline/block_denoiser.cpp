@@ -29,8 +29,10 @@ torch::Tensor BlockDenoiser::denoise(StreamState& stream, const torch::Tensor& z
                                         m_schedule.sigma(ts[i + 1]));
         }
     }
+    // Nobody reads the clean pass's output: with pipeline stages the next block's first stages
+    // start while its last ones still commit (the stream drains before a reset).
     accel::pruned_causal_forward(m_dit, x0, torch::zeros({1}), cross, stream.cache,
-                                 stream.reference, plan, mode, model::CacheWrite::Commit);
+                                 stream.reference, plan, mode, model::CacheWrite::CommitDetached);
     stream.prev_last = x0.select(2, x0.size(2) - 1).clone();
     return x0;
 }

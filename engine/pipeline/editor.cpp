@@ -111,7 +111,24 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
                    " latent frames per block", pack.untrained ? " [UNTRAINED]" : "");
 }
 
-Editor::~Editor() = default;
+Editor::~Editor() {
+    // A committing pass may still run on later stages, on this editor's caches.
+    try {
+        m_dit->drain_layers();
+    } catch (const std::exception& e) {
+        LIPAR_LOG_WARN("editor: the last block's cache pass failed: ", e.what());
+    }
+}
+
+void Editor::reset_streams() {
+    try {
+        m_dit->drain_layers();
+    } catch (const std::exception& e) {
+        LIPAR_LOG_WARN("editor: a cache pass failed before the stream was reset: ", e.what());
+    }
+    m_main->reset();
+    if (m_base) m_base->reset();
+}
 
 const model::DitConfig& Editor::dit_config() const { return m_dit->config(); }
 
@@ -162,8 +179,7 @@ void Editor::apply_pending_params() {
     // modes keep a clean reference): start the affected streams afresh.
     if (side_mode(old) != side_mode(m_active) || (old.mode == EditMode::Compare) !=
                                                      (m_active.mode == EditMode::Compare)) {
-        m_main->reset();
-        if (m_base) m_base->reset();
+        reset_streams();
         m_planner->reset();
     }
     m_planner->set_config(detector_config(m_active));
@@ -200,10 +216,7 @@ void Editor::choose_prompt() {
     // current prompt until the new one is ready. The first prompt is always waited for.
     const bool wait = !m_settings.async_prompts || !m_has_effective_prompt;
     if (m_cross->get(wanted, wait, m_effective_prompt) == nullptr) return;
-    if (m_has_effective_prompt && m_active.reset_on_prompt_change) {
-        m_main->reset();
-        if (m_base) m_base->reset();
-    }
+    if (m_has_effective_prompt && m_active.reset_on_prompt_change) reset_streams();
     m_effective_prompt = wanted;
     m_has_effective_prompt = true;
 }
@@ -254,8 +267,7 @@ std::vector<EditedFrame> Editor::flush() {
 }
 
 void Editor::reset() {
-    m_main->reset();
-    if (m_base) m_base->reset();
+    reset_streams();
     m_planner->reset();
     if (m_ae) m_ae->reset();
     if (m_ae_base) m_ae_base->reset();

@@ -180,6 +180,9 @@ public:
 
 private:
     void apply_pending_params();
+    // Forgets both streams' caches, once a committing pass still in flight on later pipeline
+    // stages is done (its failure only logged: the stream it belonged to is being forgotten).
+    void reset_streams();
     std::vector<EditedFrame> process_block(const torch::Tensor& latents, bool final_block);
     accel::PrunePlan m_plan;        // of the block being processed
     torch::Tensor m_x0_base;        // compare mode: the baseline's x0 of that block

@@ -371,6 +371,38 @@ TEST(DitKvCache, eviction_keeps_the_sink_and_the_most_recent_frames) {
     EXPECT_EQ(keys[0][8][0][0].item<float>(), 4.f);
 }
 
+// Pipeline stages commit a pass layer by layer on different threads: each layer's bookkeeping is
+// its own, so a layer already committed and evicted while another still holds its staged block
+// attends to exactly what it would after a whole-cache commit.
+TEST(DitKvCache, layers_commit_and_evict_independently) {
+    KvCache cache(2, 1, 2, KvWindow{1, 1}, torch::TensorOptions());
+    auto block = [](float f) { return torch::full({1, 2, 1, 2}, f); };
+    for (int64_t f = 0; f < 3; ++f) {
+        for (int64_t layer = 0; layer < 2; ++layer) cache.stage(layer, block(float(f)), block(float(f)));
+        cache.commit({{f, 0, 2}});
+    }
+    // Frame 3: layer 1 commits (and evicts frame 2) first, while layer 0 still stages it.
+    cache.stage(0, block(3.f), block(3.f));
+    cache.stage(1, block(3.f), block(3.f));
+    cache.commit_layer(1, {{3, 0, 2}});
+    EXPECT_EQ(cache.committed_tokens(1), 4);  // sink frame 0 + frame 3
+    EXPECT_EQ(cache.committed_tokens(0), 4);  // frames 0 and 2, frame 3 still staged
+    EXPECT_EQ(cache.staged_keys_values(0).first.size(1), 6);
+    EXPECT_EQ(cache.keys(1)[0][2][0][0].item<float>(), 3.f);
+    EXPECT_EQ(cache.keys(0)[0][2][0][0].item<float>(), 2.f);
+    EXPECT_EQ(cache.staged_keys_values(0).first[0][4][0][0].item<float>(), 3.f);
+    cache.commit_layer(0, {{3, 0, 2}});
+    for (int64_t layer = 0; layer < 2; ++layer) {
+        EXPECT_TRUE(torch::equal(cache.keys(layer), torch::cat({block(0.f), block(3.f)}, 1))) << layer;
+    }
+    ASSERT_EQ(cache.frames().size(), 2u);
+    EXPECT_EQ(cache.frames()[1].frame, 3);
+    // A commit must match what the layer staged.
+    cache.stage(0, block(4.f), block(4.f));
+    EXPECT_THROW(cache.commit_layer(0, {{4, 0, 3}}), Error);
+    EXPECT_THROW(cache.commit_layer(1, {{4, 0, 2}}), Error);  // layer 1 staged nothing
+}
+
 }  // namespace lipar::model
 
 namespace lipar::pipeline {

@@ -5,7 +5,11 @@
 #include <torch/torch.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "common/remove_tree.h"
 #include "core/device.h"
@@ -83,6 +87,78 @@ TEST(StagePipeline, runs_every_block_in_order_over_the_stages_and_reports_a_fail
     EXPECT_TRUE(torch::equal(runner->run(x, 6, layer), expected));
     EXPECT_THROW(runner->run(x, 7, layer), Error);  // not the model the stages were made for
     EXPECT_THROW(make_stage_pipeline({{0, 2}, {3, 4}}, torch::kCPU), Error);  // a gap
+}
+
+// The assembly line: a detached pass (the committing t = 0 pass) returns once stage 0 is done;
+// the next pass's first blocks run on the caller while stage 1 still holds it, and stage 1 takes
+// the next pass only after it (block i of a pass after block i of the one before).
+TEST(StagePipeline, a_detached_pass_overlaps_the_next_one_and_keeps_the_order_per_stage) {
+    if (!stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    auto runner = make_stage_pipeline({{0, 1}, {1, 3}}, torch::kCPU, std::chrono::seconds(20));
+    ASSERT_TRUE(runner);
+    std::mutex mutex;
+    std::vector<std::string> order;  // "pass:block" as the blocks finish
+    auto record = [&](const char* pass, int64_t i) {
+        std::lock_guard<std::mutex> lock(mutex);
+        order.push_back(std::string(pass) + ":" + std::to_string(i));
+    };
+    std::atomic<bool> release{false};
+    model::LayerRunner::Layer commit = [&](int64_t i, const torch::Tensor& x) {
+        if (i == 1) {
+            // Stage 1 holds the detached pass until the caller is inside the next pass.
+            for (int w = 0; w < 10000 && !release.load(); ++w) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        record("commit", i);
+        return x + 1.0;
+    };
+    auto x = torch::ones({1, 3, 2});
+    runner->run_detached(x, 3, commit);
+    {
+        std::lock_guard<std::mutex> lock(mutex);
+        EXPECT_EQ(order, (std::vector<std::string>{"commit:0"})) << "run_detached waited for the later stage";
+    }
+    model::LayerRunner::Layer next = [&](int64_t i, const torch::Tensor& x) {
+        record("next", i);
+        if (i == 0) release = true;
+        return x * 2.0;
+    };
+    auto y = runner->run(x, 3, next);
+    EXPECT_TRUE(torch::equal(y, x * 8.0));
+    EXPECT_EQ(order, (std::vector<std::string>{"commit:0", "next:0", "commit:1", "commit:2", "next:1", "next:2"}));
+    runner->drain();  // nothing in flight: nothing to wait for
+}
+
+TEST(StagePipeline, a_detached_pass_that_fails_is_reported_by_the_next_pass_or_drain) {
+    if (!stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    auto runner = make_stage_pipeline({{0, 1}, {1, 2}}, torch::kCPU, std::chrono::seconds(20));
+    ASSERT_TRUE(runner);
+    model::LayerRunner::Layer failing = [](int64_t i, const torch::Tensor& x) {
+        if (i == 1) fail(StatusCode::OutOfMemory, "no room to commit block ", i);
+        return x;
+    };
+    model::LayerRunner::Layer plus_one = [](int64_t, const torch::Tensor& x) { return x + 1.0; };
+    auto x = torch::zeros({1, 2, 2});
+    runner->run_detached(x, 2, failing);
+    try {
+        runner->run(x, 2, plus_one);
+        ADD_FAILURE() << "the failed detached pass must be reported";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::OutOfMemory);
+        EXPECT_NE(std::string(e.what()).find("stage 1 (blocks 1-1)"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("no room to commit block 1"), std::string::npos) << e.what();
+    }
+    // Nothing left in flight, nothing hangs: the pipeline goes on.
+    EXPECT_TRUE(torch::equal(runner->run(x, 2, plus_one), x + 2.0));
+    runner->run_detached(x, 2, failing);
+    EXPECT_THROW(runner->drain(), Error);
+    runner->drain();
+    // Failing on the caller's own stage: thrown at once.
+    model::LayerRunner::Layer first_fails = [](int64_t i, const torch::Tensor& x) {
+        if (i == 0) fail(StatusCode::InvalidArgument, "bad block");
+        return x;
+    };
+    EXPECT_THROW(runner->run_detached(x, 2, first_fails), Error);
+    EXPECT_TRUE(torch::equal(runner->run(x, 2, plus_one), x + 2.0));
 }
 
 // Latents of a still scene with a patch that changes every frame: pruning keeps part of each block.

@@ -18,52 +18,50 @@ KvCache::KvCache(int64_t layers, int64_t heads, int64_t head_dim, KvWindow windo
     : m_layers(layers), m_heads(heads), m_head_dim(head_dim), m_window(window), m_options(options) {
     LIPAR_CHECK(window.sink_frames >= 0 && window.recent_frames >= 0, StatusCode::InvalidArgument,
                 "KV window sizes must be >= 0");
-    m_k.resize(static_cast<size_t>(layers));
-    m_v.resize(static_cast<size_t>(layers));
+    LIPAR_CHECK(layers > 0, StatusCode::InvalidArgument, "a KV cache needs at least one layer");
+    m_state.resize(static_cast<size_t>(layers));
 }
 
 void KvCache::set_window(const KvWindow& window) { m_window = window; }
 
-void KvCache::ensure_capacity(int64_t batch, int64_t tokens, bool exact) {
-    if (m_batch != 0 && batch != m_batch) {
-        LIPAR_CHECK(m_committed == 0, StatusCode::ShapeMismatch, "KV cache holds batch ", m_batch,
+void KvCache::ensure_capacity(Layer& l, int64_t batch, int64_t tokens, bool exact) {
+    if (l.batch != 0 && batch != l.batch) {
+        LIPAR_CHECK(l.committed == 0, StatusCode::ShapeMismatch, "KV cache holds batch ", l.batch,
                     ", a pass brought batch ", batch);
-        m_capacity = 0;
+        l.capacity = 0;
     }
-    m_batch = batch;
-    if (tokens <= m_capacity) return;
+    l.batch = batch;
+    if (tokens <= l.capacity) return;
     m_staging_tag = 0;
-    const int64_t capacity = exact ? tokens : std::max(tokens, m_capacity + m_capacity / 2);
-    for (size_t l = 0; l < m_k.size(); ++l) {
-        auto k = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
-        auto v = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
-        if (m_committed > 0 && m_k[l].defined()) {
-            k.narrow(1, 0, m_committed).copy_(m_k[l].narrow(1, 0, m_committed));
-            v.narrow(1, 0, m_committed).copy_(m_v[l].narrow(1, 0, m_committed));
-        }
-        m_k[l] = k;
-        m_v[l] = v;
+    const int64_t capacity = exact ? tokens : std::max(tokens, l.capacity + l.capacity / 2);
+    auto k = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
+    auto v = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
+    if (l.committed > 0 && l.k.defined()) {
+        k.narrow(1, 0, l.committed).copy_(l.k.narrow(1, 0, l.committed));
+        v.narrow(1, 0, l.committed).copy_(l.v.narrow(1, 0, l.committed));
     }
-    m_capacity = capacity;
+    l.k = k;
+    l.v = v;
+    l.capacity = capacity;
 }
 
-void KvCache::reserve(int64_t batch, int64_t tokens) { ensure_capacity(batch, tokens, true); }
+void KvCache::reserve(int64_t batch, int64_t tokens) {
+    for (auto& l : m_state) ensure_capacity(l, batch, tokens, true);
+}
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::staging(int64_t layer, int64_t batch, int64_t n) {
-    if (layer == 0) {
-        m_staged = n;
-        ensure_capacity(batch, m_committed + n);
-    }
-    LIPAR_CHECK(n == m_staged && layer >= 0 && layer < m_layers, StatusCode::Internal,
-                "KV cache: layer ", layer, " staged ", n, " tokens, layer 0 staged ", m_staged);
-    return {m_k[static_cast<size_t>(layer)].narrow(1, m_committed, n),
-            m_v[static_cast<size_t>(layer)].narrow(1, m_committed, n)};
+    LIPAR_CHECK(layer >= 0 && layer < m_layers, StatusCode::Internal, "KV cache: no layer ", layer, " of ",
+                m_layers);
+    auto& l = m_state[static_cast<size_t>(layer)];
+    l.staged = n;
+    ensure_capacity(l, batch, l.committed + n);
+    return {l.k.narrow(1, l.committed, n), l.v.narrow(1, l.committed, n)};
 }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::staged_keys_values(int64_t layer) const {
-    const int64_t len = m_committed + m_staged;
-    return {m_k[static_cast<size_t>(layer)].narrow(1, 0, len),
-            m_v[static_cast<size_t>(layer)].narrow(1, 0, len)};
+    const auto& l = m_state[static_cast<size_t>(layer)];
+    const int64_t len = l.committed + l.staged;
+    return {l.k.narrow(1, 0, len), l.v.narrow(1, 0, len)};
 }
 
 std::pair<torch::Tensor, torch::Tensor> KvCache::stage(int64_t layer, const torch::Tensor& k,
@@ -85,88 +83,97 @@ std::pair<torch::Tensor, torch::Tensor> KvCache::keys_values(int64_t layer, cons
 }
 
 void KvCache::commit(const std::vector<CachedFrame>& frames) {
+    for (int64_t layer = 0; layer < m_layers; ++layer) commit_layer(layer, frames);
+}
+
+void KvCache::commit_layer(int64_t layer, const std::vector<CachedFrame>& frames) {
+    auto& l = m_state[static_cast<size_t>(layer)];
     int64_t total = 0;
     for (const auto& f : frames) total += f.tokens;
-    LIPAR_CHECK(total == m_staged, StatusCode::Internal, "KV cache commit of ", total,
-                " tokens but ", m_staged, " are staged");
-    int64_t offset = m_committed;
+    LIPAR_CHECK(total == l.staged, StatusCode::Internal, "KV cache commit of ", total, " tokens but ",
+                l.staged, " are staged in layer ", layer);
+    int64_t offset = l.committed;
     for (auto f : frames) {
         f.offset = offset;
         offset += f.tokens;
-        m_frames.push_back(f);
+        l.frames.push_back(f);
     }
-    m_committed = offset;
-    m_staged = 0;
+    l.committed = offset;
+    l.staged = 0;
     m_staging_tag = 0;
-    evict();
+    evict(l);
 }
 
-void KvCache::evict() {
+void KvCache::evict(Layer& l) {
     if (m_window.recent_frames <= 0) return;
-    const int64_t count = static_cast<int64_t>(m_frames.size());
+    const int64_t count = static_cast<int64_t>(l.frames.size());
     const int64_t sink = std::min(m_window.sink_frames, count);
     if (count <= sink + m_window.recent_frames) return;
     const int64_t first_kept = count - m_window.recent_frames;
-    const int64_t dst = sink > 0 ? m_frames[static_cast<size_t>(sink - 1)].offset +
-                                       m_frames[static_cast<size_t>(sink - 1)].tokens
+    const int64_t dst = sink > 0 ? l.frames[static_cast<size_t>(sink - 1)].offset +
+                                       l.frames[static_cast<size_t>(sink - 1)].tokens
                                  : 0;
-    const int64_t src = m_frames[static_cast<size_t>(first_kept)].offset;
-    const int64_t len = m_committed - src;
+    const int64_t src = l.frames[static_cast<size_t>(first_kept)].offset;
+    const int64_t len = l.committed - src;
     // Move [src, src + len) left to dst in chunks no longer than the shift, so that no chunk
     // overlaps its destination: no temporary (no allocation of a new size each block).
     const int64_t shift = src - dst;
-    for (size_t l = 0; l < m_k.size() && shift > 0; ++l) {
-        for (int64_t off = 0; off < len; off += shift) {
-            const int64_t n = std::min(shift, len - off);
-            m_k[l].narrow(1, dst + off, n).copy_(m_k[l].narrow(1, src + off, n));
-            m_v[l].narrow(1, dst + off, n).copy_(m_v[l].narrow(1, src + off, n));
-        }
+    for (int64_t off = 0; shift > 0 && off < len; off += shift) {
+        const int64_t n = std::min(shift, len - off);
+        l.k.narrow(1, dst + off, n).copy_(l.k.narrow(1, src + off, n));
+        l.v.narrow(1, dst + off, n).copy_(l.v.narrow(1, src + off, n));
     }
-    std::vector<CachedFrame> kept(m_frames.begin(), m_frames.begin() + sink);
+    std::vector<CachedFrame> kept(l.frames.begin(), l.frames.begin() + sink);
     for (int64_t i = first_kept; i < count; ++i) {
-        auto f = m_frames[static_cast<size_t>(i)];
+        auto f = l.frames[static_cast<size_t>(i)];
         f.offset = f.offset - src + dst;
         kept.push_back(f);
     }
-    m_frames = std::move(kept);
-    m_committed = dst + len;
+    l.frames = std::move(kept);
+    l.committed = dst + len;
 }
 
-void KvCache::discard_staged() { m_staged = 0; }
+void KvCache::discard_staged() {
+    for (auto& l : m_state) l.staged = 0;
+}
 
 void KvCache::reset() {
     m_staging_tag = 0;
-    m_frames.clear();
-    m_committed = 0;
-    m_staged = 0;
+    for (auto& l : m_state) {
+        l.frames.clear();
+        l.committed = 0;
+        l.staged = 0;
+    }
 }
 
 int64_t KvCache::memory_bytes() const {
     int64_t bytes = 0;
-    for (size_t l = 0; l < m_k.size(); ++l) {
-        if (m_k[l].defined()) bytes += 2 * m_k[l].numel() * m_k[l].element_size();
+    for (const auto& l : m_state) {
+        if (l.k.defined()) bytes += 2 * l.k.numel() * l.k.element_size();
     }
     return bytes;
 }
 
 int64_t KvCache::buffer_address() const {
-    if (m_k.empty() || !m_k[0].defined()) return 0;
-    return reinterpret_cast<int64_t>(m_k[0].data_ptr());
+    if (!m_state[0].k.defined()) return 0;
+    return reinterpret_cast<int64_t>(m_state[0].k.data_ptr());
 }
 
 torch::Tensor KvCache::keys(int64_t layer) const {
-    return m_k[static_cast<size_t>(layer)].narrow(1, 0, m_committed);
+    const auto& l = m_state[static_cast<size_t>(layer)];
+    return l.k.narrow(1, 0, l.committed);
 }
 
 torch::Tensor KvCache::values(int64_t layer) const {
-    return m_v[static_cast<size_t>(layer)].narrow(1, 0, m_committed);
+    const auto& l = m_state[static_cast<size_t>(layer)];
+    return l.v.narrow(1, 0, l.committed);
 }
 
 torch::Tensor causal_forward(WanDitImpl& dit, const torch::Tensor& x, const torch::Tensor& t,
                              const CrossAttnCache& cross, KvCache& cache, int64_t start_frame,
                              CacheWrite write, const RopeTable* rope) {
     torch::NoGradGuard no_grad;
-    LIPAR_CHECK(write == CacheWrite::Transient || write == CacheWrite::Commit,
+    LIPAR_CHECK(write == CacheWrite::Transient || write == CacheWrite::Commit || write == CacheWrite::CommitDetached,
                 StatusCode::InvalidArgument, "causal_forward needs a CacheWrite mode");
     const auto grid = token_grid(dit.config(), x.sizes());
     const int64_t frames = grid[0], per_frame = grid[1] * grid[2];
@@ -186,20 +193,26 @@ torch::Tensor causal_forward(WanDitImpl& dit, const torch::Tensor& x, const torc
             torch::arange(frames, torch::TensorOptions(torch::kInt64).device(dit.device()))
                 .repeat_interleave(per_frame);
     }
+    std::vector<CachedFrame> committed;
+    if (write != CacheWrite::Transient) {
+        for (int64_t f = 0; f < frames; ++f) committed.push_back({start_frame + f, 0, per_frame});
+    }
     torch::Tensor out;
     try {
-        out = dit.forward_tokens(tokens, time, cross, &cache);
+        if (write == CacheWrite::CommitDetached) {
+            // The stream owns the cache; it drains before a reset (KvCache's header).
+            dit.forward_tokens_detached(tokens, time, cross, std::shared_ptr<KvProvider>(&cache, [](KvProvider*) {}),
+                                        [&cache, committed](int64_t layer) { cache.commit_layer(layer, committed); });
+            return {};
+        }
+        WanDitImpl::LayerHook commit;
+        if (write == CacheWrite::Commit) commit = [&](int64_t layer) { cache.commit_layer(layer, committed); };
+        out = dit.forward_tokens(tokens, time, cross, &cache, c10::nullopt, commit);
     } catch (...) {
         cache.discard_staged();
         throw;
     }
-    if (write == CacheWrite::Commit) {
-        std::vector<CachedFrame> committed;
-        for (int64_t f = 0; f < frames; ++f) committed.push_back({start_frame + f, 0, per_frame});
-        cache.commit(committed);
-    } else {
-        cache.discard_staged();
-    }
+    if (write == CacheWrite::Transient) cache.discard_staged();
     return dit.unpatchify(out, grid[0], grid[1], grid[2]);
 }
 

@@ -6,10 +6,16 @@
 // A forward pass stages its block's K/V right after the committed region and attends to
 // everything up to the end of the staged region; the block's last pass (the clean t = 0 pass)
 // commits them, after which frames beyond `sink + recent` are evicted oldest-first (the sink stays).
-// Owned and used by the engine thread only.
+//
+// Each layer keeps its own buffers and bookkeeping, and everything a pass does to a layer (stage,
+// commit, evict) touches that layer alone: with pipeline stages (parallel/stage_pipeline.h) the
+// worker that runs a layer commits it, while the caller already runs the next pass's first layers.
+// The whole-cache calls (reset, reserve, commit, discard_staged, set_window) and the queries below
+// (layer 0's view) are for the engine thread while no pass is in flight (LayerRunner::drain).
 
 #include <torch/torch.h>
 
+#include <atomic>
 #include <vector>
 
 #include "model/dit/wan_dit.h"
@@ -71,50 +77,63 @@ public:
     // block's later passes do not overwrite (LIPAR's recovered slots) stays valid while the tag
     // does. Anything that moves or reallocates the buffers or changes the committed region
     // (commit, eviction, growth, reset) clears it (0).
-    uint64_t staging_tag() const { return m_staging_tag; }
+    uint64_t staging_tag() const { return m_staging_tag.load(); }
     void set_staging_tag(uint64_t tag) { m_staging_tag = tag; }
-    // The staged tokens become frames (in staged order; token counts must add up), then eviction.
+    // The staged tokens become frames (in staged order; token counts must add up), then eviction:
+    // commit() for every layer, commit_layer() for one (a committing pass's per-layer hook).
     void commit(const std::vector<CachedFrame>& frames);
+    void commit_layer(int64_t layer, const std::vector<CachedFrame>& frames);
     // Forget the staged tokens (a denoising pass whose K/V must not persist).
     void discard_staged();
     void reset();
 
+    int64_t layers() const { return m_layers; }
     const KvWindow& window() const { return m_window; }
     void set_window(const KvWindow& window);  // applied at the next commit
-    const std::vector<CachedFrame>& frames() const { return m_frames; }
-    int64_t committed_tokens() const { return m_committed; }
+    // Layer 0's view (every layer's once a pass is complete).
+    const std::vector<CachedFrame>& frames() const { return m_state[0].frames; }
+    int64_t committed_tokens() const { return m_state[0].committed; }
+    int64_t committed_tokens(int64_t layer) const { return m_state[static_cast<size_t>(layer)].committed; }
     // Tokens the buffers hold without growing, and the first layer's key buffer's address (0
     // before allocation): a CUDA graph of a pass stays valid while neither changes.
-    int64_t capacity() const { return m_capacity; }
+    int64_t capacity() const { return m_state[0].capacity; }
     int64_t buffer_address() const;
-    int64_t staged_tokens() const { return m_staged; }
+    int64_t staged_tokens() const { return m_state[0].staged; }
     int64_t memory_bytes() const;
     // Committed keys/values of a layer: [B, committed_tokens, H, D] views.
     torch::Tensor keys(int64_t layer) const;
     torch::Tensor values(int64_t layer) const;
 
 private:
-    void ensure_capacity(int64_t batch, int64_t tokens, bool exact = false);
-    void evict();
+    struct Layer {
+        torch::Tensor k, v;  // [B, capacity, H, D]
+        std::vector<CachedFrame> frames;
+        int64_t committed = 0;
+        int64_t staged = 0;
+        int64_t batch = 0;
+        int64_t capacity = 0;
+    };
+    void ensure_capacity(Layer& layer, int64_t batch, int64_t tokens, bool exact = false);
+    void evict(Layer& layer);
 
     int64_t m_layers, m_heads, m_head_dim;
     KvWindow m_window;
     torch::TensorOptions m_options;
-    std::vector<torch::Tensor> m_k, m_v;  // per layer [B, capacity, H, D]
-    std::vector<CachedFrame> m_frames;
-    int64_t m_committed = 0;
-    int64_t m_staged = 0;
-    int64_t m_batch = 0;
-    int64_t m_capacity = 0;
-    uint64_t m_staging_tag = 0;
+    std::vector<Layer> m_state;
+    std::atomic<uint64_t> m_staging_tag{0};
 };
 
-enum class CacheWrite { Invalid = 0, Transient, Commit };
+// Transient: a denoising pass, its K/V forgotten afterwards. Commit: the clean t = 0 pass keeps
+// them (each layer commits as soon as it has run). CommitDetached: a Commit whose output nobody
+// reads: no head, nothing returned, and with pipeline stages the call returns once the first stage
+// is done while the later ones go on (the next pass queues behind them; LayerRunner::drain waits).
+enum class CacheWrite { Invalid = 0, Transient, Commit, CommitDetached };
 
 // One pass of the causal DiT over a block of latents x [B, C, f, H, W] at timesteps t ([B] or
 // [B, f]) whose first latent frame has absolute index start_frame. Attends to the cache plus the
 // block itself (bidirectional within the block). CacheWrite::Commit keeps the block's K/V (the
-// clean t = 0 pass); Transient discards them (denoising steps). Returns the flow [B, C, f, H, W].
+// clean t = 0 pass); Transient discards them (denoising steps). Returns the flow [B, C, f, H, W]
+// (undefined for CommitDetached).
 // rope: the block's table when the caller has it (every token, frame-major), else made here.
 torch::Tensor causal_forward(WanDitImpl& dit, const torch::Tensor& x, const torch::Tensor& t,
                              const CrossAttnCache& cross, KvCache& cache, int64_t start_frame,

@@ -470,7 +470,8 @@ torch::Dtype WanDitImpl::residual_dtype() const {
 
 torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
                                          const CrossAttnCache& cross, KvProvider* kv,
-                                         const c10::optional<torch::Tensor>& mask) {
+                                         const c10::optional<torch::Tensor>& mask,
+                                         const LayerHook& after_layer) {
     LIPAR_CHECK(static_cast<int64_t>(cross.k.size()) == m_config.num_layers, StatusCode::Internal,
                 "cross-attention cache has ", cross.k.size(), " layers, the model ",
                 m_config.num_layers);
@@ -480,8 +481,10 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
                 ") differ");
     auto layer = [&](int64_t i, const torch::Tensor& x) {
         const auto& mod = time.block_mod.empty() ? torch::Tensor() : time.block_mod[static_cast<size_t>(i)];
-        return m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token, tokens.rope,
-                                                         cross.k[i], cross.v[i], kv, i, mask, mod);
+        auto y = m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token, tokens.rope,
+                                                           cross.k[i], cross.v[i], kv, i, mask, mod);
+        if (after_layer) after_layer(i);
+        return y;
     };
     torch::Tensor x = tokens.x;
     if (m_runner) {
@@ -490,6 +493,36 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
         for (int64_t i = 0; i < m_config.num_layers; ++i) x = layer(i, x);
     }
     return head->forward(x, time.e, tokens.frame_of_token);
+}
+
+void WanDitImpl::forward_tokens_detached(const DitTokens& tokens, const TimeConditioning& time,
+                                         const CrossAttnCache& cross, std::shared_ptr<KvProvider> kv,
+                                         LayerHook after_layer) {
+    LIPAR_CHECK(static_cast<int64_t>(cross.k.size()) == m_config.num_layers && kv, StatusCode::Internal,
+                "a detached pass needs every block's cross-attention K/V and a KV provider");
+    if (!m_runner) {
+        forward_tokens(tokens, time, cross, kv.get(), c10::nullopt, after_layer);  // the head's cost is small
+        return;
+    }
+    // Everything by value: the caller's copies are gone by the time the last stage runs.
+    struct Pass {
+        DitTokens tokens;
+        TimeConditioning time;
+        CrossAttnCache cross;
+        std::shared_ptr<KvProvider> kv;
+        LayerHook after_layer;
+    };
+    auto pass = std::make_shared<Pass>(Pass{tokens, time, cross, std::move(kv), std::move(after_layer)});
+    auto layer = [this, pass](int64_t i, const torch::Tensor& x) {
+        const auto& t = pass->time;
+        const auto& mod = t.block_mod.empty() ? torch::Tensor() : t.block_mod[static_cast<size_t>(i)];
+        auto y = m_blocks[static_cast<size_t>(i)]->forward(x, t.e0, pass->tokens.frame_of_token, pass->tokens.rope,
+                                                           pass->cross.k[i], pass->cross.v[i], pass->kv.get(), i,
+                                                           c10::nullopt, mod);
+        if (pass->after_layer) pass->after_layer(i);
+        return y;
+    };
+    m_runner->run_detached(tokens.x, m_config.num_layers, layer);
 }
 
 torch::Tensor WanDitImpl::unpatchify(const torch::Tensor& tokens, int64_t frames, int64_t gh,

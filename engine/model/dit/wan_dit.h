@@ -16,7 +16,9 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <vector>
 
 #include "model/dit/layer_runner.h"
@@ -214,10 +216,25 @@ public:
     // Where the blocks of forward_tokens run (model/dit/layer_runner.h); null: in order here.
     void set_layer_runner(std::shared_ptr<LayerRunner> runner) { m_runner = std::move(runner); }
     LayerRunner* layer_runner() const { return m_runner.get(); }
+    // Called with each block's index right after that block ran (a committing pass commits the
+    // block's K/V there), on the thread that ran it.
+    using LayerHook = std::function<void(int64_t layer)>;
     // Runs every block and the head on `tokens`; returns [B, N, out * patch volume] float32.
     torch::Tensor forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
                                  const CrossAttnCache& cross, KvProvider* kv,
-                                 const c10::optional<torch::Tensor>& mask = c10::nullopt);
+                                 const c10::optional<torch::Tensor>& mask = c10::nullopt,
+                                 const LayerHook& after_layer = {});
+    // Runs every block on `tokens` for what they leave in `kv` alone (a committing pass nobody
+    // reads the output of; no head). With pipeline stages it returns once the first stage is done
+    // (LayerRunner::run_detached); the pass holds its arguments (and the provider) until its last
+    // block ran. kv and whatever after_layer uses must outlive it: drain_layers() waits for it.
+    void forward_tokens_detached(const DitTokens& tokens, const TimeConditioning& time,
+                                 const CrossAttnCache& cross, std::shared_ptr<KvProvider> kv,
+                                 LayerHook after_layer);
+    // Waits for a detached pass still in flight (nothing to wait for without pipeline stages).
+    void drain_layers() {
+        if (m_runner) m_runner->drain();
+    }
     // [B, F*h*w, out * patch volume] -> [B, C_out, F, H, W]
     torch::Tensor unpatchify(const torch::Tensor& tokens, int64_t frames, int64_t grid_h,
                              int64_t grid_w) const;
