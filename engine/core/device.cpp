@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -95,6 +96,9 @@ double relative_error(const torch::Tensor& value, const torch::Tensor& reference
 }
 
 void use_all_cpu_threads() {
+    // An explicit OMP_NUM_THREADS is the user's choice (e.g. one core per pipeline stage).
+    const char* omp = std::getenv("OMP_NUM_THREADS");
+    if (omp != nullptr && std::atoi(omp) > 0) return;
     const unsigned n = std::max(1u, std::thread::hardware_concurrency());
     if (at::get_num_threads() < static_cast<int>(n)) at::set_num_threads(static_cast<int>(n));
 }

@@ -25,7 +25,8 @@ std::string shape_string(c10::IntArrayRef shape);
 // Tolerances used when comparing a result in this dtype with an fp32/fp64 reference.
 double relative_error(const torch::Tensor& value, const torch::Tensor& reference);
 
-// Use every core for intra-op parallelism (LibTorch on Debian starts with one thread).
+// Use every core for intra-op parallelism (LibTorch on Debian starts with one thread), unless
+// OMP_NUM_THREADS says otherwise.
 void use_all_cpu_threads();
 
 }  // namespace lipar

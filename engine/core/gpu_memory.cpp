@@ -5,7 +5,7 @@
 #include <cuda_runtime_api.h>
 #endif
 
-#include <thread>
+#include <ATen/Parallel.h>
 
 namespace lipar {
 
@@ -48,7 +48,9 @@ std::string device_description(const torch::Device& device) {
         return "cuda";
     }
 #endif
-    return "cpu (" + std::to_string(std::thread::hardware_concurrency()) + " threads)";
+    // The intra-op threads LibTorch uses (use_all_cpu_threads, OMP_NUM_THREADS), not the core count.
+    const int threads = at::get_num_threads();
+    return "cpu (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
 }
 
 }  // namespace lipar
