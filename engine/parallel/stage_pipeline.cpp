@@ -22,8 +22,8 @@ namespace lipar::parallel {
 
 bool stage_pipelines_available() { return false; }
 
-std::shared_ptr<model::LayerRunner> make_stage_pipeline(const std::vector<LayerRange>&, const torch::Device&,
-                                                        std::chrono::milliseconds) {
+std::shared_ptr<StagePipeline> make_stage_pipeline(const std::vector<LayerRange>&, const torch::Device&,
+                                                   std::chrono::milliseconds) {
     fail(StatusCode::Unsupported,
          "pipeline stages need LibTorch's c10d with Gloo; this build has none (its LibTorch's c10d "
          "headers or gloo's headers were missing when it was configured; on Debian: libgloo-dev)");
@@ -35,6 +35,14 @@ bool stage_pipelines_available() { return true; }
 
 namespace {
 
+void check_ranges(const std::vector<LayerRange>& ranges) {
+    LIPAR_CHECK(!ranges.empty(), StatusCode::InvalidArgument, "a pipeline needs at least one stage");
+    for (size_t i = 0; i < ranges.size(); ++i)
+        LIPAR_CHECK(ranges[i].size() > 0 && (i == 0 ? ranges[i].begin == 0 : ranges[i].begin == ranges[i - 1].end),
+                    StatusCode::InvalidArgument, "pipeline stages must be contiguous, non-empty block ranges from 0, got ",
+                    describe_stages(ranges));
+}
+
 // What a failed stage reports to the caller.
 struct StageFailure {
     int64_t stage = 0;
@@ -42,11 +50,12 @@ struct StageFailure {
     std::string message;
 };
 
-class C10dStagePipeline final : public model::LayerRunner {
+class C10dStagePipeline final : public StagePipeline {
 public:
     C10dStagePipeline(std::vector<LayerRange> ranges, std::chrono::milliseconds timeout)
         : m_ranges(std::move(ranges)), m_timeout(timeout) {
         const int size = static_cast<int>(m_ranges.size());
+        m_busy.ms.assign(m_ranges.size(), 0.0);
         m_store = c10::make_intrusive<c10d::HashStore>();
         for (int rank = 1; rank < size; ++rank) m_workers.emplace_back([this, rank] { worker(rank); });
         try {
@@ -99,6 +108,26 @@ public:
         finish(*job, job->sizes[0]);
     }
 
+    std::vector<LayerRange> ranges() const override { return m_ranges; }
+
+    void set_ranges(const std::vector<LayerRange>& ranges) override {
+        check_ranges(ranges);
+        LIPAR_CHECK(ranges.size() == m_ranges.size() && ranges.back().end == m_ranges.back().end,
+                    StatusCode::InvalidArgument, "new pipeline stages ", describe_stages(ranges),
+                    " do not cover the same blocks in the same number of stages as ", describe_stages(m_ranges));
+        drain();
+        std::lock_guard<std::mutex> lock(m_mutex);
+        LIPAR_CHECK(m_jobs.empty(), StatusCode::Internal, "pipeline stages re-split while a pass is in flight");
+        m_ranges = ranges;
+    }
+
+    Busy take_busy() override {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        Busy out = m_busy;
+        m_busy = Busy{std::vector<double>(m_ranges.size(), 0.0), 0};
+        return out;
+    }
+
 private:
     struct Job {
         Layer layer;  // owned: a detached pass outlives its caller's frame
@@ -109,9 +138,14 @@ private:
         int done = 0;                          // workers finished with it
         std::optional<StageFailure> failure;   // the first stage that failed
         bool failed_here = false;              // the caller's own stage failed
+        std::vector<LayerRange> ranges;        // the stages' blocks when it was posted
         std::vector<at::Tensor> sent, result;  // to stage 1; the ring's answer
         c10::intrusive_ptr<c10d::Work> sending, receiving;
     };
+
+    static double ms_since(std::chrono::steady_clock::time_point t) {
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+    }
 
     // Posts a pass, runs the first stage here and hands its activations to stage 1.
     std::shared_ptr<Job> start(const torch::Tensor& x, int64_t num_layers, Layer layer) {
@@ -122,6 +156,7 @@ private:
         LIPAR_CHECK(x.device().is_cpu(), StatusCode::Unsupported, "pipeline stages run on the CPU only for now");
         auto job = std::make_shared<Job>();
         job->layer = std::move(layer);
+        job->ranges = m_ranges;
         job->sizes = x.sizes().vec();
         job->options = x.options();
         {
@@ -131,14 +166,20 @@ private:
         }
         m_wake.notify_all();
         torch::Tensor h = x;
+        const auto started = std::chrono::steady_clock::now();
         try {
-            for (int64_t i = m_ranges[0].begin; i < m_ranges[0].end; ++i) h = job->layer(i, h);
+            for (int64_t i = job->ranges[0].begin; i < job->ranges[0].end; ++i) h = job->layer(i, h);
             LIPAR_CHECK(h.sizes() == x.sizes() && h.scalar_type() == x.scalar_type(), StatusCode::Internal,
                         "a transformer block changed the activations' shape or type");
         } catch (...) {
             job->failure = describe(0, std::current_exception());
             job->failed_here = true;
             h = torch::zeros(x.sizes(), x.options());
+        }
+        {
+            std::lock_guard<std::mutex> lock(m_mutex);
+            m_busy.ms[0] += ms_since(started);
+            ++m_busy.passes;
         }
         // The activations go round the ring 0 -> 1 -> ... -> N-1 -> 0, the failure flag with them.
         // Neither transfer is waited for here: a Gloo send completes once its receiver has posted
@@ -180,9 +221,11 @@ private:
                                         [&](const std::shared_ptr<Job>& j) { return j.get() == &job; }),
                          m_jobs.end());
         }
-        if (failure)
-            fail(failure->code, "pipeline stage ", failure->stage, " (blocks ", m_ranges[static_cast<size_t>(failure->stage)].begin,
-                 "-", m_ranges[static_cast<size_t>(failure->stage)].end - 1, ") failed: ", failure->message);
+        if (failure) {
+            const LayerRange& r = job.ranges[static_cast<size_t>(failure->stage)];
+            fail(failure->code, "pipeline stage ", failure->stage, " (blocks ", r.begin, "-", r.end - 1, ") failed: ",
+                 failure->message);
+        }
         return job.result[0].narrow(0, 0, batch);
     }
 
@@ -235,7 +278,6 @@ private:
             return;
         }
         const int size = static_cast<int>(m_ranges.size());
-        const LayerRange range = m_ranges[static_cast<size_t>(rank)];
         uint64_t next = 1;
         for (;;) {
             std::shared_ptr<Job> job;
@@ -258,12 +300,16 @@ private:
                 const bool upstream_failed = flagged(buffer[0]);
                 torch::Tensor h = buffer[0].narrow(0, 0, job->sizes[0]);
                 if (!upstream_failed) {
+                    const LayerRange range = job->ranges[static_cast<size_t>(rank)];
+                    const auto started = std::chrono::steady_clock::now();
                     try {
                         for (int64_t i = range.begin; i < range.end; ++i) h = job->layer(i, h);
                     } catch (...) {
                         failure = describe(rank, std::current_exception());
                         h = torch::zeros(job->sizes, job->options);
                     }
+                    std::lock_guard<std::mutex> lock(m_mutex);
+                    m_busy.ms[static_cast<size_t>(rank)] += ms_since(started);
                 }
                 std::vector<at::Tensor> out{with_flag(h, upstream_failed || failure.has_value())};
                 group->send(out, (rank + 1) % size, tag(*job))->wait(m_timeout);
@@ -303,6 +349,7 @@ private:
     std::condition_variable m_wake, m_done_cv;
     std::vector<std::shared_ptr<Job>> m_jobs;  // posted, not yet finished by every worker
     std::shared_ptr<Job> m_detached;           // the caller's: a detached pass not yet finished
+    Busy m_busy;
     uint64_t m_generation = 0;
     bool m_stop = false;
     bool m_broken = false;
@@ -310,14 +357,10 @@ private:
 
 }  // namespace
 
-std::shared_ptr<model::LayerRunner> make_stage_pipeline(const std::vector<LayerRange>& ranges,
-                                                        const torch::Device& device,
-                                                        std::chrono::milliseconds timeout) {
-    LIPAR_CHECK(!ranges.empty(), StatusCode::InvalidArgument, "a pipeline needs at least one stage");
-    for (size_t i = 0; i < ranges.size(); ++i)
-        LIPAR_CHECK(ranges[i].size() > 0 && (i == 0 ? ranges[i].begin == 0 : ranges[i].begin == ranges[i - 1].end),
-                    StatusCode::InvalidArgument, "pipeline stages must be contiguous, non-empty block ranges from 0, got ",
-                    describe_stages(ranges));
+std::shared_ptr<StagePipeline> make_stage_pipeline(const std::vector<LayerRange>& ranges,
+                                                   const torch::Device& device,
+                                                   std::chrono::milliseconds timeout) {
+    check_ranges(ranges);
     LIPAR_CHECK(device.is_cpu(), StatusCode::Unsupported,
                 "pipeline stages on ", device.str(), " are not built yet: stages on several GPUs need NCCL and "
                 "per-stage weights and caches (no multi-GPU machine to test them on); on the CPU they run over Gloo");

@@ -38,11 +38,26 @@ namespace lipar::parallel {
 
 bool stage_pipelines_available();
 
+// A LayerRunner whose stages can be measured and re-split.
+class StagePipeline : public model::LayerRunner {
+public:
+    struct Busy {
+        std::vector<double> ms;  // per stage: time spent running its blocks
+        int64_t passes = 0;      // passes started
+    };
+    virtual std::vector<LayerRange> ranges() const = 0;
+    // The blocks split anew over the same number of stages (waits for a pass in flight first).
+    virtual void set_ranges(const std::vector<LayerRange>& ranges) = 0;
+    // What the stages did since the last call (host time; the CPU path's stages are synchronous).
+    virtual Busy take_busy() = 0;
+};
+
 // A runner over `ranges` (balance_stages) for a DiT whose blocks run on `device` (CPU only for
-// now; Error(Unsupported) otherwise or without c10d). Starts one worker thread per stage but the
-// first and connects them; throws Error(DeviceError) when they do not connect within `timeout`.
-std::shared_ptr<model::LayerRunner> make_stage_pipeline(const std::vector<LayerRange>& ranges,
-                                                        const torch::Device& device,
-                                                        std::chrono::milliseconds timeout = std::chrono::seconds(60));
+// now; Error(Unsupported) otherwise or without c10d); null for a single stage. Starts one worker
+// thread per stage but the first and connects them; throws Error(DeviceError) when they do not
+// connect within `timeout`.
+std::shared_ptr<StagePipeline> make_stage_pipeline(const std::vector<LayerRange>& ranges,
+                                                   const torch::Device& device,
+                                                   std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 }  // namespace lipar::parallel

@@ -14,10 +14,12 @@ struct LayerRange {
 };
 
 // Splits the blocks into `stages` contiguous, non-empty ranges that minimise the largest stage's
-// cost (the sum of its blocks' costs, e.g. measured milliseconds); among equal splits the last
-// stages get fewer blocks (30 equal blocks in 4 stages: 8, 8, 8, 6). Throws Error(InvalidArgument) for stages outside 1..blocks or a
-// negative cost.
-std::vector<LayerRange> balance_stages(const std::vector<double>& layer_cost, int64_t stages);
+// cost (the sum of its blocks' costs, e.g. measured milliseconds, plus `first_stage_extra` for the
+// first stage: the work its thread does besides its blocks); among equal splits the last stages
+// get fewer blocks (30 equal blocks in 4 stages: 8, 8, 8, 6). Throws Error(InvalidArgument) for
+// stages outside 1..blocks or a negative cost.
+std::vector<LayerRange> balance_stages(const std::vector<double>& layer_cost, int64_t stages,
+                                       double first_stage_extra = 0.0);
 
 // "0-14 | 15-29" for logs.
 std::string describe_stages(const std::vector<LayerRange>& ranges);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -73,10 +74,12 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     m_dit = model::load_wan_dit(io::load_checkpoint(pack.dit_weights), options, dit_load);
     m_dit->set_bf16_residual(settings.bf16_residual);
     if (settings.pipeline_stages > 1) {
-        // The blocks are alike (one shape, one cost each): equal costs balance them.
+        // The blocks are alike (one shape, one cost each): equal costs to start with, then the
+    // measured split (balance_stages_by_measure).
         const auto ranges = parallel::balance_stages(
             std::vector<double>(static_cast<size_t>(m_dit->config().num_layers), 1.0), settings.pipeline_stages);
-        m_dit->set_layer_runner(parallel::make_stage_pipeline(ranges, settings.device));
+        m_stages = parallel::make_stage_pipeline(ranges, settings.device);
+        m_dit->set_layer_runner(m_stages);
         m_settings.cuda_graphs = false;  // a graph captures one thread's work
     }
     // The tiny autoencoders are released in fp16 and lose accuracy in bf16 (taef2 latents: 5.6%
@@ -279,8 +282,48 @@ void Editor::reset() {
     m_encode_ms = 0;
 }
 
+void Editor::balance_stages_by_measure() {
+    if (!m_stages || m_stages_balanced) return;
+    if (m_block == 1) {
+        m_dit->drain_layers();
+        m_stages->take_busy();  // the first block's figures carry the warm-up
+        return;
+    }
+    if (m_block != 2) return;
+    m_stages_balanced = true;
+    m_dit->drain_layers();  // the second block's cache pass counted in full
+    const auto busy = m_stages->take_busy();
+    if (busy.passes == 0) return;
+    const auto ranges = m_stages->ranges();
+    std::vector<double> layer_cost;
+    for (size_t s = 0; s < ranges.size(); ++s) {
+        for (int64_t i = ranges[s].begin; i < ranges[s].end; ++i)
+            layer_cost.push_back(busy.ms[s] / double(ranges[s].size()) / double(busy.passes));
+    }
+    // m_report still describes the second block. The editor's own work (encode, detection,
+    // decode) runs while the later stages commit the block just done; then its first-stage share
+    // of the next pass follows, and the later stages take that pass once the commit is through. A
+    // block then costs (passes - 1) whole passes plus max(own + first stage, later stages): the
+    // split that balances those two is the one that minimises the larger stage cost below with
+    // the whole block's own work charged to the first stage (exact for two stages).
+    const double own = m_report.encode_ms + m_report.detect_ms + m_report.decode_ms + m_report.baseline_decode_ms;
+    const auto better = parallel::balance_stages(layer_cost, static_cast<int64_t>(ranges.size()), own);
+    auto ms = [](double v) {
+        char text[32];
+        std::snprintf(text, sizeof(text), "%.1f", v);
+        return std::string(text);
+    };
+    std::string measured;
+    for (size_t s = 0; s < ranges.size(); ++s) measured += (s ? ", " : "") + ms(busy.ms[s] / double(busy.passes));
+    LIPAR_LOG_INFO("pipeline: ms per pass by stage [", measured, "], the editor's own work ", ms(own),
+                   " ms per block; blocks ", parallel::describe_stages(ranges),
+                   better == ranges ? " kept" : " -> " + parallel::describe_stages(better));
+    if (better != ranges) m_stages->set_ranges(better);
+}
+
 torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
     torch::NoGradGuard no_grad;
+    balance_stages_by_measure();
     apply_pending_params();
     choose_prompt();
     m_report = BlockReport{};

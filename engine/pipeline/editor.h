@@ -32,6 +32,7 @@
 #include "model/dit/kv_cache.h"
 #include "model/dit/wan_dit.h"
 #include "model/vae/autoencoder.h"
+#include "parallel/stage_pipeline.h"
 #include "pipeline/async_prompt_encoder.h"
 #include "pipeline/block_denoiser.h"
 #include "pipeline/block_planner.h"
@@ -183,6 +184,10 @@ private:
     // Forgets both streams' caches, once a committing pass still in flight on later pipeline
     // stages is done (its failure only logged: the stream it belonged to is being forgotten).
     void reset_streams();
+    // At the stream's third block: the stages re-split by the time their blocks took during the
+    // second one, the first stage (the editor's own thread) charged with the block's encode,
+    // detection and decode besides (editor.cpp says why).
+    void balance_stages_by_measure();
     std::vector<EditedFrame> process_block(const torch::Tensor& latents, bool final_block);
     accel::PrunePlan m_plan;        // of the block being processed
     torch::Tensor m_x0_base;        // compare mode: the baseline's x0 of that block
@@ -194,6 +199,9 @@ private:
     int m_width = 0, m_height = 0;
     int64_t m_fpb = 0;
     model::WanDit m_dit{nullptr};
+    // --gpus N: the DiT's runner (null for one stage), re-split once by measured time.
+    std::shared_ptr<parallel::StagePipeline> m_stages;
+    bool m_stages_balanced = false;
     std::unique_ptr<model::VideoAutoencoder> m_ae;        // encoder + main decoder stream
     // Compare mode: the baseline's decoder stream, started when compare mode starts (possibly
     // mid-stream; OutputAssembler pairs its frames).

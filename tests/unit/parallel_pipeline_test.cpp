@@ -32,6 +32,10 @@ TEST(StagePlan, balances_blocks_by_cost_into_contiguous_stages) {
     EXPECT_EQ(balance_stages({1, 1, 1, 1, 1, 4}, 2), (std::vector<LayerRange>{{0, 5}, {5, 6}}));
     EXPECT_EQ(balance_stages({2, 2, 2}, 1), (std::vector<LayerRange>{{0, 3}}));
     EXPECT_EQ(balance_stages({1, 1, 1}, 3), (std::vector<LayerRange>{{0, 1}, {1, 2}, {2, 3}}));
+    // The first stage's thread also encodes, detects and decodes: charged to it, it takes fewer.
+    EXPECT_EQ(balance_stages({1, 1, 1, 1}, 2, 2.0), (std::vector<LayerRange>{{0, 1}, {1, 4}}));
+    EXPECT_EQ(balance_stages({1, 1, 1, 1}, 2, 0.5), (std::vector<LayerRange>{{0, 2}, {2, 4}}));
+    EXPECT_THROW(balance_stages({1, 1}, 2, -1.0), Error);
     EXPECT_THROW(balance_stages({1, 1}, 3), Error);
     EXPECT_THROW(balance_stages({1, 1}, 0), Error);
     EXPECT_THROW(balance_stages({1, -1}, 1), Error);
@@ -161,6 +165,42 @@ TEST(StagePipeline, a_detached_pass_that_fails_is_reported_by_the_next_pass_or_d
     EXPECT_TRUE(torch::equal(runner->run(x, 2, plus_one), x + 2.0));
 }
 
+// Measured and re-split: each stage's time per pass, and new ranges that take effect at the next
+// pass (the caller's thread runs stage 0's blocks).
+TEST(StagePipeline, reports_each_stages_time_and_re_splits_the_blocks) {
+    if (!stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    auto runner = make_stage_pipeline({{0, 1}, {1, 4}}, torch::kCPU, std::chrono::seconds(20));
+    ASSERT_TRUE(runner);
+    const auto caller = std::this_thread::get_id();
+    std::mutex mutex;
+    std::vector<bool> on_caller(4, false);
+    model::LayerRunner::Layer layer = [&](int64_t i, const torch::Tensor& x) {
+        if (i == 3) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::lock_guard<std::mutex> lock(mutex);
+        on_caller[static_cast<size_t>(i)] = std::this_thread::get_id() == caller;
+        return x + double(i);
+    };
+    auto x = torch::zeros({1, 2, 2});
+    runner->take_busy();
+    EXPECT_TRUE(torch::equal(runner->run(x, 4, layer), x + 6.0));
+    runner->run_detached(x, 4, layer);
+    runner->drain();
+    auto busy = runner->take_busy();
+    EXPECT_EQ(busy.passes, 2);
+    ASSERT_EQ(busy.ms.size(), 2u);
+    EXPECT_GE(busy.ms[1], 2 * 20.0);  // block 3 sleeps on stage 1
+    EXPECT_LT(busy.ms[0], busy.ms[1]);
+    EXPECT_EQ(on_caller, (std::vector<bool>{true, false, false, false}));
+    runner->set_ranges({{0, 3}, {3, 4}});
+    EXPECT_EQ(runner->ranges(), (std::vector<LayerRange>{{0, 3}, {3, 4}}));
+    EXPECT_TRUE(torch::equal(runner->run(x, 4, layer), x + 6.0));
+    EXPECT_EQ(on_caller, (std::vector<bool>{true, true, true, false}));
+    EXPECT_EQ(runner->take_busy().passes, 1);
+    EXPECT_THROW(runner->set_ranges({{0, 4}}), Error);            // another number of stages
+    EXPECT_THROW(runner->set_ranges({{0, 2}, {2, 3}}), Error);    // not every block
+    EXPECT_THROW(runner->set_ranges({{0, 2}, {3, 4}}), Error);    // a gap
+}
+
 // Latents of a still scene with a patch that changes every frame: pruning keeps part of each block.
 torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
     auto gen = at::detail::createCPUGenerator(31);
@@ -172,7 +212,7 @@ torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
 TEST(StagePipeline, two_cpu_workers_edit_exactly_as_one_in_off_naive_and_lipar) {
     if (!stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
     pipeline::RandomPackOptions o;
-    o.config = "tiny";
+    o.config = "nano";  // 4 blocks: the editor may re-split them by measured time after block 2
     o.out = (std::filesystem::temp_directory_path() / ("lipar_stage_test_pack_" + std::to_string(::getpid()))).string();
     o.seed = 5;
     lipar::test::remove_tree_at_exit(o.out);
