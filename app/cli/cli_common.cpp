@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -46,13 +47,34 @@ void declare_engine_options(Args& args) {
         .option("window", "attention window S,R in the paper's terms: S sink latent frames + the R "
                           "most recent, the current block's included (default: the pack's, else 1,6)")
         .option("gpus", "pipeline stages: the DiT's blocks split over N workers handing activations on "
-                        "through c10d (on the CPU: N Gloo workers; several GPUs are not built yet)", "1");
+                        "through c10d (on the CPU: N Gloo workers; several GPUs are not built yet); "
+                        "lipar bench: a list such as 1,2,4 compares them", "1");
+}
+
+std::vector<int64_t> pipeline_stage_counts(const Args& args) {
+    const std::string text = args.get("gpus");
+    std::vector<int64_t> counts;
+    size_t at = 0;
+    while (at <= text.size()) {
+        const size_t end = std::min(text.find(',', at), text.size());
+        const std::string item = text.substr(at, end - at);
+        char* stop = nullptr;
+        const long long n = std::strtoll(item.c_str(), &stop, 10);
+        LIPAR_CHECK(!item.empty() && stop != nullptr && *stop == '\0' && n >= 1 && n <= 16, StatusCode::InvalidArgument,
+                    "--gpus must be a count 1..16 (or, for lipar bench, a list such as 1,2,4), got '", text, "'");
+        LIPAR_CHECK(std::find(counts.begin(), counts.end(), n) == counts.end(), StatusCode::InvalidArgument,
+                    "--gpus lists ", n, " twice");
+        counts.push_back(n);
+        at = end + 1;
+    }
+    return counts;
 }
 
 int64_t pipeline_stages(const Args& args) {
-    const int64_t n = args.get_int("gpus");
-    LIPAR_CHECK(n >= 1 && n <= 16, StatusCode::InvalidArgument, "--gpus must be 1..16, got ", n);
-    return n;
+    const auto counts = pipeline_stage_counts(args);
+    LIPAR_CHECK(counts.size() == 1, StatusCode::InvalidArgument,
+                "--gpus takes one count here (lipar bench without --live compares several: --gpus 1,2,4)");
+    return counts.front();
 }
 
 std::optional<model::AttentionWindow> attention_window(const Args& args) {
@@ -91,7 +113,7 @@ pipeline::EditorSettings editor_settings(const Args& args) {
     s.cuda_graphs = graphs == "on";
     s.bf16_residual = bf16_residual(args, s.dtype);
     s.attention = attention_window(args);
-    s.pipeline_stages = pipeline_stages(args);
+    s.pipeline_stages = pipeline_stage_counts(args).front();  // lipar bench may compare several
     LIPAR_CHECK(s.kept_bucket >= -1, StatusCode::InvalidArgument, "--kept-bucket must be >= 0 (or -1)");
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");

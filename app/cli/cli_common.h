@@ -19,6 +19,8 @@ pipeline::EditorSettings editor_settings(const Args& args);
 std::optional<model::AttentionWindow> attention_window(const Args& args);
 // --gpus: pipeline stages, 1..16.
 int64_t pipeline_stages(const Args& args);
+// --gpus as a list (lipar bench: 1,2,4); each 1..16, none twice.
+std::vector<int64_t> pipeline_stage_counts(const Args& args);
 // --residual f32|bf16 for a model computing in `dtype`: true for the bf16 residual stream
 // (which needs a bf16 model); a clear error otherwise.
 bool bf16_residual(const Args& args, torch::Dtype dtype);

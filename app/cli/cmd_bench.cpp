@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <memory>
 
 #include "args.h"
 #include "bench_live.h"
@@ -114,6 +115,84 @@ ModeResult run_latents(pipeline::Editor& editor, const torch::Tensor& z, EditPar
     return r;
 }
 
+// --gpus 1,2,4: one mode (--mode) edited with each stage count in one process, the runs
+// interleaved: FPS, wall time per block and DiT time per block as medians of the runs, the ratios
+// against the first count, and whether the outputs equal the first count's.
+int bench_stage_counts(const Args& args, const std::vector<int64_t>& counts, const EditParams& params, int64_t runs) {
+    LIPAR_CHECK(args.has("IN") && !args.has("latents") && !args.has("trace") && !args.flag_set("json"),
+                StatusCode::InvalidArgument,
+                "--gpus with several counts compares them on a video IN (without --latents, --trace or --json)");
+    LIPAR_CHECK(params.mode != EditMode::Compare, StatusCode::InvalidArgument,
+                "--gpus with several counts times one mode: off, naive or lipar");
+    const auto pack = pipeline::ModelPack::load(resolve_pack_dir(args));
+    const int64_t n = args.get_int("frames");
+    LIPAR_CHECK(n > 0, StatusCode::InvalidArgument, "--frames must be > 0");
+    const auto frames = media::read_video_frames(args.get("IN"), n);
+    LIPAR_CHECK(!frames.empty(), StatusCode::FormatError, "'", args.get("IN"), "' has no frames");
+    const auto base = editor_settings(args);
+    const auto device = base.device;
+    std::vector<std::unique_ptr<pipeline::Editor>> editors;
+    for (const int64_t c : counts) {
+        auto s = base;
+        s.pipeline_stages = c;
+        editors.push_back(std::make_unique<pipeline::Editor>(pack, s));
+    }
+    const int64_t warm = args.get_int("warmup-blocks") * editors[0]->source_frames_per_block();
+    const std::vector<Frame> head(frames.begin(), frames.begin() + std::clamp<int64_t>(warm, 0, frames.size()));
+    for (auto& e : editors)
+        if (!head.empty()) run_mode(*e, head, params, params.mode, device);
+    std::vector<std::vector<ModeResult>> results(counts.size());
+    for (int64_t run = 0; run < runs; ++run) {
+        for (size_t i = 0; i < counts.size(); ++i) results[i].push_back(run_mode(*editors[i], frames, params, params.mode, device));
+    }
+    auto median_of = [](const std::vector<ModeResult>& rs, auto value) {
+        std::vector<double> v;
+        for (const auto& r : rs) v.push_back(value(r));
+        return ModeResult::median(v);
+    };
+    auto fps = [](const ModeResult& r) { return r.run_fps(); };
+    auto block_ms = [](const ModeResult& r) { return r.totals.blocks ? r.wall_ms / double(r.totals.blocks) : 0.0; };
+    auto dit_ms = [](const ModeResult& r) { return r.run_dit_ms(); };
+    std::printf("bench: %s, %zu frames at %dx%d, pack %s%s, %s, mode %s; %lld runs per stage count, interleaved\n\n",
+                args.get("IN").c_str(), frames.size(), editors[0]->width(), editors[0]->height(), pack.name.c_str(),
+                pack.untrained ? " [UNTRAINED]" : "", device_description(device).c_str(), edit_mode_name(params.mode),
+                static_cast<long long>(runs));
+    std::printf("%-6s %7s %8s %9s %8s %10s %7s  %s\n", "stages", "FPS", "speedup", "ms/block", "latency",
+                "DiT/block", "kept", "output");
+    const double fps0 = median_of(results[0], fps), block0 = median_of(results[0], block_ms);
+    for (size_t i = 0; i < counts.size(); ++i) {
+        const auto& first = results[i][0];
+        std::string output = i == 0 ? "(reference)" : "identical";
+        if (i > 0) {
+            const auto& ref = results[0][0].outputs;
+            bool same = first.outputs.size() == ref.size();
+            double psnr = 0;
+            for (size_t k = 0; same && k < ref.size(); ++k) same = first.outputs[k].rgb == ref[k].rgb;
+            if (!same) {
+                const size_t m = std::min(first.outputs.size(), ref.size());
+                for (size_t k = 0; k < m; ++k) psnr += media::psnr_db(first.outputs[k], ref[k]) / double(m);
+                char text[64];
+                std::snprintf(text, sizeof(text), "differs: %.2f dB PSNR against %lld", psnr,
+                              static_cast<long long>(counts[0]));
+                output = text;
+            }
+        }
+        const double f = median_of(results[i], fps), b = median_of(results[i], block_ms);
+        std::printf("%-6lld %7.2f %7.2fx %7.1fms %7.2fx %8.1fms %6.1f%%  %s\n", static_cast<long long>(counts[i]), f,
+                    fps0 > 0 ? f / fps0 : 0.0, b, block0 > 0 ? b / block0 : 0.0, median_of(results[i], dit_ms),
+                    100.0 * first.totals.mean_kept_ratio(), output.c_str());
+    }
+    std::printf("(medians of the runs; FPS of each run:");
+    for (size_t i = 0; i < counts.size(); ++i) {
+        std::printf(" %lld:", static_cast<long long>(counts[i]));
+        for (const auto& r : results[i]) std::printf(" %.2f", r.run_fps());
+        std::printf(";");
+    }
+    std::printf(")\n(ms/block: wall time per block; latency: its ratio to the first count's; DiT/block: the "
+                "editor's denoising time per block as the calling thread sees it)\n");
+    return 0;
+}
+
 }  // namespace
 
 int cmd_bench(const CommandArgs& argv) {
@@ -170,6 +249,8 @@ int cmd_bench(const CommandArgs& argv) {
         }
         return bench_live(config, args.get("IN"), args.get_int("frames"), params, swap);
     }
+    if (const auto counts = pipeline_stage_counts(args); counts.size() > 1)
+        return bench_stage_counts(args, counts, params, runs);
     const auto settings_base = editor_settings(args);
     auto settings = settings_base;
     settings.keep_latents = true;

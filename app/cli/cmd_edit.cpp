@@ -106,6 +106,7 @@ int cmd_edit(const CommandArgs& argv) {
                 "' is not a stream address (srt://, udp://, rtmp://)");
     const EditParams params = edit_params(args);
     const int64_t max_frames = args.get_int("frames");
+    pipeline_stages(args);                        // one count (a list is for lipar bench)
     const auto settings = editor_settings(args);  // option errors before anything is opened
 
     auto source = media::open_video(in_path);  // clear errors for missing / unreadable input

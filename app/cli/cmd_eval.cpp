@@ -82,6 +82,7 @@ int cmd_eval(const CommandArgs& argv) {
         .flag("json", "one JSON object per style and mode instead of a table");
     declare_engine_options(args);
     if (!args.parse()) return 0;
+    pipeline_stages(args);  // one count (a list is for lipar bench)
     const auto settings = editor_settings(args);
     const auto pack = pipeline::ModelPack::load(resolve_pack_dir(args));
     LIPAR_CHECK(!pack.untrained, StatusCode::InvalidArgument, "pack '", pack.name,

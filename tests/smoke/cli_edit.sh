@@ -63,6 +63,17 @@ for mode in off naive lipar; do
     grep -q "^trace $mode .*host events" "$work/trace.log" || { echo "no trace summary for $mode"; cat "$work/trace.log"; exit 1; }
 done
 expect_error "runs" bench "$clip" --runs 0 --pack "$work/pack"
+# bench --gpus 1,2: both stage counts timed in one process, the two-stage output identical (where
+# the build has c10d/Gloo; otherwise the one-line refusal)
+if "$lipar" bench "$clip" --frames 12 --size 128x64 --pack "$work/pack" --runs 1 --warmup-blocks 0 --gpus 1,2 \
+    >"$work/stages.log" 2>&1; then
+    grep -qE "^1 +[0-9.]+ +1\.00x" "$work/stages.log" && grep -qE "^2 +[0-9.]+ .*identical$" "$work/stages.log" ||
+        { echo "bench --gpus 1,2: rows missing or outputs differ"; cat "$work/stages.log"; exit 1; }
+else
+    grep -q "c10d" "$work/stages.log" || { cat "$work/stages.log"; exit 1; }
+fi
+expect_error "twice" bench "$clip" --gpus 2,2 --pack "$work/pack"
+expect_error "one count" edit "$clip" -o "$work/x.mp4" --gpus 1,2 --pack "$work/pack"
 # bench-dit --kept: one row per kept fraction, the kept counts as asked (no buckets on the CPU)
 "$lipar" bench-dit --config tiny --device cpu --dtype f32 --size 256x128 --iters 1 --kept 1,0.5 \
     >"$work/dit.log" 2>&1 || { cat "$work/dit.log"; exit 1; }
