@@ -54,19 +54,15 @@ void declare_engine_options(Args& args) {
 std::vector<int64_t> pipeline_stage_counts(const Args& args) {
     const std::string text = args.get("gpus");
     std::vector<int64_t> counts;
-    size_t at = 0;
-    while (at <= text.size()) {
-        const size_t end = std::min(text.find(',', at), text.size());
-        const std::string item = text.substr(at, end - at);
-        char* stop = nullptr;
-        const long long n = std::strtoll(item.c_str(), &stop, 10);
-        LIPAR_CHECK(!item.empty() && stop != nullptr && *stop == '\0' && n >= 1 && n <= 16, StatusCode::InvalidArgument,
+    for (const double v : number_list(text, "--gpus")) {
+        const auto n = static_cast<int64_t>(v);
+        LIPAR_CHECK(double(n) == v && n >= 1 && n <= 16, StatusCode::InvalidArgument,
                     "--gpus must be a count 1..16 (or, for lipar bench, a list such as 1,2,4), got '", text, "'");
         LIPAR_CHECK(std::find(counts.begin(), counts.end(), n) == counts.end(), StatusCode::InvalidArgument,
                     "--gpus lists ", n, " twice");
         counts.push_back(n);
-        at = end + 1;
     }
+    LIPAR_CHECK(!counts.empty(), StatusCode::InvalidArgument, "--gpus needs a count 1..16");
     return counts;
 }
 

@@ -205,24 +205,18 @@ DetectionResult DuplicateDetector::detect(const torch::Tensor& z) {
     }
     // Local: each frame's map to the previous block's last frame (the long-term reference's grid).
     const std::vector<SourceMap> since_map = local ? accumulate_maps(motion.source) : std::vector<SourceMap>{};
-    if (local && motion.active()) {
+    if (motion.active()) {
+        // Tokens whose content entered the frame since its predecessor (or, with a long-term
+        // reference, since the previous block's last frame).
+        auto exposed = [&](int64_t f, bool since_reference) {
+            const auto i = static_cast<size_t>(f);
+            if (local) return exposed_locations(since_reference ? since_map[i] : motion.source[i], ht, wt, z.device());
+            return exposed_tokens(z.size(2), z.size(3), since_reference ? since_block[i] : motion.whole_step[i], z.device());
+        };
         const bool has_reference = config.long_term && m_reference.defined();
         std::vector<torch::Tensor> masks;
-        for (int64_t f = 0; f < frames; ++f) {
-            auto exposed = exposed_locations(motion.source[static_cast<size_t>(f)], ht, wt, z.device());
-            if (has_reference) exposed = exposed | exposed_locations(since_map[static_cast<size_t>(f)], ht, wt, z.device());
-            masks.push_back(exposed);
-        }
-        forced = torch::stack(masks);
-    } else if (motion.active()) {
-        const bool has_reference = config.long_term && m_reference.defined();
-        std::vector<torch::Tensor> masks;
-        for (int64_t f = 0; f < frames; ++f) {
-            auto exposed = exposed_tokens(z.size(2), z.size(3), motion.whole_step[static_cast<size_t>(f)], z.device());
-            if (has_reference)
-                exposed = exposed | exposed_tokens(z.size(2), z.size(3), since_block[static_cast<size_t>(f)], z.device());
-            masks.push_back(exposed);
-        }
+        for (int64_t f = 0; f < frames; ++f)
+            masks.push_back(has_reference ? exposed(f, false) | exposed(f, true) : exposed(f, false));
         forced = torch::stack(masks);
     }
 

@@ -149,21 +149,18 @@ std::vector<Shift> map_displacements(const SourceMap& map, int64_t gw) {
     return d;
 }
 
-namespace {
-// Index tensor of a map with exposed locations reading themselves.
-torch::Tensor map_index(const SourceMap& map, const torch::Device& device) {
+torch::Tensor gather_index(const SourceMap& map, const torch::Device& device) {
     std::vector<int64_t> index(map.size());
     for (size_t p = 0; p < map.size(); ++p) index[p] = map[p] >= 0 ? map[p] : static_cast<int64_t>(p);
     return torch::tensor(index, torch::kInt64).to(device);
 }
-}  // namespace
 
 torch::Tensor gather_maps(const torch::Tensor& maps, const SourceMap& map) {
     LIPAR_CHECK(maps.dim() >= 2 && maps.size(-2) * maps.size(-1) == static_cast<int64_t>(map.size()),
                 StatusCode::ShapeMismatch, "gather_maps: ", shape_string(maps.sizes()), " is not a grid of ",
                 map.size(), " locations");
     if (is_identity(map)) return maps;
-    return maps.flatten(-2).index_select(-1, map_index(map, maps.device())).view(maps.sizes());
+    return maps.flatten(-2).index_select(-1, gather_index(map, maps.device())).view(maps.sizes());
 }
 
 torch::Tensor gather_tokens(const torch::Tensor& tokens, const SourceMap& map) {
@@ -171,7 +168,7 @@ torch::Tensor gather_tokens(const torch::Tensor& tokens, const SourceMap& map) {
                 StatusCode::ShapeMismatch, "gather_tokens: tokens ", shape_string(tokens.sizes()),
                 " are not a grid of ", map.size(), " locations");
     if (is_identity(map)) return tokens;
-    return tokens.flatten(0, 1).index_select(0, map_index(map, tokens.device())).view(tokens.sizes());
+    return tokens.flatten(0, 1).index_select(0, gather_index(map, tokens.device())).view(tokens.sizes());
 }
 
 torch::Tensor gather_latents(const torch::Tensor& x, const SourceMap& map, int64_t gw, int64_t ph, int64_t pw) {

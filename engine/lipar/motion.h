@@ -102,6 +102,8 @@ std::vector<Shift> map_displacements(const SourceMap& map, int64_t gw);
 torch::Tensor gather_maps(const torch::Tensor& maps, const SourceMap& map);
 torch::Tensor gather_tokens(const torch::Tensor& tokens, const SourceMap& map);
 torch::Tensor gather_latents(const torch::Tensor& x, const SourceMap& map, int64_t gw, int64_t ph, int64_t pw);
+// The int64 index the gathers use: each location's source, an exposed one reading itself.
+torch::Tensor gather_index(const SourceMap& map, const torch::Device& device);
 // bool [Ht, Wt]: where the map has no source.
 torch::Tensor exposed_locations(const SourceMap& map, int64_t gh, int64_t gw, const torch::Device& device);
 

@@ -148,12 +148,7 @@ PrunePlan PrunePlan::build(const torch::Tensor& keep_in, int64_t start_frame, in
         return torch::tensor(v, torch::kInt64).to(device);
     };
     if (local) {
-        std::vector<int64_t> clamped(static_cast<size_t>(hw));
-        for (int64_t q = 0; q < hw; ++q) {
-            const int64_t src = p.ref_shift_host[static_cast<size_t>(q)];
-            clamped[static_cast<size_t>(q)] = src >= 0 ? src : q;
-        }
-        p.ref_shift_src = up(clamped);
+        p.ref_shift_src = gather_index(p.ref_shift_host, device);
     } else if (!last_shift.zero()) {
         p.ref_shift_host = shifted_source_locations(p.grid_h, p.grid_w, last_shift);
         std::vector<int64_t> clamped(static_cast<size_t>(hw));

@@ -228,16 +228,22 @@ TEST(LiparMotion, plan_recovers_from_displaced_locations_and_moves_the_reference
     EXPECT_TRUE(ref.complete());
 }
 
+// Restoration of a one-frame block of 1x3 tokens (2x2 latent pixels each) keeping token 0 only,
+// after the previous frame 0..11 ([1, 1, 2, 6]), under `motion`.
+torch::Tensor previous_frame() { return torch::arange(12, torch::kFloat32).view({1, 1, 2, 6}); }
+torch::Tensor restore_one_kept_token(const BlockMotion& motion, const torch::Tensor& prev) {
+    auto keep = torch::tensor({1, 0, 0}, torch::kBool).view({1, 1, 3});
+    auto plan = PrunePlan::build(keep, 3, 12, torch::kCPU, &motion);
+    return restore_pruned(torch::zeros({1, 1, 1, 2, 6}), plan, prev);
+}
+
 TEST(LiparMotion, restoration_copies_the_displaced_previous_frame) {
     BlockMotion m;
     m.step = {Motion{0, 2}};
     m.whole_step = {Shift{0, 2}};
     m.token_shift = {Shift{0, 1}};
-    auto keep = torch::tensor({1, 0, 0}, torch::kBool).view({1, 1, 3});
-    auto plan = PrunePlan::build(keep, 3, 12, torch::kCPU, &m);
-    auto x0 = torch::zeros({1, 1, 1, 2, 6});
-    auto prev = torch::arange(12, torch::kFloat32).view({1, 1, 2, 6});
-    auto out = restore_pruned(x0, plan, prev);
+    const auto prev = previous_frame();
+    const auto out = restore_one_kept_token(m, prev);
     // Pruned pixel (row 1, column 4) shows the previous frame's (1, 2).
     EXPECT_EQ(out[0][0][0][1][4].item<float>(), prev[0][0][1][2].item<float>());
     EXPECT_EQ(out[0][0][0][0][0].item<float>(), 0.f);  // kept
@@ -433,11 +439,8 @@ TEST(LiparLocalMotion, restoration_copies_each_token_from_its_own_source) {
     SourceMap map = identity_map(1, 3);
     map[2] = 0;  // token 2's content came from token 0; token 1 did not move
     m.source = {map};
-    auto keep = torch::tensor({1, 0, 0}, torch::kBool).view({1, 1, 3});
-    auto plan = PrunePlan::build(keep, 3, 12, torch::kCPU, &m);
-    auto x0 = torch::zeros({1, 1, 1, 2, 6});
-    auto prev = torch::arange(12, torch::kFloat32).view({1, 1, 2, 6});
-    auto out = restore_pruned(x0, plan, prev);
+    const auto prev = previous_frame();
+    const auto out = restore_one_kept_token(m, prev);
     EXPECT_EQ(out[0][0][0][1][5].item<float>(), prev[0][0][1][1].item<float>());
     EXPECT_EQ(out[0][0][0][0][4].item<float>(), prev[0][0][0][0].item<float>());
     EXPECT_EQ(out[0][0][0][1][3].item<float>(), prev[0][0][1][3].item<float>());

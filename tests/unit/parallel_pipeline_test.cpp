@@ -41,6 +41,19 @@ TEST(StagePlan, balances_blocks_by_cost_into_contiguous_stages) {
     EXPECT_THROW(balance_stages({1, -1}, 1), Error);
 }
 
+// `pass` must throw an OutOfMemory Error naming the failed stage and carrying its message.
+template <typename Pass>
+void expect_stage_failure(Pass pass, const std::string& stage, const std::string& message) {
+    try {
+        pass();
+        ADD_FAILURE() << "a failing stage must make the pass throw";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::OutOfMemory);
+        EXPECT_NE(std::string(e.what()).find(stage), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+}
+
 TEST(StagePipeline, nvlink_multicast_stays_off) {
     ::setenv("NCCL_NVLS_ENABLE", "1", 1);
     ::unsetenv("TORCH_SYMM_MEM_DISABLE_MULTICAST");
@@ -77,14 +90,7 @@ TEST(StagePipeline, runs_every_block_in_order_over_the_stages_and_reports_a_fail
     // A block failing on stage 2 (blocks 3-5): the pass throws that stage's error, nothing hangs,
     // and the next pass works.
     fail_at = 4;
-    try {
-        runner->run(x, 6, layer);
-        ADD_FAILURE() << "a failing stage must make the pass throw";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), StatusCode::OutOfMemory);
-        EXPECT_NE(std::string(e.what()).find("stage 2 (blocks 3-5)"), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("no room for block 4"), std::string::npos) << e.what();
-    }
+    expect_stage_failure([&] { runner->run(x, 6, layer); }, "stage 2 (blocks 3-5)", "no room for block 4");
     fail_at = 0;  // on the caller's own stage
     EXPECT_THROW(runner->run(x, 6, layer), Error);
     fail_at = -1;
@@ -143,14 +149,7 @@ TEST(StagePipeline, a_detached_pass_that_fails_is_reported_by_the_next_pass_or_d
     model::LayerRunner::Layer plus_one = [](int64_t, const torch::Tensor& x) { return x + 1.0; };
     auto x = torch::zeros({1, 2, 2});
     runner->run_detached(x, 2, failing);
-    try {
-        runner->run(x, 2, plus_one);
-        ADD_FAILURE() << "the failed detached pass must be reported";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), StatusCode::OutOfMemory);
-        EXPECT_NE(std::string(e.what()).find("stage 1 (blocks 1-1)"), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("no room to commit block 1"), std::string::npos) << e.what();
-    }
+    expect_stage_failure([&] { runner->run(x, 2, plus_one); }, "stage 1 (blocks 1-1)", "no room to commit block 1");
     // Nothing left in flight, nothing hangs: the pipeline goes on.
     EXPECT_TRUE(torch::equal(runner->run(x, 2, plus_one), x + 2.0));
     runner->run_detached(x, 2, failing);

@@ -480,11 +480,7 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
                 "), timesteps (", time.e0.size(0), ") and context (", cross.k[0].size(0),
                 ") differ");
     auto layer = [&](int64_t i, const torch::Tensor& x) {
-        const auto& mod = time.block_mod.empty() ? torch::Tensor() : time.block_mod[static_cast<size_t>(i)];
-        auto y = m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token, tokens.rope,
-                                                           cross.k[i], cross.v[i], kv, i, mask, mod);
-        if (after_layer) after_layer(i);
-        return y;
+        return run_block(i, x, tokens, time, cross, kv, mask, after_layer);
     };
     torch::Tensor x = tokens.x;
     if (m_runner) {
@@ -514,15 +510,19 @@ void WanDitImpl::forward_tokens_detached(const DitTokens& tokens, const TimeCond
     };
     auto pass = std::make_shared<Pass>(Pass{tokens, time, cross, std::move(kv), std::move(after_layer)});
     auto layer = [this, pass](int64_t i, const torch::Tensor& x) {
-        const auto& t = pass->time;
-        const auto& mod = t.block_mod.empty() ? torch::Tensor() : t.block_mod[static_cast<size_t>(i)];
-        auto y = m_blocks[static_cast<size_t>(i)]->forward(x, t.e0, pass->tokens.frame_of_token, pass->tokens.rope,
-                                                           pass->cross.k[i], pass->cross.v[i], pass->kv.get(), i,
-                                                           c10::nullopt, mod);
-        if (pass->after_layer) pass->after_layer(i);
-        return y;
+        return run_block(i, x, pass->tokens, pass->time, pass->cross, pass->kv.get(), c10::nullopt, pass->after_layer);
     };
     m_runner->run_detached(tokens.x, m_config.num_layers, layer);
+}
+
+torch::Tensor WanDitImpl::run_block(int64_t i, const torch::Tensor& x, const DitTokens& tokens,
+                                    const TimeConditioning& time, const CrossAttnCache& cross, KvProvider* kv,
+                                    const c10::optional<torch::Tensor>& mask, const LayerHook& after_layer) {
+    const auto& mod = time.block_mod.empty() ? torch::Tensor() : time.block_mod[static_cast<size_t>(i)];
+    auto y = m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token, tokens.rope, cross.k[i],
+                                                       cross.v[i], kv, i, mask, mod);
+    if (after_layer) after_layer(i);
+    return y;
 }
 
 torch::Tensor WanDitImpl::unpatchify(const torch::Tensor& tokens, int64_t frames, int64_t gh,

@@ -245,6 +245,10 @@ public:
     WanHead head{nullptr};
 
 private:
+    // Block i of a pass on x (forward_tokens and the detached pass alike); after_layer(i) once it ran.
+    torch::Tensor run_block(int64_t i, const torch::Tensor& x, const DitTokens& tokens, const TimeConditioning& time,
+                            const CrossAttnCache& cross, KvProvider* kv, const c10::optional<torch::Tensor>& mask,
+                            const LayerHook& after_layer);
     // Inference with one timestep given on the CPU (the editor's passes): the conditioning of each
     // value is made once and reused (no device work, no host sync), while the weights it comes
     // from are unchanged (their version counters).
