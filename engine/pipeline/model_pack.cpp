@@ -36,17 +36,21 @@ std::string get_string(const Json& obj, const char* key, const std::string& fall
 void require_file(const ModelPack& p, const char* field, const std::string& path) {
     LIPAR_CHECK(!path.empty(), StatusCode::FormatError, "model pack '", p.dir, "': ", field,
                 " is not set in manifest.json");
-    LIPAR_CHECK(fs::is_regular_file(path), StatusCode::NotFound, "model pack '", p.dir, "': ",
-                field, " file ", path, " is missing");
+    // The error_code form: a name the file system refuses (too long, ...) is a missing file too,
+    // not a filesystem_error escaping the loader.
+    std::error_code ec;
+    LIPAR_CHECK(fs::is_regular_file(path, ec), StatusCode::NotFound, "model pack '", p.dir, "': ",
+                field, " file ", path, " is missing", ec ? " (" + ec.message() + ")" : std::string());
 }
 
 }  // namespace
 
 ModelPack ModelPack::load(const std::string& dir) {
     const std::string manifest = (fs::path(dir) / "manifest.json").string();
-    LIPAR_CHECK(fs::is_directory(dir), StatusCode::NotFound, "model pack directory '", dir,
+    std::error_code ec;
+    LIPAR_CHECK(fs::is_directory(dir, ec), StatusCode::NotFound, "model pack directory '", dir,
                 "' does not exist");
-    LIPAR_CHECK(fs::is_regular_file(manifest), StatusCode::NotFound, "'", dir,
+    LIPAR_CHECK(fs::is_regular_file(manifest, ec), StatusCode::NotFound, "'", dir,
                 "' is not a model pack: manifest.json is missing");
     std::ifstream in(manifest, std::ios::binary);
     std::stringstream ss;

@@ -195,6 +195,25 @@ TEST(Editor, pack_paths_are_normal_so_save_and_load_give_the_same_pack) {
     lipar::test::remove_tree(dir);
 }
 
+// Found by tests/fuzz/fuzz_pack.cpp: a weights name the file system refuses (too long) escaped
+// the loader as a std::filesystem_error instead of the loader's own NotFound.
+TEST(Editor, a_pack_naming_a_file_the_file_system_refuses_is_reported_as_missing) {
+    const std::string dir = tiny_pack().dir + "_long_name";
+    fs::create_directories(dir);
+    std::ofstream(dir + "/manifest.json", std::ios::trunc)
+        << R"({"name": "l", "untrained": true, "dit": {"weights": ")" + std::string(5000, 'x') + R"("},
+              "autoencoder": {"kind": "taehv", "weights": "taehv.safetensors"},
+              "text": {"kind": "hashed"}, "schedule": {"frames_per_block": 3}})";
+    try {
+        ModelPack::load(dir);
+        ADD_FAILURE() << "a pack whose weights cannot exist must not load";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::NotFound) << e.what();
+        EXPECT_NE(std::string(e.what()).find("is missing"), std::string::npos) << e.what();
+    }
+    lipar::test::remove_tree(dir);
+}
+
 TEST(Editor, is_deterministic_for_a_seed_and_the_seed_matters) {
 if (!std::filesystem::exists(LIPAR_TEST_CLIP))
         GTEST_SKIP() << "needs the clip (FFmpeg, or its y4m copy in a build without FFmpeg)";
