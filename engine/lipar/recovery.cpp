@@ -27,7 +27,25 @@ bool ReferenceKv::covers(const PrunePlan& plan) const {
     return true;
 }
 
+PlanIndices PlanIndices::on(const PrunePlan& plan, const torch::Device& device) {
+    auto to = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+    PlanIndices out;
+    out.kept_index = to(plan.kept_index);
+    out.pruned_index = to(plan.pruned_index);
+    out.pruned_loc = to(plan.pruned_loc);
+    out.ref_src = to(plan.ref_src);
+    out.ref_dst = to(plan.ref_dst);
+    out.ref_shift_src = to(plan.ref_shift_src);
+    out.rope_pruned = model::RopeTable{to(plan.rope_pruned.cos), to(plan.rope_pruned.sin), to(plan.rope_pruned.rotation)};
+    return out;
+}
+
 void ReferenceKv::refresh(int64_t layer, const PrunePlan& plan, const torch::Tensor& k_pre,
+                          const torch::Tensor& v) {
+    refresh(layer, plan, PlanIndices::on(plan, k_pre.device()), k_pre, v);
+}
+
+void ReferenceKv::refresh(int64_t layer, const PrunePlan& plan, const PlanIndices& idx, const torch::Tensor& k_pre,
                           const torch::Tensor& v) {
     auto& rk = m_k[static_cast<size_t>(layer)];
     auto& rv = m_v[static_cast<size_t>(layer)];
@@ -36,14 +54,14 @@ void ReferenceKv::refresh(int64_t layer, const PrunePlan& plan, const torch::Ten
         rk = torch::zeros({b, hw, k_pre.size(2), k_pre.size(3)}, k_pre.options());
         rv = torch::zeros({b, hw, v.size(2), v.size(3)}, v.options());
     }
-    if (plan.ref_shift_src.defined()) {
+    if (idx.ref_shift_src.defined()) {
         // Motion: the reference moves along with the frames first (lipar/motion.h).
-        rk = rk.index_select(1, plan.ref_shift_src);
-        rv = rv.index_select(1, plan.ref_shift_src);
+        rk = rk.index_select(1, idx.ref_shift_src);
+        rv = rv.index_select(1, idx.ref_shift_src);
     }
-    if (plan.ref_dst.numel() == 0) return;
-    rk.index_copy_(1, plan.ref_dst, k_pre.index_select(1, plan.ref_src));
-    rv.index_copy_(1, plan.ref_dst, v.index_select(1, plan.ref_src));
+    if (!idx.ref_dst.defined() || idx.ref_dst.numel() == 0) return;
+    rk.index_copy_(1, idx.ref_dst, k_pre.index_select(1, idx.ref_src));
+    rv.index_copy_(1, idx.ref_dst, v.index_select(1, idx.ref_src));
 }
 
 void ReferenceKv::mark_refreshed(const PrunePlan& plan) {
@@ -81,6 +99,19 @@ PrunedKvProvider::PrunedKvProvider(model::KvCache& cache, ReferenceKv& reference
       m_recovered_staged(m_recover && cache.staging_tag() == staging_tag()) {
     LIPAR_CHECK(mode == PruneMode::Naive || mode == PruneMode::Lipar, StatusCode::InvalidArgument,
                 "PrunedKvProvider needs mode naive or lipar");
+    for (int64_t layer = 0; layer < cache.layers(); ++layer) {
+        const auto device = cache.layer_device(layer);
+        bool known = false;
+        for (const auto& [d, idx] : m_indices) known = known || d == device;
+        if (!known) m_indices.emplace_back(device, PlanIndices::on(plan, device));
+    }
+}
+
+const PlanIndices& PrunedKvProvider::indices(int64_t layer) const {
+    const auto device = m_cache.layer_device(layer);
+    for (const auto& [d, idx] : m_indices)
+        if (d == device) return idx;
+    fail(StatusCode::Internal, "no prune plan indices on ", device.str());
 }
 
 int64_t PrunedKvProvider::stage_without_kept_tokens(int64_t layers, int64_t batch) {
@@ -92,11 +123,11 @@ int64_t PrunedKvProvider::stage_without_kept_tokens(int64_t layers, int64_t batc
 void PrunedKvProvider::stage_recovered(int64_t layers, int64_t batch) {
     LIPAR_CHECK(m_recover, StatusCode::Internal, "stage_recovered without recovery");
     for (int64_t layer = 0; layer < layers; ++layer) {
+        const auto& idx = indices(layer);
         auto [ks, vs] = m_cache.staging(layer, batch, m_plan.total());
-        auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
-        ks.index_copy_(1, m_plan.pruned_index, model::apply_rope(ref_k, m_plan.rope_pruned));
-        vs.index_copy_(1, m_plan.pruned_index,
-                       m_reference.values(layer).index_select(1, m_plan.pruned_loc));
+        auto ref_k = m_reference.keys(layer).index_select(1, idx.pruned_loc);
+        ks.index_copy_(1, idx.pruned_index, model::apply_rope(ref_k, idx.rope_pruned));
+        vs.index_copy_(1, idx.pruned_index, m_reference.values(layer).index_select(1, idx.pruned_loc));
     }
     m_recovered_staged = true;
 }
@@ -116,19 +147,20 @@ std::pair<torch::Tensor, torch::Tensor> PrunedKvProvider::keys_values(int64_t la
         out = m_cache.stage(layer, k, v);
     } else {
         // Fill the staged block in place: kept slots as computed, pruned slots recovered.
+        const auto& idx = indices(layer);
         auto [ks, vs] = m_cache.staging(layer, k.size(0), m_plan.total());
-        ks.index_copy_(1, m_plan.kept_index, k);
-        vs.index_copy_(1, m_plan.kept_index, v);
+        ks.index_copy_(1, idx.kept_index, k);
+        vs.index_copy_(1, idx.kept_index, v);
         if (!m_recovered_staged) {
-            auto ref_k = m_reference.keys(layer).index_select(1, m_plan.pruned_loc);
-            auto ref_v = m_reference.values(layer).index_select(1, m_plan.pruned_loc);
-            ks.index_copy_(1, m_plan.pruned_index, model::apply_rope(ref_k, m_plan.rope_pruned));
-            vs.index_copy_(1, m_plan.pruned_index, ref_v);
+            auto ref_k = m_reference.keys(layer).index_select(1, idx.pruned_loc);
+            auto ref_v = m_reference.values(layer).index_select(1, idx.pruned_loc);
+            ks.index_copy_(1, idx.pruned_index, model::apply_rope(ref_k, idx.rope_pruned));
+            vs.index_copy_(1, idx.pruned_index, ref_v);
         }
         out = m_cache.staged_keys_values(layer);
     }
     // Refresh after the fill: the fill of this pass uses the previous clean reference.
-    if (m_refresh) m_reference.refresh(layer, m_plan, k_pre, v);
+    if (m_refresh) m_reference.refresh(layer, m_plan, indices(layer), k_pre, v);
     return out;
 }
 

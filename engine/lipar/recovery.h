@@ -10,12 +10,21 @@
 
 #include <torch/torch.h>
 
+#include <utility>
 #include <vector>
 
 #include "lipar/prune_plan.h"
 #include "model/dit/kv_cache.h"
 
 namespace lipar::accel {
+
+// The prune plan's index tensors a KV provider uses, on one device (the plan's own tensors where
+// they already are): a DiT whose blocks sit on several devices (WanDitImpl::place_blocks).
+struct PlanIndices {
+    torch::Tensor kept_index, pruned_index, pruned_loc, ref_src, ref_dst, ref_shift_src;
+    model::RopeTable rope_pruned;
+    static PlanIndices on(const PrunePlan& plan, const torch::Device& device);
+};
 
 // Per-layer clean pre-RoPE keys and values at every spatial location: [B, Hg*Wg, H, D].
 class ReferenceKv {
@@ -30,6 +39,9 @@ public:
     // Writes the clean keys (pre-RoPE) and values of the kept tokens of `plan` into the reference
     // (with motion, after moving the reference by the plan's reference shift).
     void refresh(int64_t layer, const PrunePlan& plan, const torch::Tensor& k_pre,
+                 const torch::Tensor& v);
+    // The same with the plan's indices already on the layer's device.
+    void refresh(int64_t layer, const PrunePlan& plan, const PlanIndices& on_device, const torch::Tensor& k_pre,
                  const torch::Tensor& v);
     // Called once per t = 0 pass after every layer was refreshed.
     void mark_refreshed(const PrunePlan& plan);
@@ -73,9 +85,14 @@ public:
     int64_t stage_without_kept_tokens(int64_t layers, int64_t batch);
 
 private:
+    // The plan's indices on `layer`'s device (made for every device of the cache up front, so that
+    // stages on other threads only read them).
+    const PlanIndices& indices(int64_t layer) const;
+
     model::KvCache& m_cache;
     ReferenceKv& m_reference;
     const PrunePlan& m_plan;
+    std::vector<std::pair<torch::Device, PlanIndices>> m_indices;
     bool m_recover;
     bool m_refresh;
     bool m_recovered_staged;  // the pruned slots already hold the recovered K/V

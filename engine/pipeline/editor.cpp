@@ -73,6 +73,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     dit_load.select = pack.dit_select;
     m_dit = model::load_wan_dit(io::load_checkpoint(pack.dit_weights), options, dit_load);
     m_dit->set_bf16_residual(settings.bf16_residual);
+    if (!settings.block_devices.empty()) m_dit->place_blocks(settings.block_devices);
     if (settings.pipeline_stages > 1) {
         // The blocks are alike (one shape, one cost each): equal costs to start with, then the
     // measured split (balance_stages_by_measure).
@@ -105,6 +106,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
         m_settings.window =
             model::kv_window(m_settings.attention.value_or(pack_attention_window(pack)), m_fpb);
     m_main = std::make_unique<StreamState>(m_dit->config(), *m_settings.window, options, m_settings.cuda_graphs);
+    m_main->cache.place_layers(m_dit->block_devices());
     m_cross = std::make_unique<CrossAttnStore>(*m_dit, *m_text, settings.device);
     m_planner = std::make_unique<BlockPlanner>(m_dit->config().head_dim(), settings.device,
                                                settings.kept_bucket);
@@ -190,6 +192,7 @@ void Editor::apply_pending_params() {
         const auto options =
             torch::TensorOptions().device(m_settings.device).dtype(m_settings.dtype);
         m_base = std::make_unique<StreamState>(m_dit->config(), *m_settings.window, options, m_settings.cuda_graphs);
+        m_base->cache.place_layers(m_dit->block_devices());
     }
     if (m_active.mode == EditMode::Compare && old.mode != EditMode::Compare) {
         // The baseline's decoder starts a stream here (its old state belongs to another span).

@@ -71,6 +71,9 @@ struct EditorSettings {
     // Pipeline stages (issue 16, parallel/stage_pipeline.h): the DiT's blocks split over this many
     // workers; 1 = all on the calling thread. CPU only for now; turns CUDA graphs off.
     int64_t pipeline_stages = 1;
+    // Several devices (issue 16): block i of the DiT on block_devices[i] (its KV-cache layers and
+    // prompt K/V with it); the rest of the model on `device`. Empty: everything on `device`.
+    std::vector<torch::Device> block_devices;
     std::string prompt_cache_dir;
     // Live use: a new prompt is encoded on a thread of its own while the stream goes on with the
     // previous one; the swap happens at the first block boundary after it is ready. Off (files,

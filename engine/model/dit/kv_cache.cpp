@@ -34,8 +34,9 @@ void KvCache::ensure_capacity(Layer& l, int64_t batch, int64_t tokens, bool exac
     if (tokens <= l.capacity) return;
     m_staging_tag = 0;
     const int64_t capacity = exact ? tokens : std::max(tokens, l.capacity + l.capacity / 2);
-    auto k = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
-    auto v = torch::empty({batch, capacity, m_heads, m_head_dim}, m_options);
+    const auto options = l.device ? m_options.device(*l.device) : m_options;
+    auto k = torch::empty({batch, capacity, m_heads, m_head_dim}, options);
+    auto v = torch::empty({batch, capacity, m_heads, m_head_dim}, options);
     if (l.committed > 0 && l.k.defined()) {
         k.narrow(1, 0, l.committed).copy_(l.k.narrow(1, 0, l.committed));
         v.narrow(1, 0, l.committed).copy_(l.v.narrow(1, 0, l.committed));
@@ -43,6 +44,28 @@ void KvCache::ensure_capacity(Layer& l, int64_t batch, int64_t tokens, bool exac
     l.k = k;
     l.v = v;
     l.capacity = capacity;
+}
+
+void KvCache::place_layers(const std::vector<torch::Device>& devices) {
+    LIPAR_CHECK(devices.empty() || static_cast<int64_t>(devices.size()) == m_layers, StatusCode::InvalidArgument,
+                "a device for each of the KV cache's ", m_layers, " layers, got ", devices.size());
+    for (size_t i = 0; i < m_state.size(); ++i) {
+        auto& l = m_state[i];
+        LIPAR_CHECK(l.committed == 0 && l.staged == 0, StatusCode::Internal,
+                    "KV cache layers moved while they hold K/V");
+        const c10::optional<torch::Device> want =
+            devices.empty() || devices[i] == m_options.device() ? c10::nullopt : c10::optional<torch::Device>(devices[i]);
+        if (want != l.device) {
+            l = Layer{};
+            l.device = want;
+        }
+    }
+    m_staging_tag = 0;
+}
+
+torch::Device KvCache::layer_device(int64_t layer) const {
+    const auto& l = m_state[static_cast<size_t>(layer)];
+    return l.device ? *l.device : m_options.device();
 }
 
 void KvCache::reserve(int64_t batch, int64_t tokens) {

@@ -65,6 +65,10 @@ public:
     // Stages explicitly (used by providers that assemble a block's K/V themselves).
     std::pair<torch::Tensor, torch::Tensor> stage(int64_t layer, const torch::Tensor& k,
                                                   const torch::Tensor& v);
+    // Each layer's buffers on its own device (the DiT's WanDitImpl::block_devices()); before
+    // anything is committed. Empty: every layer on the cache's device.
+    void place_layers(const std::vector<torch::Device>& devices);
+    torch::Device layer_device(int64_t layer) const;
     // Allocates room for `tokens` tokens (committed + staged) of every layer up front, so that the
     // buffers are never regrown (and copied) while a stream runs.
     void reserve(int64_t batch, int64_t tokens);
@@ -106,6 +110,7 @@ public:
 
 private:
     struct Layer {
+        c10::optional<torch::Device> device;  // when not the cache's
         torch::Tensor k, v;  // [B, capacity, H, D]
         std::vector<CachedFrame> frames;
         int64_t committed = 0;

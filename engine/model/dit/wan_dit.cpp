@@ -2,6 +2,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -404,9 +405,13 @@ TimeConditioning WanDitImpl::time_conditioning(const torch::Tensor& t_in) {
     auto made = make_time_conditioning(t_in);
     if (inference) {
         std::vector<torch::Tensor> rows;
-        for (const auto& b : m_blocks) rows.push_back(b->modulation_rows(made.e0));
-        made.block_mod_all = torch::stack(rows);
-        made.block_mod = made.block_mod_all.unbind(0);
+        for (const auto& b : m_blocks) rows.push_back(b->modulation_rows(made.e0.to(b->modulation.device())));
+        if (m_device_slot.empty()) {
+            made.block_mod_all = torch::stack(rows);
+            made.block_mod = made.block_mod_all.unbind(0);
+        } else {
+            made.block_mod = rows;  // on the blocks' devices (no one tensor for a CUDA graph)
+        }
     }
     if (cacheable) {
         if (m_time_cache.size() >= 64) m_time_cache.clear();
@@ -438,11 +443,15 @@ CrossAttnCache WanDitImpl::encode_context(const torch::Tensor& context) {
                 "], got ", shape_string(context.sizes()));
     auto ctx = text_embedding->forward(context.to(device(), dtype()));
     const int64_t b = ctx.size(0), l = ctx.size(1), h = m_config.num_heads, d = m_config.head_dim();
+    std::vector<torch::Tensor> ctx_on;  // per device slot
+    for (const auto& dev : m_devices.empty() ? std::vector<torch::Device>{device()} : m_devices)
+        ctx_on.push_back(ctx.to(dev));
     CrossAttnCache cache;
-    for (auto& block : m_blocks) {
-        auto& a = *block->cross_attn;
-        cache.k.push_back(a.norm_k(linear(ctx, a.k)).view({b, l, h, d}));
-        cache.v.push_back(linear(ctx, a.v).view({b, l, h, d}));
+    for (size_t i = 0; i < m_blocks.size(); ++i) {
+        auto& a = *m_blocks[i]->cross_attn;
+        const auto& c = ctx_on[device_slot(static_cast<int64_t>(i))];
+        cache.k.push_back(a.norm_k(linear(c, a.k)).view({b, l, h, d}));
+        cache.v.push_back(linear(c, a.v).view({b, l, h, d}));
     }
     return cache;
 }
@@ -479,8 +488,9 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
                 StatusCode::ShapeMismatch, "batch sizes of latents (", tokens.x.size(0),
                 "), timesteps (", time.e0.size(0), ") and context (", cross.k[0].size(0),
                 ") differ");
+    const auto inputs = block_inputs(tokens, time, mask);
     auto layer = [&](int64_t i, const torch::Tensor& x) {
-        return run_block(i, x, tokens, time, cross, kv, mask, after_layer);
+        return run_block(i, x, inputs, time.block_mod, cross, kv, after_layer);
     };
     torch::Tensor x = tokens.x;
     if (m_runner) {
@@ -488,7 +498,7 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
     } else {
         for (int64_t i = 0; i < m_config.num_layers; ++i) x = layer(i, x);
     }
-    return head->forward(x, time.e, tokens.frame_of_token);
+    return head->forward(x.to(device()), time.e, tokens.frame_of_token);
 }
 
 void WanDitImpl::forward_tokens_detached(const DitTokens& tokens, const TimeConditioning& time,
@@ -502,27 +512,77 @@ void WanDitImpl::forward_tokens_detached(const DitTokens& tokens, const TimeCond
     }
     // Everything by value: the caller's copies are gone by the time the last stage runs.
     struct Pass {
-        DitTokens tokens;
-        TimeConditioning time;
+        std::vector<BlockInputs> inputs;
+        std::vector<torch::Tensor> block_mod;
         CrossAttnCache cross;
         std::shared_ptr<KvProvider> kv;
         LayerHook after_layer;
     };
-    auto pass = std::make_shared<Pass>(Pass{tokens, time, cross, std::move(kv), std::move(after_layer)});
+    auto pass = std::make_shared<Pass>(
+        Pass{block_inputs(tokens, time, c10::nullopt), time.block_mod, cross, std::move(kv), std::move(after_layer)});
     auto layer = [this, pass](int64_t i, const torch::Tensor& x) {
-        return run_block(i, x, pass->tokens, pass->time, pass->cross, pass->kv.get(), c10::nullopt, pass->after_layer);
+        return run_block(i, x, pass->inputs, pass->block_mod, pass->cross, pass->kv.get(), pass->after_layer);
     };
     m_runner->run_detached(tokens.x, m_config.num_layers, layer);
 }
 
-torch::Tensor WanDitImpl::run_block(int64_t i, const torch::Tensor& x, const DitTokens& tokens,
-                                    const TimeConditioning& time, const CrossAttnCache& cross, KvProvider* kv,
-                                    const c10::optional<torch::Tensor>& mask, const LayerHook& after_layer) {
-    const auto& mod = time.block_mod.empty() ? torch::Tensor() : time.block_mod[static_cast<size_t>(i)];
-    auto y = m_blocks[static_cast<size_t>(i)]->forward(x, time.e0, tokens.frame_of_token, tokens.rope, cross.k[i],
-                                                       cross.v[i], kv, i, mask, mod);
+torch::Tensor WanDitImpl::run_block(int64_t i, const torch::Tensor& x, const std::vector<BlockInputs>& inputs,
+                                    const std::vector<torch::Tensor>& block_mod, const CrossAttnCache& cross,
+                                    KvProvider* kv, const LayerHook& after_layer) {
+    const auto& in = inputs[device_slot(i)];
+    const auto& mod = block_mod.empty() ? torch::Tensor() : block_mod[static_cast<size_t>(i)];
+    // The activations cross to the block's device when the one before sat elsewhere.
+    auto y = m_blocks[static_cast<size_t>(i)]->forward(x.to(in.e0.device()), in.e0, in.frame_of_token, in.rope,
+                                                       cross.k[i], cross.v[i], kv, i, in.mask, mod);
     if (after_layer) after_layer(i);
     return y;
+}
+
+void WanDitImpl::place_blocks(const std::vector<torch::Device>& devices) {
+    LIPAR_CHECK(devices.empty() || static_cast<int64_t>(devices.size()) == m_config.num_layers,
+                StatusCode::InvalidArgument, "a device for each of the ", m_config.num_layers, " blocks, got ",
+                devices.size());
+    m_devices.clear();
+    m_device_slot.clear();
+    m_time_cache.clear();  // its modulation rows were made where the blocks were
+    if (devices.empty() ||
+        std::all_of(devices.begin(), devices.end(), [&](const torch::Device& d) { return d == device(); })) {
+        for (auto& b : m_blocks) b->to(device());
+        return;
+    }
+    m_devices.push_back(device());
+    for (size_t i = 0; i < devices.size(); ++i) {
+        auto it = std::find(m_devices.begin(), m_devices.end(), devices[i]);
+        if (it == m_devices.end()) it = m_devices.insert(m_devices.end(), devices[i]);
+        m_device_slot.push_back(static_cast<size_t>(it - m_devices.begin()));
+        m_blocks[i]->to(devices[i]);
+    }
+}
+
+torch::Device WanDitImpl::block_device(int64_t index) const {
+    return m_device_slot.empty() ? device() : m_devices[device_slot(index)];
+}
+
+std::vector<torch::Device> WanDitImpl::block_devices() const {
+    std::vector<torch::Device> out;
+    for (int64_t i = 0; i < m_config.num_layers; ++i) out.push_back(block_device(i));
+    return out;
+}
+
+std::vector<WanDitImpl::BlockInputs> WanDitImpl::block_inputs(const DitTokens& tokens, const TimeConditioning& time,
+                                                              const c10::optional<torch::Tensor>& mask) const {
+    std::vector<BlockInputs> out{BlockInputs{time.e0, tokens.frame_of_token, tokens.rope, mask}};
+    for (size_t s = 1; s < m_devices.size(); ++s) {
+        const auto& d = m_devices[s];
+        auto on = [&](const torch::Tensor& t) { return t.defined() ? t.to(d) : t; };
+        BlockInputs in;
+        in.e0 = on(time.e0);
+        in.frame_of_token = on(tokens.frame_of_token);
+        in.rope = RopeTable{on(tokens.rope.cos), on(tokens.rope.sin), on(tokens.rope.rotation)};
+        if (mask) in.mask = mask->to(d);
+        out.push_back(std::move(in));
+    }
+    return out;
 }
 
 torch::Tensor WanDitImpl::unpatchify(const torch::Tensor& tokens, int64_t frames, int64_t gh,

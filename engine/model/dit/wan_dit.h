@@ -213,6 +213,13 @@ public:
     void set_bf16_residual(bool on) { m_bf16_residual = on; }
     bool bf16_residual() const { return m_bf16_residual; }
     torch::Dtype residual_dtype() const;
+    // Several devices (issue 16): block i's weights on devices[i]; the embeddings, the time MLP
+    // and the head stay on device(). A block's inputs (activations, conditioning, RoPE tables)
+    // are moved to its device, the prompt K/V are made there (encode_context) and the KV cache's
+    // layers follow (KvCache::place_layers). Empty: every block on device().
+    void place_blocks(const std::vector<torch::Device>& devices);
+    torch::Device block_device(int64_t index) const;
+    std::vector<torch::Device> block_devices() const;
     // Where the blocks of forward_tokens run (model/dit/layer_runner.h); null: in order here.
     void set_layer_runner(std::shared_ptr<LayerRunner> runner) { m_runner = std::move(runner); }
     LayerRunner* layer_runner() const { return m_runner.get(); }
@@ -245,10 +252,25 @@ public:
     WanHead head{nullptr};
 
 private:
-    // Block i of a pass on x (forward_tokens and the detached pass alike); after_layer(i) once it ran.
-    torch::Tensor run_block(int64_t i, const torch::Tensor& x, const DitTokens& tokens, const TimeConditioning& time,
-                            const CrossAttnCache& cross, KvProvider* kv, const c10::optional<torch::Tensor>& mask,
-                            const LayerHook& after_layer);
+    // A pass's inputs to the blocks on one device (the originals on device()).
+    struct BlockInputs {
+        torch::Tensor e0, frame_of_token;
+        RopeTable rope;
+        c10::optional<torch::Tensor> mask;
+    };
+    std::vector<BlockInputs> block_inputs(const DitTokens& tokens, const TimeConditioning& time,
+                                          const c10::optional<torch::Tensor>& mask) const;
+    // The index into block_inputs() of block i's device.
+    size_t device_slot(int64_t block) const {
+        return m_device_slot.empty() ? 0 : m_device_slot[static_cast<size_t>(block)];
+    }
+    // Block i of a pass on x (forward_tokens and the detached pass alike), with the inputs on its
+    // device; after_layer(i) once it ran.
+    torch::Tensor run_block(int64_t i, const torch::Tensor& x, const std::vector<BlockInputs>& inputs,
+                            const std::vector<torch::Tensor>& block_mod, const CrossAttnCache& cross,
+                            KvProvider* kv, const LayerHook& after_layer);
+    std::vector<torch::Device> m_devices;  // distinct block devices, device() first
+    std::vector<size_t> m_device_slot;     // per block; empty = all on device()
     // Inference with one timestep given on the CPU (the editor's passes): the conditioning of each
     // value is made once and reused (no device work, no host sync), while the weights it comes
     // from are unchanged (their version counters).
