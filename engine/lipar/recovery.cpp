@@ -81,6 +81,15 @@ void ReferenceKv::mark_refreshed(const PrunePlan& plan) {
     }
 }
 
+void ReferenceKv::place_layers(const std::vector<torch::Device>& devices) {
+    LIPAR_CHECK(devices.size() == m_k.size(), StatusCode::Internal, "a clean reference of ", m_k.size(),
+                " layers placed on ", devices.size(), " devices");
+    for (size_t i = 0; i < m_k.size(); ++i) {
+        if (m_k[i].defined()) m_k[i] = m_k[i].to(devices[i]);
+        if (m_v[i].defined()) m_v[i] = m_v[i].to(devices[i]);
+    }
+}
+
 int64_t ReferenceKv::memory_bytes() const {
     int64_t bytes = 0;
     for (size_t i = 0; i < m_k.size(); ++i) {

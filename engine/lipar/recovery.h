@@ -45,6 +45,8 @@ public:
                  const torch::Tensor& v);
     // Called once per t = 0 pass after every layer was refreshed.
     void mark_refreshed(const PrunePlan& plan);
+    // Layer i's reference moved to devices[i] (the DiT's blocks moved there).
+    void place_layers(const std::vector<torch::Device>& devices);
     const torch::Tensor& keys(int64_t layer) const { return m_k[static_cast<size_t>(layer)]; }
     const torch::Tensor& values(int64_t layer) const { return m_v[static_cast<size_t>(layer)]; }
     int64_t memory_bytes() const;

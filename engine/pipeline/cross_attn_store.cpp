@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/error.h"
+
 namespace lipar::pipeline {
 
 const model::CrossAttnCache* CrossAttnStore::get(const std::string& prompt, bool wait,
@@ -20,6 +22,17 @@ const model::CrossAttnCache* CrossAttnStore::get(const std::string& prompt, bool
     }
     m_order.push_back(prompt);
     return &m_store.emplace(prompt, std::move(cache)).first->second;
+}
+
+void CrossAttnStore::place(const std::vector<torch::Device>& devices) {
+    for (auto& [prompt, cache] : m_store) {
+        LIPAR_CHECK(cache.k.size() == devices.size(), StatusCode::Internal, "prompt K/V of ", cache.k.size(),
+                    " blocks placed on ", devices.size(), " devices");
+        for (size_t i = 0; i < devices.size(); ++i) {
+            cache.k[i] = cache.k[i].to(devices[i]);
+            cache.v[i] = cache.v[i].to(devices[i]);
+        }
+    }
 }
 
 }  // namespace lipar::pipeline

@@ -26,6 +26,8 @@ public:
     const model::CrossAttnCache* get(const std::string& prompt, bool wait, const std::string& in_use);
     // A prompt get() returned (throws std::out_of_range otherwise).
     const model::CrossAttnCache& at(const std::string& prompt) const { return m_store.at(prompt); }
+    // Every stored prompt's K/V of block i moved to devices[i] (the DiT's blocks moved there).
+    void place(const std::vector<torch::Device>& devices);
 
 private:
     model::WanDitImpl& m_dit;

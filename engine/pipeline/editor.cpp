@@ -73,12 +73,19 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     dit_load.select = pack.dit_select;
     m_dit = model::load_wan_dit(io::load_checkpoint(pack.dit_weights), options, dit_load);
     m_dit->set_bf16_residual(settings.bf16_residual);
+    LIPAR_CHECK(settings.block_devices.empty() || settings.stage_devices.empty(), StatusCode::InvalidArgument,
+                "devices per block or per pipeline stage, not both");
+    LIPAR_CHECK(settings.stage_devices.empty() ||
+                    static_cast<int64_t>(settings.stage_devices.size()) == settings.pipeline_stages,
+                StatusCode::InvalidArgument, "a device for each of the ", settings.pipeline_stages,
+                " pipeline stages, got ", settings.stage_devices.size());
     if (!settings.block_devices.empty()) m_dit->place_blocks(settings.block_devices);
     if (settings.pipeline_stages > 1) {
         // The blocks are alike (one shape, one cost each): equal costs to start with, then the
-    // measured split (balance_stages_by_measure).
+        // measured split (balance_stages_by_measure).
         const auto ranges = parallel::balance_stages(
             std::vector<double>(static_cast<size_t>(m_dit->config().num_layers), 1.0), settings.pipeline_stages);
+        if (!settings.stage_devices.empty()) m_dit->place_blocks(stage_block_devices(ranges));
         m_stages = parallel::make_stage_pipeline(ranges, settings.device);
         m_dit->set_layer_runner(m_stages);
         m_settings.cuda_graphs = false;  // a graph captures one thread's work
@@ -321,7 +328,36 @@ void Editor::balance_stages_by_measure() {
     LIPAR_LOG_INFO("pipeline: ms per pass by stage [", measured, "], the editor's own work ", ms(own),
                    " ms per block; blocks ", parallel::describe_stages(ranges),
                    better == ranges ? " kept" : " -> " + parallel::describe_stages(better));
-    if (better != ranges) m_stages->set_ranges(better);
+    if (better != ranges) set_stage_ranges(better);
+}
+
+std::vector<parallel::LayerRange> Editor::stage_ranges() const {
+    if (m_stages) return m_stages->ranges();
+    return {parallel::LayerRange{0, m_dit->config().num_layers}};
+}
+
+void Editor::set_stage_ranges(const std::vector<parallel::LayerRange>& ranges) {
+    LIPAR_CHECK(m_stages, StatusCode::InvalidArgument, "no pipeline stages to split (one stage)");
+    m_stages->set_ranges(ranges);  // checks them; waits for a pass in flight
+    if (!m_settings.stage_devices.empty()) place_blocks(stage_block_devices(ranges));
+}
+
+std::vector<torch::Device> Editor::stage_block_devices(const std::vector<parallel::LayerRange>& ranges) const {
+    std::vector<torch::Device> devices;
+    for (size_t s = 0; s < ranges.size(); ++s)
+        for (int64_t i = ranges[s].begin; i < ranges[s].end; ++i) devices.push_back(m_settings.stage_devices[s]);
+    return devices;
+}
+
+void Editor::place_blocks(const std::vector<torch::Device>& devices) {
+    m_dit->drain_layers();
+    m_dit->place_blocks(devices);
+    for (auto* stream : {m_main.get(), m_base.get()}) {
+        if (!stream) continue;
+        stream->cache.place_layers(devices);
+        stream->reference.place_layers(devices);
+    }
+    m_cross->place(devices);
 }
 
 torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {

@@ -71,9 +71,13 @@ struct EditorSettings {
     // Pipeline stages (issue 16, parallel/stage_pipeline.h): the DiT's blocks split over this many
     // workers; 1 = all on the calling thread. CPU only for now; turns CUDA graphs off.
     int64_t pipeline_stages = 1;
-    // Several devices (issue 16): block i of the DiT on block_devices[i] (its KV-cache layers and
-    // prompt K/V with it); the rest of the model on `device`. Empty: everything on `device`.
+    // Several devices (issue 16): block i of the DiT on block_devices[i] (its KV-cache layers,
+    // clean reference and prompt K/V with it); the rest of the model on `device`. Empty:
+    // everything on `device`.
     std::vector<torch::Device> block_devices;
+    // Or per pipeline stage: stage k's blocks on stage_devices[k] (one per stage), following the
+    // stages when they are re-split. Not together with block_devices.
+    std::vector<torch::Device> stage_devices;
     std::string prompt_cache_dir;
     // Live use: a new prompt is encoded on a thread of its own while the stream goes on with the
     // previous one; the swap happens at the first block boundary after it is ready. Off (files,
@@ -181,6 +185,14 @@ public:
     void set_async_prompts(bool async) { m_settings.async_prompts = async; }
     // Blocks until the prompt being encoded (if any) is ready; the next block then uses it.
     void wait_for_prompts() { m_text->wait_idle(); }
+    // Pipeline stages (EditorSettings::pipeline_stages): the DiT blocks each stage runs (one range
+    // without stages). set_stage_ranges re-splits them between blocks, as the editor does once by
+    // measured time; with EditorSettings::stage_devices the blocks that change stage move to their
+    // new stage's device with their KV-cache layers, clean reference and prompt K/V.
+    std::vector<parallel::LayerRange> stage_ranges() const;
+    void set_stage_ranges(const std::vector<parallel::LayerRange>& ranges);
+    // The device of each DiT block.
+    std::vector<torch::Device> block_devices() const { return m_dit->block_devices(); }
 
 private:
     void apply_pending_params();
@@ -191,6 +203,10 @@ private:
     // second one, the first stage (the editor's own thread) charged with the block's encode,
     // detection and decode besides (editor.cpp says why).
     void balance_stages_by_measure();
+    // Every block, and its KV-cache layers, clean references and prompt K/V, on devices[i].
+    void place_blocks(const std::vector<torch::Device>& devices);
+    // EditorSettings::stage_devices spread over the blocks of `ranges`.
+    std::vector<torch::Device> stage_block_devices(const std::vector<parallel::LayerRange>& ranges) const;
     std::vector<EditedFrame> process_block(const torch::Tensor& latents, bool final_block);
     accel::PrunePlan m_plan;        // of the block being processed
     torch::Tensor m_x0_base;        // compare mode: the baseline's x0 of that block

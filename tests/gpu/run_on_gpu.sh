@@ -97,6 +97,22 @@ for step in "$@"; do
             log "gpu tests"
             ./build-gpu/tests/lipar_gpu_tests 2>&1 | tee "$OUT/gpu_tests.log" | grep -E "^\[  (PASSED|FAILED) |OK \]|FAILED|Failure|error" | tail -40
             ;;
+        placement-lipar)
+            # The CUDA/CPU placement test that crashed in lipar mode (tests/gpu/gpu_placement_test.cpp):
+            # once as is, then under a debugger for the backtrace when it crashes.
+            log "placement across CUDA/CPU in lipar (disabled test)"
+            t=./build-gpu/tests/lipar_gpu_tests
+            f='--gtest_filter=GpuPlacement.*lipar* --gtest_also_run_disabled_tests'
+            if ! $t $f > "$OUT/placement_lipar.log" 2>&1; then
+                tail -5 "$OUT/placement_lipar.log"
+                dbg=$(command -v gdb || echo /usr/local/cuda/bin/cuda-gdb)
+                timeout 300 "$dbg" -batch -ex run -ex bt -ex "info sharedlibrary" -ex "thread apply all bt 12" \
+                    --args $t $f > "$OUT/placement_lipar_bt.log" 2>&1
+                grep -A30 "received signal" "$OUT/placement_lipar_bt.log" | head -40
+            else
+                grep -E "^\[ info \]|OK \]" "$OUT/placement_lipar.log"
+            fi
+            ;;
         unit)
             log "unit tests on the GPU machine's LibTorch (one process per test, so a crash names its test)"
             ctest --test-dir build-gpu -L unit -j 16 --timeout 120 --output-on-failure ${UNIT_FILTER:+-R "$UNIT_FILTER"} 2>&1 | tee "$OUT/unit_tests.log" | grep -E "tests passed|tests failed|\*\*\*|Failed|SEGFAULT|Timeout" | tail -25

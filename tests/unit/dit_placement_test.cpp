@@ -71,7 +71,12 @@ TEST(DitPlacement, blocks_report_their_devices_and_the_cache_layers_follow_them)
                                               model::CacheWrite::Commit);
     EXPECT_EQ(cache.committed_tokens(0), 3 * 2 * 3);
     EXPECT_EQ(cache.committed_tokens(1), 3 * 2 * 3);
-    EXPECT_THROW(cache.place_layers({kCpu, kCpu}), Error);
+    // Moving layers that hold K/V takes the K/V along.
+    const auto k0 = cache.keys(0).clone();
+    cache.place_layers({kCpu, kCpu});
+    EXPECT_EQ(cache.layer_device(0), kCpu);
+    EXPECT_EQ(cache.committed_tokens(0), 3 * 2 * 3);
+    EXPECT_TRUE(torch::equal(cache.keys(0), k0));
 
     // The same weights in one place compute the same flow.
     dit->place_blocks({});
@@ -142,14 +147,60 @@ TEST_F(EditorPlacement, blocks_on_two_devices_with_two_pipeline_stages_edit_as_o
     expect_same_edit(one, placed);
 }
 
-TEST_F(EditorPlacement, a_device_list_of_the_wrong_length_is_refused) {
-    try {
-        pipeline::Editor e(*s_pack, settings({kCpu, kOther}, 1));
-        FAIL() << "two devices for four blocks were accepted";
-    } catch (const Error& e) {
-        EXPECT_EQ(e.code(), StatusCode::InvalidArgument);
-        EXPECT_NE(std::string(e.what()).find("4 blocks"), std::string::npos) << e.what();
+TEST_F(EditorPlacement, stages_on_two_devices_edit_as_one_and_a_re_split_moves_blocks_with_their_state) {
+    if (!parallel::stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    auto s = settings({}, 2);
+    s.stage_devices = {kCpu, kOther};
+    pipeline::Editor one(*s_pack, settings({}, 1)), placed(*s_pack, s);
+    using parallel::LayerRange;
+    EXPECT_EQ(placed.block_devices(), (std::vector<torch::Device>{kCpu, kCpu, kOther, kOther}));
+    EXPECT_EQ(one.stage_ranges(), (std::vector<LayerRange>{{0, 4}}));
+    EXPECT_THROW(one.set_stage_ranges({{0, 2}, {2, 4}}), Error);  // one stage: nothing to split
+    const int64_t fpb = 3, blocks = 7;
+    const auto z = scene(16, blocks * fpb, 8, 16);
+    EditParams p;
+    p.mode = EditMode::Lipar;
+    p.prompt = "a watercolor";
+    p.seed = 11;
+    one.set_params(p);
+    placed.set_params(p);
+    for (int64_t b = 0; b < blocks; ++b) {
+        if (b == 3 || b == 5) {
+            // Mid-stream, with K/V committed and a clean reference in every layer: stage 0 takes
+            // one block (the rest move to the second device), then three.
+            const std::vector<LayerRange> split =
+                b == 3 ? std::vector<LayerRange>{{0, 1}, {1, 4}} : std::vector<LayerRange>{{0, 3}, {3, 4}};
+            placed.set_stage_ranges(split);
+            EXPECT_EQ(placed.stage_ranges(), split);
+            std::vector<torch::Device> want;
+            for (int64_t i = 0; i < 4; ++i) want.push_back(i < split[0].end ? kCpu : kOther);
+            EXPECT_EQ(placed.block_devices(), want) << "block " << b;
+        }
+        const auto a = one.edit_latents(z.narrow(1, b * fpb, fpb));
+        const auto c = placed.edit_latents(z.narrow(1, b * fpb, fpb));
+        EXPECT_LE(relative_error(c, a), 1e-6) << "block " << b;
+        EXPECT_EQ(one.last_report().kept_ratio, placed.last_report().kept_ratio) << "block " << b;
     }
+    EXPECT_THROW(placed.set_stage_ranges({{0, 4}}), Error);  // the same number of stages
+}
+
+TEST_F(EditorPlacement, device_lists_of_the_wrong_length_or_both_kinds_are_refused) {
+    auto refused = [](const pipeline::EditorSettings& s, const std::string& says) {
+        try {
+            pipeline::Editor e(*s_pack, s);
+            ADD_FAILURE() << "accepted: " << says;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), StatusCode::InvalidArgument);
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    };
+    refused(settings({kCpu, kOther}, 1), "4 blocks");
+    auto per_stage = settings({}, 2);
+    per_stage.stage_devices = {kCpu, kOther, kOther};
+    refused(per_stage, "2 pipeline stages, got 3");
+    auto both = settings({kCpu, kCpu, kOther, kOther}, 2);
+    both.stage_devices = {kCpu, kOther};
+    refused(both, "not both");
 }
 
 }  // namespace

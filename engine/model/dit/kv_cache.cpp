@@ -51,14 +51,17 @@ void KvCache::place_layers(const std::vector<torch::Device>& devices) {
                 "a device for each of the KV cache's ", m_layers, " layers, got ", devices.size());
     for (size_t i = 0; i < m_state.size(); ++i) {
         auto& l = m_state[i];
-        LIPAR_CHECK(l.committed == 0 && l.staged == 0, StatusCode::Internal,
-                    "KV cache layers moved while they hold K/V");
         const c10::optional<torch::Device> want =
             devices.empty() || devices[i] == m_options.device() ? c10::nullopt : c10::optional<torch::Device>(devices[i]);
-        if (want != l.device) {
-            l = Layer{};
-            l.device = want;
+        if (want == l.device) continue;
+        LIPAR_CHECK(l.staged == 0, StatusCode::Internal, "KV cache layer ", i, " moved while a pass stages K/V");
+        // The committed K/V go along (a re-split between blocks); the buffers keep their capacity.
+        if (l.k.defined()) {
+            const auto to = want ? *want : m_options.device();
+            l.k = l.k.to(to);
+            l.v = l.v.to(to);
         }
+        l.device = want;
     }
     m_staging_tag = 0;
 }

@@ -65,8 +65,8 @@ public:
     // Stages explicitly (used by providers that assemble a block's K/V themselves).
     std::pair<torch::Tensor, torch::Tensor> stage(int64_t layer, const torch::Tensor& k,
                                                   const torch::Tensor& v);
-    // Each layer's buffers on its own device (the DiT's WanDitImpl::block_devices()); before
-    // anything is committed. Empty: every layer on the cache's device.
+    // Each layer's buffers on its own device (the DiT's WanDitImpl::block_devices()), committed K/V
+    // moved along (between passes: nothing may be staged). Empty: every layer on the cache's device.
     void place_layers(const std::vector<torch::Device>& devices);
     torch::Device layer_device(int64_t layer) const;
     // Allocates room for `tokens` tokens (committed + staged) of every layer up front, so that the
