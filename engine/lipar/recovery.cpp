@@ -28,7 +28,8 @@ bool ReferenceKv::covers(const PrunePlan& plan) const {
 }
 
 PlanIndices PlanIndices::on(const PrunePlan& plan, const torch::Device& device) {
-    auto to = [&](const torch::Tensor& t) { return t.defined() ? t.to(device) : t; };
+    // Tensors already there are shared, not copied (one device: the plan's own tensors).
+    auto to = [&](const torch::Tensor& t) { return t.defined() && t.device() != device ? t.to(device) : t; };
     PlanIndices out;
     out.kept_index = to(plan.kept_index);
     out.pruned_index = to(plan.pruned_index);
