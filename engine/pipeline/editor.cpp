@@ -58,6 +58,7 @@ model::AttentionWindow pack_attention_window(const ModelPack& pack) {
 Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     : m_pack(pack), m_settings(settings), m_schedule(pack.shift) {
     torch::NoGradGuard no_grad;
+    if (settings.token_workers != 1) start_token_workers(pack);
     m_width = settings.width > 0 ? settings.width : pack.width;
     m_height = settings.height > 0 ? settings.height : pack.height;
     LIPAR_CHECK(m_width % pack.multiple == 0 && m_height % pack.multiple == 0 && m_width > 0 &&
@@ -73,6 +74,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     dit_load.select = pack.dit_select;
     m_dit = model::load_wan_dit(io::load_checkpoint(pack.dit_weights), options, dit_load);
     m_dit->set_bf16_residual(settings.bf16_residual);
+    if (m_tokens || settings.token_group) m_dit->set_token_group(m_tokens ? m_tokens : settings.token_group);
     LIPAR_CHECK(settings.block_devices.empty() || settings.stage_devices.empty(), StatusCode::InvalidArgument,
                 "devices per block or per pipeline stage, not both");
     LIPAR_CHECK(settings.stage_devices.empty() ||
@@ -108,7 +110,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     m_text = std::make_unique<AsyncPromptEncoder>(
         settings.make_conditioner ? settings.make_conditioner()
                                   : make_conditioner(pack, m_dit->config().text_dim, settings.device,
-                                                     settings.prompt_cache_dir));
+                                                     settings.prompt_cache_dir, settings.prompt_cache_on_disk));
     if (!m_settings.window)
         m_settings.window =
             model::kv_window(m_settings.attention.value_or(pack_attention_window(pack)), m_fpb);
@@ -118,6 +120,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     m_planner = std::make_unique<BlockPlanner>(m_dit->config().head_dim(), settings.device,
                                                settings.kept_bucket);
     m_denoiser = std::make_unique<BlockDenoiser>(*m_dit, m_schedule, NoiseSource(settings.noise));
+    wait_for(m_followers_loading);
     LIPAR_LOG_INFO("editor: pack '", pack.name, "' loaded on ", device_name(), " in ",
                    static_cast<int>(t.elapsed_ms()), " ms; ", m_width, "x", m_height, ", ", m_fpb,
                    " latent frames per block", pack.untrained ? " [UNTRAINED]" : "");
@@ -130,6 +133,70 @@ Editor::~Editor() {
     } catch (const std::exception& e) {
         LIPAR_LOG_WARN("editor: the last block's cache pass failed: ", e.what());
     }
+}
+
+void Editor::start_token_workers(const ModelPack& pack) {
+    const auto& s = m_settings;
+    LIPAR_CHECK(s.token_workers >= 1 && s.token_workers <= 16, StatusCode::InvalidArgument,
+                "token workers must be 1..16, got ", s.token_workers);
+    LIPAR_CHECK(s.pipeline_stages == 1, StatusCode::InvalidArgument,
+                "pipeline stages and token workers cannot be combined (split by layers or by tokens)");
+    LIPAR_CHECK(s.block_devices.empty() && s.stage_devices.empty(), StatusCode::InvalidArgument,
+                "token workers each hold a whole replica: no devices per block or stage");
+    LIPAR_CHECK(s.device.is_cpu(), StatusCode::Unsupported, "token workers on ", s.device.str(),
+                " are not built yet: on GPUs they need NCCL (no multi-GPU machine to test them on); on the "
+                "CPU they run over Gloo");
+    // Every worker must switch prompts at the same block: prompts are encoded before it.
+    m_settings.async_prompts = false;
+    auto factory = std::make_shared<parallel::TokenGroupFactory>(static_cast<int>(s.token_workers));
+    m_followers.resize(static_cast<size_t>(s.token_workers - 1));
+    for (int rank = 1; rank < s.token_workers; ++rank) {
+        auto follower = m_settings;
+        follower.token_workers = 1;
+        follower.latents_only = true;  // worker 0 encodes and decodes; the others edit its latents
+        follower.prompt_cache_on_disk = false;
+        follower.keep_latents = false;
+        m_follower_threads.push_back(std::make_unique<parallel::WorkerThread>());
+        auto* slot = &m_followers[static_cast<size_t>(rank - 1)];
+        m_followers_loading.push_back(m_follower_threads.back()->post([factory, rank, follower, pack, slot]() mutable {
+            follower.token_group = factory->connect(rank);
+            *slot = std::make_unique<Editor>(pack, follower);
+        }));
+    }
+    m_tokens = factory->connect(0);  // returns once every worker has connected
+}
+
+std::vector<std::future<void>> Editor::post_to_followers(const std::function<void(Editor&)>& call) {
+    std::vector<std::future<void>> done;
+    for (size_t k = 0; k < m_followers.size(); ++k) {
+        Editor* follower = m_followers[k].get();
+        done.push_back(m_follower_threads[k]->post([follower, call] { call(*follower); }));
+    }
+    return done;
+}
+
+void Editor::on_followers(const std::function<void(Editor&)>& call) {
+    if (m_followers.empty()) return;
+    auto done = post_to_followers(call);
+    wait_for(done);
+}
+
+void Editor::wait_for(std::vector<std::future<void>>& done) {
+    std::exception_ptr first;
+    for (auto& f : done) {
+        try {
+            f.get();
+        } catch (...) {
+            if (!first) first = std::current_exception();
+        }
+    }
+    done.clear();
+    if (first) std::rethrow_exception(first);
+}
+
+void Editor::wait_for_prompts() {
+    m_text->wait_idle();
+    on_followers([](Editor& e) { e.wait_for_prompts(); });
 }
 
 void Editor::reset_streams() {
@@ -147,6 +214,7 @@ const model::DitConfig& Editor::dit_config() const { return m_dit->config(); }
 std::string Editor::device_name() const {
     std::string name = device_description(m_settings.device);
     if (m_settings.pipeline_stages > 1) name += ", " + std::to_string(m_settings.pipeline_stages) + " pipeline stages";
+    if (m_settings.token_workers > 1) name += ", " + std::to_string(m_settings.token_workers) + " token workers";
     return name;
 }
 
@@ -157,6 +225,7 @@ std::string Editor::prompt_status() const { return m_text->status(); }
 void Editor::drop_graphs() {
     m_main->graphs.clear();
     if (m_base) m_base->graphs.clear();
+    on_followers([](Editor& e) { e.drop_graphs(); });
 }
 
 std::string Editor::graph_summary() const {
@@ -180,6 +249,7 @@ void Editor::set_params(const EditParams& params) {
     LIPAR_CHECK(why.empty(), StatusCode::InvalidArgument, why);
     m_pending = params;
     m_params_dirty = true;
+    on_followers([&](Editor& e) { e.set_params(params); });
 }
 
 void Editor::apply_pending_params() {
@@ -202,9 +272,12 @@ void Editor::apply_pending_params() {
         m_base->cache.place_layers(m_dit->block_devices());
     }
     if (m_active.mode == EditMode::Compare && old.mode != EditMode::Compare) {
-        // The baseline's decoder starts a stream here (its old state belongs to another span).
-        if (!m_ae_base) m_ae_base = m_ae->new_stream();
-        m_ae_base->reset_decoder();
+        // The baseline's decoder starts a stream here (its old state belongs to another span);
+        // a latents-only editor (a token worker, parity runs) has none.
+        if (m_ae) {
+            if (!m_ae_base) m_ae_base = m_ae->new_stream();
+            m_ae_base->reset_decoder();
+        }
         m_output.start_baseline(m_latent_frame);
     }
 }
@@ -280,6 +353,7 @@ std::vector<EditedFrame> Editor::flush() {
 }
 
 void Editor::reset() {
+    on_followers([](Editor& e) { e.reset(); });
     reset_streams();
     m_planner->reset();
     if (m_ae) m_ae->reset();
@@ -361,6 +435,25 @@ void Editor::place_blocks(const std::vector<torch::Device>& devices) {
 }
 
 torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
+    if (m_followers.empty()) return edit_block_latents(latents_cfhw);
+    // Every token worker edits the same block; they meet in each pass's gathers.
+    auto followers = post_to_followers([latents_cfhw](Editor& e) { e.edit_latents(latents_cfhw); });
+    torch::Tensor x0;
+    try {
+        x0 = edit_block_latents(latents_cfhw);
+    } catch (...) {
+        try {
+            wait_for(followers);  // they fail too (a gather times out) or finish
+        } catch (const std::exception& e) {
+            LIPAR_LOG_WARN("editor: a token worker: ", e.what());
+        }
+        throw;
+    }
+    wait_for(followers);
+    return x0;
+}
+
+torch::Tensor Editor::edit_block_latents(const torch::Tensor& latents_cfhw) {
     torch::NoGradGuard no_grad;
     balance_stages_by_measure();
     apply_pending_params();

@@ -20,6 +20,7 @@
 
 #include <deque>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -33,6 +34,8 @@
 #include "model/dit/wan_dit.h"
 #include "model/vae/autoencoder.h"
 #include "parallel/stage_pipeline.h"
+#include "parallel/token_group.h"
+#include "parallel/worker_thread.h"
 #include "pipeline/async_prompt_encoder.h"
 #include "pipeline/block_denoiser.h"
 #include "pipeline/block_planner.h"
@@ -78,7 +81,15 @@ struct EditorSettings {
     // Or per pipeline stage: stage k's blocks on stage_devices[k] (one per stage), following the
     // stages when they are re-split. Not together with block_devices.
     std::vector<torch::Device> stage_devices;
+    // Token workers (issue 16, parallel/token_group.h): this many replicas of the editor, one per
+    // worker thread, share every DiT pass by tokens (the editor itself is worker 0 and drives the
+    // others); 1 = none. CPU only for now; prompts are then always encoded before the block that
+    // needs them (async_prompts off), as every worker must switch at the same block.
+    int64_t token_workers = 1;
+    // Set by worker 0 for the others (their own group connection).
+    std::shared_ptr<model::TokenGroup> token_group;
     std::string prompt_cache_dir;
+    bool prompt_cache_on_disk = true;  // off for token workers 1.. (worker 0 writes the files)
     // Live use: a new prompt is encoded on a thread of its own while the stream goes on with the
     // previous one; the swap happens at the first block boundary after it is ready. Off (files,
     // benchmarks): a new prompt applies exactly at the next block, which waits for it.
@@ -182,9 +193,9 @@ public:
     std::string prompt_status() const;
     // Live (true): new prompts are encoded aside (EditorSettings::async_prompts). May change
     // between blocks.
-    void set_async_prompts(bool async) { m_settings.async_prompts = async; }
+    void set_async_prompts(bool async) { m_settings.async_prompts = async && m_followers.empty(); }
     // Blocks until the prompt being encoded (if any) is ready; the next block then uses it.
-    void wait_for_prompts() { m_text->wait_idle(); }
+    void wait_for_prompts();
     // Pipeline stages (EditorSettings::pipeline_stages): the DiT blocks each stage runs (one range
     // without stages). set_stage_ranges re-splits them between blocks, as the editor does once by
     // measured time; with EditorSettings::stage_devices the blocks that change stage move to their
@@ -203,6 +214,13 @@ private:
     // second one, the first stage (the editor's own thread) charged with the block's encode,
     // detection and decode besides (editor.cpp says why).
     void balance_stages_by_measure();
+    // Token workers: the other workers' editors are made (on their threads) while this one loads;
+    // every call that changes the stream is replayed on them (on_followers).
+    void start_token_workers(const ModelPack& pack);
+    torch::Tensor edit_block_latents(const torch::Tensor& z);  // edit_latents on this worker
+    void on_followers(const std::function<void(Editor&)>& call);
+    std::vector<std::future<void>> post_to_followers(const std::function<void(Editor&)>& call);
+    static void wait_for(std::vector<std::future<void>>& done);
     // Every block, and its KV-cache layers, clean references and prompt K/V, on devices[i].
     void place_blocks(const std::vector<torch::Device>& devices);
     // EditorSettings::stage_devices spread over the blocks of `ranges`.
@@ -221,6 +239,12 @@ private:
     // --gpus N: the DiT's runner (null for one stage), re-split once by measured time.
     std::shared_ptr<parallel::StagePipeline> m_stages;
     bool m_stages_balanced = false;
+    // --split tokens: worker 0's group, the other workers' editors and their threads (declared
+    // after the editors: the threads finish their jobs before the editors go).
+    std::shared_ptr<model::TokenGroup> m_tokens;
+    std::vector<std::unique_ptr<Editor>> m_followers;
+    std::vector<std::unique_ptr<parallel::WorkerThread>> m_follower_threads;
+    std::vector<std::future<void>> m_followers_loading;
     std::unique_ptr<model::VideoAutoencoder> m_ae;        // encoder + main decoder stream
     // Compare mode: the baseline's decoder stream, started when compare mode starts (possibly
     // mid-stream; OutputAssembler pairs its frames).

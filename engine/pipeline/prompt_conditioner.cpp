@@ -110,14 +110,14 @@ private:
 class Umt5Conditioner : public PromptConditioner {
 public:
     Umt5Conditioner(const ModelPack& pack, int64_t text_dim, torch::Device device,
-                    const std::string& cache_dir)
+                    const std::string& cache_dir, bool cache_on_disk)
         : m_weights(pack.text_weights),
           m_tokenizer(pack.tokenizer),
           m_text_len(pack.text_len),
           m_text_dim(text_dim),
           m_device(device),
           m_cache(pack.name + "|" + text_files_identity({pack.text_weights, pack.tokenizer}), pack.text_len,
-                  model::PromptCacheOptions{cache_dir, true, 16}) {}
+                  model::PromptCacheOptions{cache_dir, cache_on_disk, 16}) {}
 
     torch::Tensor embed(const std::string& prompt) override {
         auto e = m_cache.get_or_compute(prompt, [&] { return encode(prompt); });
@@ -176,7 +176,7 @@ std::unique_ptr<PromptConditioner> make_embeddings_conditioner(const std::string
 
 std::unique_ptr<PromptConditioner> make_conditioner(const ModelPack& pack, int64_t text_dim,
                                                     const torch::Device& device,
-                                                    const std::string& cache_dir) {
+                                                    const std::string& cache_dir, bool cache_on_disk) {
     if (pack.text_kind == "hashed") return make_hashed_conditioner(pack.text_len, text_dim, device);
     if (pack.text_kind == "embeddings") {
         return make_embeddings_conditioner(pack.embeddings, text_dim, device);
@@ -186,7 +186,7 @@ std::unique_ptr<PromptConditioner> make_conditioner(const ModelPack& pack, int64
         LIPAR_CHECK(model::Tokenizer::available(&why), StatusCode::Unsupported,
                     "model pack '", pack.name, "' needs the UMT5 tokenizer, which this build "
                     "cannot load (", why, "); use a pack with precomputed prompt embeddings");
-        return std::make_unique<Umt5Conditioner>(pack, text_dim, device, cache_dir);
+        return std::make_unique<Umt5Conditioner>(pack, text_dim, device, cache_dir, cache_on_disk);
     }
     fail(StatusCode::Unsupported, "text encoder kind '", pack.text_kind,
          "' is not available in this build");

@@ -37,6 +37,6 @@ std::string text_files_identity(const std::vector<std::string>& paths);
 // By the pack's text kind. UMT5 packs need a build with SentencePiece.
 std::unique_ptr<PromptConditioner> make_conditioner(const ModelPack& pack, int64_t text_dim,
                                                     const torch::Device& device,
-                                                    const std::string& cache_dir);
+                                                    const std::string& cache_dir, bool cache_on_disk = true);
 
 }  // namespace lipar::pipeline

@@ -477,6 +477,73 @@ torch::Dtype WanDitImpl::residual_dtype() const {
                                                                        : torch::kFloat32;
 }
 
+namespace {
+
+// `t` [B, n, ...] padded with zeros along dim 1 to `tokens` rows (a token worker's share to the
+// common size all_gather needs).
+torch::Tensor pad_tokens(const torch::Tensor& t, int64_t tokens) {
+    if (t.size(1) == tokens) return t.contiguous();
+    auto sizes = t.sizes().vec();
+    sizes[1] = tokens - t.size(1);
+    return torch::cat({t, torch::zeros(sizes, t.options())}, 1);
+}
+
+// A token worker's KV provider: the layer's k_pre, k and v of its share of the tokens, gathered
+// with every other worker's (one transfer) before its own provider stages them for the pass's
+// n tokens.
+class GatheringKv final : public KvProvider {
+public:
+    GatheringKv(KvProvider& inner, TokenGroup& group, int64_t tokens, int64_t share)
+        : m_inner(inner), m_group(group), m_tokens(tokens), m_share(share) {}
+    std::pair<torch::Tensor, torch::Tensor> keys_values(int64_t layer, const torch::Tensor& k_pre,
+                                                        const torch::Tensor& k, const torch::Tensor& v) override {
+        const int64_t d = k.size(3);
+        auto all = m_group.all_gather(pad_tokens(torch::cat({k_pre, k, v.to(k.scalar_type())}, 3), m_share))
+                       .narrow(1, 0, m_tokens);
+        return m_inner.keys_values(layer, all.narrow(3, 0, d), all.narrow(3, d, d),
+                                   all.narrow(3, 2 * d, d).to(v.scalar_type()));
+    }
+
+private:
+    KvProvider& m_inner;
+    TokenGroup& m_group;
+    int64_t m_tokens, m_share;
+};
+
+}  // namespace
+
+void WanDitImpl::set_layer_runner(std::shared_ptr<LayerRunner> runner) {
+    LIPAR_CHECK(!runner || !m_tokens, StatusCode::InvalidArgument,
+                "pipeline stages and token workers cannot be combined");
+    m_runner = std::move(runner);
+}
+
+void WanDitImpl::set_token_group(std::shared_ptr<TokenGroup> group) {
+    LIPAR_CHECK(!group || !m_runner, StatusCode::InvalidArgument,
+                "pipeline stages and token workers cannot be combined");
+    m_tokens = std::move(group);
+}
+
+torch::Tensor WanDitImpl::forward_token_share(const DitTokens& tokens, const TimeConditioning& time,
+                                              const CrossAttnCache& cross, KvProvider& kv,
+                                              const LayerHook& after_layer) {
+    auto& group = *m_tokens;
+    const int64_t n = tokens.x.size(1), share = (n + group.size() - 1) / group.size();
+    const int64_t begin = group.rank() * share, len = std::min(n, begin + share) - begin;
+    auto rows = [&](const torch::Tensor& t) { return t.defined() ? t.narrow(0, begin, len) : t; };
+    DitTokens mine;
+    mine.x = tokens.x.narrow(1, begin, len);
+    mine.frame_of_token = rows(tokens.frame_of_token);
+    mine.rope = RopeTable{rows(tokens.rope.cos), rows(tokens.rope.sin), rows(tokens.rope.rotation)};
+    GatheringKv gathered(kv, group, n, share);
+    const auto inputs = block_inputs(mine, time, c10::nullopt);
+    torch::Tensor x = mine.x;
+    for (int64_t i = 0; i < m_config.num_layers; ++i)
+        x = run_block(i, x, inputs, time.block_mod, cross, &gathered, after_layer);
+    auto out = head->forward(x.to(device()), time.e, mine.frame_of_token);
+    return group.all_gather(pad_tokens(out, share)).narrow(1, 0, n).contiguous();
+}
+
 torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeConditioning& time,
                                          const CrossAttnCache& cross, KvProvider* kv,
                                          const c10::optional<torch::Tensor>& mask,
@@ -488,6 +555,12 @@ torch::Tensor WanDitImpl::forward_tokens(const DitTokens& tokens, const TimeCond
                 StatusCode::ShapeMismatch, "batch sizes of latents (", tokens.x.size(0),
                 "), timesteps (", time.e0.size(0), ") and context (", cross.k[0].size(0),
                 ") differ");
+    if (m_tokens && m_tokens->size() > 1 && kv && !mask) {
+        // Token workers share the pass when every one gets tokens; else each computes all of
+        // them (the same result on every worker).
+        const int64_t n = tokens.x.size(1), share = (n + m_tokens->size() - 1) / m_tokens->size();
+        if ((m_tokens->size() - 1) * share < n) return forward_token_share(tokens, time, cross, *kv, after_layer);
+    }
     const auto inputs = block_inputs(tokens, time, mask);
     auto layer = [&](int64_t i, const torch::Tensor& x) {
         return run_block(i, x, inputs, time.block_mod, cross, kv, after_layer);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "model/dit/layer_runner.h"
+#include "model/dit/token_group.h"
 #include "model/common/rope.h"
 #include "model/dit/dit_config.h"
 
@@ -221,8 +222,12 @@ public:
     torch::Device block_device(int64_t index) const;
     std::vector<torch::Device> block_devices() const;
     // Where the blocks of forward_tokens run (model/dit/layer_runner.h); null: in order here.
-    void set_layer_runner(std::shared_ptr<LayerRunner> runner) { m_runner = std::move(runner); }
+    void set_layer_runner(std::shared_ptr<LayerRunner> runner);
     LayerRunner* layer_runner() const { return m_runner.get(); }
+    // Token-parallel workers (model/dit/token_group.h): forward_tokens with a KV provider computes
+    // this worker's share of the tokens and gathers the rest. Not together with a layer runner.
+    void set_token_group(std::shared_ptr<TokenGroup> group);
+    TokenGroup* token_group() const { return m_tokens.get(); }
     // Called with each block's index right after that block ran (a committing pass commits the
     // block's K/V there), on the thread that ran it.
     using LayerHook = std::function<void(int64_t layer)>;
@@ -283,6 +288,10 @@ private:
     std::vector<WanBlock> m_blocks;
     bool m_bf16_residual = false;
     std::shared_ptr<LayerRunner> m_runner;
+    std::shared_ptr<TokenGroup> m_tokens;
+    // forward_tokens on this token worker's share of the tokens (see set_token_group).
+    torch::Tensor forward_token_share(const DitTokens& tokens, const TimeConditioning& time,
+                                      const CrossAttnCache& cross, KvProvider& kv, const LayerHook& after_layer);
 };
 TORCH_MODULE(WanDit);
 

@@ -1,0 +1,141 @@
+// Token workers (issue 16, parallel/token_group.h): the c10d all-gather on its own, and the editor
+// with two and three workers sharing every DiT pass by tokens against one worker, in off, naive,
+// lipar and compare, through a prompt change mid-stream.
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <unistd.h>
+
+#include "common/remove_tree.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "parallel/token_group.h"
+#include "pipeline/editor.h"
+#include "pipeline/random_pack.h"
+
+namespace lipar::parallel {
+namespace {
+
+TEST(TokenGroup, gathers_every_workers_share_in_rank_order) {
+    if (!token_groups_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    TokenGroupFactory factory(3);
+    std::vector<torch::Tensor> got(3);
+    std::vector<std::thread> workers;
+    for (int rank = 0; rank < 3; ++rank) {
+        workers.emplace_back([&, rank] {
+            auto group = factory.connect(rank);
+            EXPECT_EQ(group->rank(), rank);
+            EXPECT_EQ(group->size(), 3);
+            // [1, 2, 2]: rows rank*10 + {0, 1}
+            auto share = torch::tensor({rank * 10.0f, rank * 10.0f + 1}).view({1, 2, 1}).expand({1, 2, 2}).contiguous();
+            got[static_cast<size_t>(rank)] = group->all_gather(share);
+        });
+    }
+    for (auto& w : workers) w.join();
+    const auto want = torch::tensor({0.0f, 1.0f, 10.0f, 11.0f, 20.0f, 21.0f}).view({1, 6, 1}).expand({1, 6, 2});
+    for (const auto& g : got) EXPECT_TRUE(torch::equal(g, want)) << g;
+}
+
+TEST(TokenGroup, a_worker_that_never_connects_is_reported_not_waited_for) {
+    if (!token_groups_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    TokenGroupFactory factory(2, std::chrono::milliseconds(300));
+    try {
+        factory.connect(0);
+        FAIL() << "connected without the second worker";
+    } catch (const Error& e) {
+        EXPECT_EQ(e.code(), StatusCode::DeviceError);
+        EXPECT_NE(std::string(e.what()).find("could not connect"), std::string::npos) << e.what();
+    }
+}
+
+torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
+    auto gen = at::detail::createCPUGenerator(31);
+    auto z = torch::randn({channels, 1, h, w}, gen).expand({channels, frames, h, w}).clone();
+    z.narrow(2, 2, 3).narrow(3, 4, 4).add_(torch::randn({channels, frames, 3, 4}, gen));
+    return z;
+}
+
+class TokenWorkers : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        pipeline::RandomPackOptions o;
+        o.config = "nano";
+        o.out = (std::filesystem::temp_directory_path() / ("lipar_token_pack_" + std::to_string(::getpid()))).string();
+        o.seed = 5;
+        lipar::test::remove_tree_at_exit(o.out);
+        s_pack = new pipeline::ModelPack(pipeline::write_random_pack(o));
+    }
+    static pipeline::EditorSettings settings(int64_t workers) {
+        pipeline::EditorSettings s;
+        s.width = 128;
+        s.height = 64;
+        s.latents_only = true;
+        s.token_workers = workers;
+        return s;
+    }
+    static pipeline::ModelPack* s_pack;
+};
+pipeline::ModelPack* TokenWorkers::s_pack = nullptr;
+
+TEST_F(TokenWorkers, two_and_three_workers_edit_as_one_in_off_naive_lipar_and_compare) {
+    if (!token_groups_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    pipeline::Editor one(*s_pack, settings(1)), two(*s_pack, settings(2)), three(*s_pack, settings(3));
+    EXPECT_NE(two.device_name().find("2 token workers"), std::string::npos) << two.device_name();
+    const int64_t fpb = 3, blocks = 5;
+    const auto z = scene(16, blocks * fpb, 8, 16);
+    for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar, EditMode::Compare}) {
+        EditParams p;
+        p.mode = mode;
+        p.prompt = "a watercolor";
+        p.seed = 11;
+        for (auto* e : {&one, &two, &three}) {
+            e->reset();
+            e->set_params(p);
+        }
+        double kept = 0;
+        for (int64_t b = 0; b < blocks; ++b) {
+            if (b == 3) {
+                // A new prompt mid-stream: every worker switches at this block.
+                p.prompt = "an oil painting";
+                for (auto* e : {&one, &two, &three}) e->set_params(p);
+            }
+            const auto a = one.edit_latents(z.narrow(1, b * fpb, fpb));
+            for (auto* e : {&two, &three}) {
+                const auto c = e->edit_latents(z.narrow(1, b * fpb, fpb));
+                EXPECT_LE(relative_error(c, a), 1e-5) << edit_mode_name(mode) << " block " << b;
+                EXPECT_EQ(one.last_report().kept_ratio, e->last_report().kept_ratio) << edit_mode_name(mode);
+            }
+            EXPECT_EQ(two.effective_prompt(), one.effective_prompt());
+            if (b > 0) kept += one.last_report().kept_ratio / (blocks - 1);
+        }
+        if (mode == EditMode::Naive || mode == EditMode::Lipar)
+            EXPECT_LT(kept, 0.9) << edit_mode_name(mode) << ": pruning must be exercised";
+    }
+}
+
+TEST_F(TokenWorkers, bad_worker_counts_and_combinations_are_refused) {
+    auto refused = [](pipeline::EditorSettings s, StatusCode code, const std::string& says) {
+        try {
+            pipeline::Editor e(*s_pack, s);
+            ADD_FAILURE() << "accepted: " << says;
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), code) << e.what();
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    };
+    refused(settings(0), StatusCode::InvalidArgument, "1..16");
+    refused(settings(17), StatusCode::InvalidArgument, "1..16");
+    auto both = settings(2);
+    both.pipeline_stages = 2;
+    refused(both, StatusCode::InvalidArgument, "cannot be combined");
+    auto gpu = settings(2);
+    gpu.device = torch::Device(torch::kCUDA, 0);
+    refused(gpu, StatusCode::Unsupported, "need NCCL");
+}
+
+}  // namespace
+}  // namespace lipar::parallel
