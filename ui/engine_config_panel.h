@@ -31,6 +31,7 @@ class EngineConfigPanel : public QWidget {
     QComboBox* deviceBox() const { return m_device; }
     QLineEdit* packEdit() const { return m_pack; }
     QSpinBox* gpusBox() const { return m_gpus; }
+    QComboBox* splitBox() const { return m_split; }
 
   signals:
     void applyRequested(const lipar::EngineConfig& config);
@@ -45,6 +46,7 @@ class EngineConfigPanel : public QWidget {
     QComboBox* m_resolution = nullptr;
     QComboBox* m_device = nullptr;
     QSpinBox* m_gpus = nullptr;
+    QComboBox* m_split = nullptr;
     QPushButton* m_apply = nullptr;
     lipar::EngineConfig m_base;
 };

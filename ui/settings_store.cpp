@@ -69,6 +69,7 @@ lipar::EngineConfig SettingsStore::engineConfig() const {
     config.width = s.value("engine/width", defaults.width).toInt();
     config.height = s.value("engine/height", defaults.height).toInt();
     config.gpus = std::clamp(s.value("engine/gpus", defaults.gpus).toInt(), 1, 16);
+    config.split_tokens = s.value("engine/split", defaults.split_tokens ? "tokens" : "layers").toString() == "tokens";
     if (config.width % 16 != 0 || config.height % 16 != 0 || config.width < 0 ||
         config.height < 0) {
         config.width = defaults.width;
@@ -85,6 +86,7 @@ void SettingsStore::setEngineConfig(const lipar::EngineConfig& config) {
     s.setValue("engine/width", config.width);
     s.setValue("engine/height", config.height);
     s.setValue("engine/gpus", config.gpus);
+    s.setValue("engine/split", config.split_tokens ? "tokens" : "layers");
 }
 
 QString SettingsStore::lastSource() const {

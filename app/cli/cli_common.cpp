@@ -46,9 +46,21 @@ void declare_engine_options(Args& args) {
                             "(Self-Forcing's bf16 inference; with --dtype bf16 only)", "f32")
         .option("window", "attention window S,R in the paper's terms: S sink latent frames + the R "
                           "most recent, the current block's included (default: the pack's, else 1,6)")
-        .option("gpus", "pipeline stages: the DiT's blocks split over N workers handing activations on "
-                        "through c10d (on the CPU: N Gloo workers; several GPUs are not built yet); "
-                        "lipar bench: a list such as 1,2,4 compares them", "1");
+        .option("gpus", "workers sharing the DiT through c10d (on the CPU: N Gloo workers; several GPUs "
+                        "are not built yet), split as --split says; lipar bench: a list such as 1,2,4 "
+                        "compares them", "1")
+        .option("split", "how --gpus workers share the DiT: layers (pipeline stages, the blocks split "
+                         "over them; a causal stream bounds their gain) or tokens (each worker a replica "
+                         "computing its share of every pass's tokens, keys and values gathered per layer)",
+                "layers");
+}
+
+void set_workers(pipeline::EditorSettings& s, int64_t workers, const Args& args) {
+    const std::string split = args.get("split");
+    LIPAR_CHECK(split == "layers" || split == "tokens", StatusCode::InvalidArgument,
+                "--split must be layers or tokens, got '", split, "'");
+    s.pipeline_stages = split == "layers" ? workers : 1;
+    s.token_workers = split == "tokens" ? workers : 1;
 }
 
 std::vector<int64_t> pipeline_stage_counts(const Args& args) {
@@ -109,7 +121,7 @@ pipeline::EditorSettings editor_settings(const Args& args) {
     s.cuda_graphs = graphs == "on";
     s.bf16_residual = bf16_residual(args, s.dtype);
     s.attention = attention_window(args);
-    s.pipeline_stages = pipeline_stage_counts(args).front();  // lipar bench may compare several
+    set_workers(s, pipeline_stage_counts(args).front(), args);  // lipar bench may compare several
     LIPAR_CHECK(s.kept_bucket >= -1, StatusCode::InvalidArgument, "--kept-bucket must be >= 0 (or -1)");
     if (args.has("size")) {
         const auto [w, h] = args.get_size("size");

@@ -134,7 +134,7 @@ int bench_stage_counts(const Args& args, const std::vector<int64_t>& counts, con
     std::vector<std::unique_ptr<pipeline::Editor>> editors;
     for (const int64_t c : counts) {
         auto s = base;
-        s.pipeline_stages = c;
+        set_workers(s, c, args);
         editors.push_back(std::make_unique<pipeline::Editor>(pack, s));
     }
     const int64_t warm = args.get_int("warmup-blocks") * editors[0]->source_frames_per_block();
@@ -153,11 +153,12 @@ int bench_stage_counts(const Args& args, const std::vector<int64_t>& counts, con
     auto fps = [](const ModeResult& r) { return r.run_fps(); };
     auto block_ms = [](const ModeResult& r) { return r.totals.blocks ? r.wall_ms / double(r.totals.blocks) : 0.0; };
     auto dit_ms = [](const ModeResult& r) { return r.run_dit_ms(); };
-    std::printf("bench: %s, %zu frames at %dx%d, pack %s%s, %s, mode %s; %lld runs per stage count, interleaved\n\n",
+    std::printf("bench: %s, %zu frames at %dx%d, pack %s%s, %s, mode %s, split by %s; %lld runs per worker "
+                "count, interleaved\n\n",
                 args.get("IN").c_str(), frames.size(), editors[0]->width(), editors[0]->height(), pack.name.c_str(),
                 pack.untrained ? " [UNTRAINED]" : "", device_description(device).c_str(), edit_mode_name(params.mode),
-                static_cast<long long>(runs));
-    std::printf("%-6s %7s %8s %9s %8s %10s %7s  %s\n", "stages", "FPS", "speedup", "ms/block", "latency",
+                args.get("split").c_str(), static_cast<long long>(runs));
+    std::printf("%-6s %7s %8s %9s %8s %10s %7s  %s\n", "gpus", "FPS", "speedup", "ms/block", "latency",
                 "DiT/block", "kept", "output");
     const double fps0 = median_of(results[0], fps), block0 = median_of(results[0], block_ms);
     for (size_t i = 0; i < counts.size(); ++i) {
@@ -170,10 +171,17 @@ int bench_stage_counts(const Args& args, const std::vector<int64_t>& counts, con
             for (size_t k = 0; same && k < ref.size(); ++k) same = first.outputs[k].rgb == ref[k].rgb;
             if (!same) {
                 const size_t m = std::min(first.outputs.size(), ref.size());
-                for (size_t k = 0; k < m; ++k) psnr += media::psnr_db(first.outputs[k], ref[k]) / double(m);
-                char text[64];
-                std::snprintf(text, sizeof(text), "differs: %.2f dB PSNR against %lld", psnr,
-                              static_cast<long long>(counts[0]));
+                // Over all frames at once (a mean of per-frame figures is infinite as soon as one
+                // frame is identical).
+                double mse = 0;
+                for (size_t k = 0; k < m; ++k) {
+                    const double p = media::psnr_db(first.outputs[k], ref[k]);
+                    mse += std::isinf(p) ? 0.0 : 255.0 * 255.0 / std::pow(10.0, p / 10.0) / double(m);
+                }
+                psnr = mse > 0 ? 10.0 * std::log10(255.0 * 255.0 / mse) : 0.0;
+                char text[80];
+                std::snprintf(text, sizeof(text), "differs: %.2f dB PSNR against %lld%s", psnr,
+                              static_cast<long long>(counts[0]), first.outputs.size() == ref.size() ? "" : " (frame counts differ)");
                 output = text;
             }
         }
@@ -230,6 +238,9 @@ int cmd_bench(const CommandArgs& argv) {
         config.dtype = args.get("dtype");
         config.kept_bucket = static_cast<int>(args.get_int("kept-bucket"));
         config.gpus = static_cast<int>(pipeline_stages(args));
+        pipeline::EditorSettings workers;
+        set_workers(workers, config.gpus, args);  // checks --split
+        config.split_tokens = workers.token_workers > 1;
         if (const auto w = attention_window(args)) {
             config.kv_sink = static_cast<int>(w->sink);
             config.kv_recent = static_cast<int>(w->recent);

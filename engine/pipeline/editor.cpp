@@ -437,7 +437,8 @@ void Editor::place_blocks(const std::vector<torch::Device>& devices) {
 torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
     if (m_followers.empty()) return edit_block_latents(latents_cfhw);
     // Every token worker edits the same block; they meet in each pass's gathers.
-    auto followers = post_to_followers([latents_cfhw](Editor& e) { e.edit_latents(latents_cfhw); });
+    // Their own copy: this worker may write into its input while they read theirs.
+    auto followers = post_to_followers([z = latents_cfhw.clone()](Editor& e) { e.edit_latents(z); });
     torch::Tensor x0;
     try {
         x0 = edit_block_latents(latents_cfhw);

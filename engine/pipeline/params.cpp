@@ -107,7 +107,7 @@ std::string EngineConfig::validate() const {
         os << "latent frames per block must be in 0..16";
     else if (kv_sink < -1 || kv_recent < -1) os << "KV window sizes must be >= 0 (or -1: the pack's)";
     else if (kept_bucket < -1) os << "kept bucket must be >= 0 (or -1: the device's default)";
-    else if (gpus < 1 || gpus > 16) os << "GPU count (pipeline stages) must be in 1..16";
+    else if (gpus < 1 || gpus > 16) os << "GPU count (workers) must be in 1..16";
     return os.str();
 }
 

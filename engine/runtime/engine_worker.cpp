@@ -110,7 +110,7 @@ bool EngineWorker::load() {
         settings.dtype = static_cast<torch::Dtype>(m_config.dtype);
         settings.prompt_cache_dir = c.prompt_cache_dir;
         settings.kept_bucket = c.kept_bucket;
-        settings.pipeline_stages = c.gpus;
+        (c.split_tokens ? settings.token_workers : settings.pipeline_stages) = c.gpus;
         m_editor = std::make_unique<pipeline::Editor>(pack, settings);
     } catch (...) {
         Status s = status_from_current_exception();

@@ -72,6 +72,21 @@ if "$lipar" bench "$clip" --frames 12 --size 128x64 --pack "$work/pack" --runs 1
 else
     grep -q "c10d" "$work/stages.log" || { cat "$work/stages.log"; exit 1; }
 fi
+# --split tokens: two token workers edit as one through the whole loop (decode, encode, mux). The
+# matrix products of a worker's share of the tokens may round differently from the whole's (other
+# row counts), so the frames are identical or within a rounding's distance (>= 50 dB).
+if "$lipar" bench "$clip" --frames 16 --size 128x64 --pack "$work/pack" --runs 1 --warmup-blocks 0 --gpus 1,2 \
+    --split tokens --mode off >"$work/tokens.log" 2>&1; then
+    grep -qE "^2 +[0-9.]+ .*(identical|differs: ([5-9][0-9]|[1-9][0-9][0-9])\.[0-9]+ dB PSNR against 1)$" "$work/tokens.log" ||
+        { echo "bench --gpus 1,2 --split tokens: outputs differ"; cat "$work/tokens.log"; exit 1; }
+    "$lipar" edit "$clip" -o "$work/tokens.mp4" --mode lipar --prompt "a pencil sketch" --frames 16 --size 128x64 \
+        --pack "$work/pack" --gpus 2 --split tokens >"$work/tokens_edit.log" 2>&1 || { cat "$work/tokens_edit.log"; exit 1; }
+    grep -q "2 token workers" "$work/tokens_edit.log" && grep -q "16 read, 16 written" "$work/tokens_edit.log" ||
+        { cat "$work/tokens_edit.log"; exit 1; }
+else
+    grep -q "c10d" "$work/tokens.log" || { cat "$work/tokens.log"; exit 1; }
+fi
+expect_error "layers or tokens" edit "$clip" -o "$work/x.mp4" --gpus 2 --split rows --pack "$work/pack"
 expect_error "twice" bench "$clip" --gpus 2,2 --pack "$work/pack"
 expect_error "one count" edit "$clip" -o "$work/x.mp4" --gpus 1,2 --pack "$work/pack"
 # bench-dit --kept: one row per kept fraction, the kept counts as asked (no buckets on the CPU)

@@ -101,6 +101,7 @@ class MainWindowTest : public QObject {
             config.height = 272;
             window.configPanel()->setEngineConfig(config);
             window.configPanel()->gpusBox()->setValue(2);
+            window.configPanel()->splitBox()->setCurrentIndex(window.configPanel()->splitBox()->findData(true));
             window.actions()->showMask->setChecked(true);
             window.close();
         }
@@ -120,6 +121,7 @@ class MainWindowTest : public QObject {
         QCOMPARE(source.camera_width, 1280);
         QCOMPARE(window.configPanel()->resolution(), QSize(480, 272));
         QCOMPARE(window.configPanel()->engineConfig().gpus, 2);
+        QVERIFY(window.configPanel()->engineConfig().split_tokens);
         QVERIFY(window.actions()->showMask->isChecked());
         QVERIFY(window.preview()->maskVisible());
 

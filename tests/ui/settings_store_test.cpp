@@ -54,6 +54,7 @@ class SettingsStoreTest : public QObject {
         config.width = 640;
         config.height = 368;
         config.gpus = 2;
+        config.split_tokens = true;
         {
             SettingsStore store(path);
             store.setEngineConfig(config);
@@ -70,6 +71,7 @@ class SettingsStoreTest : public QObject {
         QCOMPARE(loaded.pack, config.pack);
         QCOMPARE(loaded.device, config.device);
         QCOMPARE(loaded.gpus, 2);
+        QVERIFY(loaded.split_tokens);
         QCOMPARE(loaded.width, 640);
         QCOMPARE(loaded.height, 368);
         QCOMPARE(store.lastSource(), QStringLiteral("camera:2:1280x720"));

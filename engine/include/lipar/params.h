@@ -83,9 +83,12 @@ struct EngineConfig {
     // Kept tokens per block rounded up to a multiple of this, so the pruned forward sees few
     // shapes; -1 = 128 on CUDA and exact on the CPU; 0 = exact counts.
     int kept_bucket = -1;
-    // Pipeline stages: the DiT's blocks split over this many workers (issue 16; CPU workers over
-    // c10d/Gloo for now, several GPUs are not built yet); 1 = none.
+    // Workers sharing the DiT (issue 16; CPU workers over c10d/Gloo for now, several GPUs are not
+    // built yet); 1 = none. split_tokens false: pipeline stages (the blocks split over them);
+    // true: token workers (each a replica computing its share of every pass's tokens; prompt
+    // changes then wait for their encoding, also live).
     int gpus = 1;
+    bool split_tokens = false;
     std::string prompt_cache_dir;  // empty = default (~/.cache/lipar-studio/prompts)
 
     std::string validate() const;
