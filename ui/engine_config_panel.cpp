@@ -44,7 +44,7 @@ EngineConfigPanel::EngineConfigPanel(QWidget* parent) : QWidget(parent) {
     m_split->setCurrentIndex(1);
     m_split->setToolTip(
         tr("By tokens: every worker holds the whole model and computes its share of each pass's "
-           "tokens, keys and values gathered per layer; prompt changes wait for their encoding. "
+           "tokens, keys and values gathered per layer (each holds a whole replica). "
            "By layers: the DiT's blocks split over the workers like an assembly line, whose gain "
            "a causal stream bounds (about 1.1x for two)."));
 

@@ -146,8 +146,6 @@ void Editor::start_token_workers(const ModelPack& pack) {
     LIPAR_CHECK(s.device.is_cpu(), StatusCode::Unsupported, "token workers on ", s.device.str(),
                 " are not built yet: on GPUs they need NCCL (no multi-GPU machine to test them on); on the "
                 "CPU they run over Gloo");
-    // Every worker must switch prompts at the same block: prompts are encoded before it.
-    m_settings.async_prompts = false;
     auto factory = std::make_shared<parallel::TokenGroupFactory>(static_cast<int>(s.token_workers));
     m_followers.resize(static_cast<size_t>(s.token_workers - 1));
     for (int rank = 1; rank < s.token_workers; ++rank) {
@@ -296,6 +294,16 @@ std::vector<double> Editor::step_list() const {
 }
 
 void Editor::choose_prompt() {
+    if (m_follow_prompt) {
+        // A token worker: worker 0's choice, waited for; a newer prompt starts encoding aside.
+        if (m_active.prompt != *m_follow_prompt) m_cross->get(m_active.prompt, false, *m_follow_prompt);
+        if (m_has_effective_prompt && *m_follow_prompt == m_effective_prompt) return;
+        m_cross->get(*m_follow_prompt, true, m_effective_prompt);
+        if (m_has_effective_prompt && m_active.reset_on_prompt_change) reset_streams();
+        m_effective_prompt = *m_follow_prompt;
+        m_has_effective_prompt = true;
+        return;
+    }
     const std::string& wanted = m_active.prompt;
     if (m_has_effective_prompt && wanted == m_effective_prompt) return;
     // Files wait for a new prompt (it applies exactly at this block); live streams go on with the
@@ -436,9 +444,15 @@ void Editor::place_blocks(const std::vector<torch::Device>& devices) {
 
 torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
     if (m_followers.empty()) return edit_block_latents(latents_cfhw);
+    torch::NoGradGuard no_grad;
     // Every token worker edits the same block; they meet in each pass's gathers.
-    // Their own copy: this worker may write into its input while they read theirs.
-    auto followers = post_to_followers([z = latents_cfhw.clone()](Editor& e) { e.edit_latents(z); });
+    // Every worker uses the prompt this one chooses for the block (live, a new one may still be
+    // encoding); they get their own copy of the latents (this worker may write into its input).
+    apply_pending_params();
+    choose_prompt();
+    auto followers = post_to_followers([z = latents_cfhw.clone(), prompt = m_effective_prompt](Editor& e) {
+        e.edit_following(z, prompt);
+    });
     torch::Tensor x0;
     try {
         x0 = edit_block_latents(latents_cfhw);
@@ -452,6 +466,11 @@ torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
     }
     wait_for(followers);
     return x0;
+}
+
+void Editor::edit_following(const torch::Tensor& z, const std::string& prompt) {
+    m_follow_prompt = prompt;
+    edit_block_latents(z);
 }
 
 torch::Tensor Editor::edit_block_latents(const torch::Tensor& latents_cfhw) {

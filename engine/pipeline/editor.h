@@ -83,8 +83,7 @@ struct EditorSettings {
     std::vector<torch::Device> stage_devices;
     // Token workers (issue 16, parallel/token_group.h): this many replicas of the editor, one per
     // worker thread, share every DiT pass by tokens (the editor itself is worker 0 and drives the
-    // others); 1 = none. CPU only for now; prompts are then always encoded before the block that
-    // needs them (async_prompts off), as every worker must switch at the same block.
+    // others, which switch prompts at the block it does); 1 = none. CPU only for now.
     int64_t token_workers = 1;
     // Set by worker 0 for the others (their own group connection).
     std::shared_ptr<model::TokenGroup> token_group;
@@ -193,7 +192,7 @@ public:
     std::string prompt_status() const;
     // Live (true): new prompts are encoded aside (EditorSettings::async_prompts). May change
     // between blocks.
-    void set_async_prompts(bool async) { m_settings.async_prompts = async && m_followers.empty(); }
+    void set_async_prompts(bool async) { m_settings.async_prompts = async; }
     // Blocks until the prompt being encoded (if any) is ready; the next block then uses it.
     void wait_for_prompts();
     // Pipeline stages (EditorSettings::pipeline_stages): the DiT blocks each stage runs (one range
@@ -218,6 +217,10 @@ private:
     // every call that changes the stream is replayed on them (on_followers).
     void start_token_workers(const ModelPack& pack);
     torch::Tensor edit_block_latents(const torch::Tensor& z);  // edit_latents on this worker
+    // A token worker 1..: the block edited with the prompt worker 0 chose for it (any newer one
+    // is encoded aside meanwhile, so it is ready when worker 0 switches).
+    void edit_following(const torch::Tensor& z, const std::string& prompt);
+    std::optional<std::string> m_follow_prompt;
     void on_followers(const std::function<void(Editor&)>& call);
     std::vector<std::future<void>> post_to_followers(const std::function<void(Editor&)>& call);
     static void wait_for(std::vector<std::future<void>>& done);

@@ -118,6 +118,40 @@ TEST_F(TokenWorkers, two_and_three_workers_edit_as_one_in_off_naive_lipar_and_co
     }
 }
 
+TEST_F(TokenWorkers, live_prompt_changes_switch_every_worker_at_the_block_worker_0_chooses) {
+    if (!token_groups_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    // Live: worker 0 goes on with the old prompt until the new one is encoded (aside); the others
+    // must switch at the same block. The same prompt schedule applied exactly by one worker then
+    // gives the same x0 at every block.
+    pipeline::Editor two(*s_pack, settings(2));
+    two.set_async_prompts(true);
+    const int64_t fpb = 3, blocks = 8;
+    const auto z = scene(16, blocks * fpb, 8, 16);
+    EditParams p;
+    p.mode = EditMode::Lipar;
+    p.prompt = "a watercolor";
+    p.seed = 11;
+    two.set_params(p);
+    std::vector<torch::Tensor> x0;
+    std::vector<std::string> used;
+    for (int64_t b = 0; b < blocks; ++b) {
+        if (b == 2) {
+            p.prompt = "an oil painting";
+            two.set_params(p);
+        }
+        x0.push_back(two.edit_latents(z.narrow(1, b * fpb, fpb)));
+        used.push_back(two.effective_prompt());
+    }
+    EXPECT_EQ(used.back(), "an oil painting") << "the new prompt never took over";
+    pipeline::Editor one(*s_pack, settings(1));
+    for (int64_t b = 0; b < blocks; ++b) {
+        p.prompt = used[static_cast<size_t>(b)];
+        one.set_params(p);
+        const auto a = one.edit_latents(z.narrow(1, b * fpb, fpb));
+        EXPECT_LE(relative_error(x0[static_cast<size_t>(b)], a), 1e-5) << "block " << b << ", " << used[static_cast<size_t>(b)];
+    }
+}
+
 // A worker's share of the tokens goes through matrix products of other row counts than the whole,
 // which may round differently: the frames agree within a rounding's distance.
 TEST(TokenWorkersVideo, two_workers_edit_frames_as_one_through_push_and_flush) {

@@ -85,8 +85,7 @@ struct EngineConfig {
     int kept_bucket = -1;
     // Workers sharing the DiT (issue 16; CPU workers over c10d/Gloo for now, several GPUs are not
     // built yet); 1 = none. split_tokens false: pipeline stages (the blocks split over them);
-    // true: token workers (each a replica computing its share of every pass's tokens; prompt
-    // changes then wait for their encoding, also live).
+    // true: token workers (each a replica computing its share of every pass's tokens).
     int gpus = 1;
     bool split_tokens = false;
     std::string prompt_cache_dir;  // empty = default (~/.cache/lipar-studio/prompts)
