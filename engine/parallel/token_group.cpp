@@ -60,7 +60,12 @@ public:
                     "token workers run on the CPU only for now (on GPUs they need NCCL)");
         std::vector<at::Tensor> in{shard.contiguous()};
         std::vector<std::vector<at::Tensor>> out(1);
-        for (int r = 0; r < m_size; ++r) out[0].push_back(torch::empty_like(in[0]));
+        {
+            // Gloo writes the outputs on a thread of its own, outside the caller's inference mode
+            // (the studio's engine thread runs in one): they must not be inference tensors.
+            c10::InferenceMode not_inference(false);
+            for (int r = 0; r < m_size; ++r) out[0].push_back(torch::empty(in[0].sizes(), in[0].options()));
+        }
         try {
             m_group->allgather(out, in)->wait(m_timeout);
         } catch (const std::exception& e) {

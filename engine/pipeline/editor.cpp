@@ -1,5 +1,7 @@
 #include "pipeline/editor.h"
 
+#include <ATen/ThreadLocalState.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -168,7 +170,11 @@ std::vector<std::future<void>> Editor::post_to_followers(const std::function<voi
     std::vector<std::future<void>> done;
     for (size_t k = 0; k < m_followers.size(); ++k) {
         Editor* follower = m_followers[k].get();
-        done.push_back(m_follower_threads[k]->post([follower, call] { call(*follower); }));
+        // With this thread's grad and inference modes (the studio's engine thread runs in one).
+        done.push_back(m_follower_threads[k]->post([follower, call, state = at::ThreadLocalState()] {
+            at::ThreadLocalStateGuard guard(state);
+            call(*follower);
+        }));
     }
     return done;
 }

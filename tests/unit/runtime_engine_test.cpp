@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "core/device.h"
+#include "parallel/token_group.h"
 #include "pipeline/editor.h"
 #include "runtime_test_util.h"
 
@@ -69,6 +70,27 @@ TEST(RuntimeEngine, export_mode_edits_every_frame_of_a_file_in_order_without_dro
     EXPECT_NE(s.device.find("cpu"), std::string::npos) << s.device;
     EXPECT_EQ(s.pack_name, tiny_pack().name);
     EXPECT_TRUE(s.untrained);
+}
+
+TEST(RuntimeEngine, two_workers_split_by_tokens_or_by_layers_edit_a_file_through_the_engine) {
+    SKIP_WITHOUT_FFMPEG();
+    if (!parallel::token_groups_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    for (const bool tokens : {true, false}) {
+        Engine engine;
+        Consumer consumer(engine);
+        EngineConfig config = tiny_config();
+        config.gpus = 2;
+        config.split_tokens = tokens;
+        ASSERT_TRUE(engine.start(config, prompt_params("a watercolor painting")).ok());
+        SourceSpec spec = SourceSpec::file(kClip, false, Pacing::EveryFrame);
+        spec.max_frames = 14;
+        ASSERT_TRUE(engine.open_source(spec).ok());
+        ASSERT_TRUE(consumer.wait_for_state(EngineState::Finished)) << describe(engine, consumer);
+        EXPECT_TRUE(consumer.errors.empty()) << error_list(consumer.errors);
+        EXPECT_EQ(consumer.outputs.size(), 11u);
+        const std::string device = engine.stats().device;
+        EXPECT_NE(device.find(tokens ? "2 token workers" : "2 pipeline stages"), std::string::npos) << device;
+    }
 }
 
 TEST(RuntimeEngine, live_mode_edits_an_even_subsample_of_what_arrived_and_never_resets) {
