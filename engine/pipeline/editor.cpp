@@ -1,7 +1,5 @@
 #include "pipeline/editor.h"
 
-#include <ATen/ThreadLocalState.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -60,7 +58,7 @@ model::AttentionWindow pack_attention_window(const ModelPack& pack) {
 Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     : m_pack(pack), m_settings(settings), m_schedule(pack.shift) {
     torch::NoGradGuard no_grad;
-    if (settings.token_workers != 1) start_token_workers(pack);
+    if (settings.token_workers != 1) m_followers = std::make_unique<TokenFollowers>(pack, settings);
     m_width = settings.width > 0 ? settings.width : pack.width;
     m_height = settings.height > 0 ? settings.height : pack.height;
     LIPAR_CHECK(m_width % pack.multiple == 0 && m_height % pack.multiple == 0 && m_width > 0 &&
@@ -76,7 +74,8 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     dit_load.select = pack.dit_select;
     m_dit = model::load_wan_dit(io::load_checkpoint(pack.dit_weights), options, dit_load);
     m_dit->set_bf16_residual(settings.bf16_residual);
-    if (m_tokens || settings.token_group) m_dit->set_token_group(m_tokens ? m_tokens : settings.token_group);
+    if (m_followers || settings.token_group)
+        m_dit->set_token_group(m_followers ? m_followers->group() : settings.token_group);
     LIPAR_CHECK(settings.block_devices.empty() || settings.stage_devices.empty(), StatusCode::InvalidArgument,
                 "devices per block or per pipeline stage, not both");
     LIPAR_CHECK(settings.stage_devices.empty() ||
@@ -122,7 +121,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
     m_planner = std::make_unique<BlockPlanner>(m_dit->config().head_dim(), settings.device,
                                                settings.kept_bucket);
     m_denoiser = std::make_unique<BlockDenoiser>(*m_dit, m_schedule, NoiseSource(settings.noise));
-    wait_for(m_followers_loading);
+    if (m_followers) m_followers->wait_loaded();
     LIPAR_LOG_INFO("editor: pack '", pack.name, "' loaded on ", device_name(), " in ",
                    static_cast<int>(t.elapsed_ms()), " ms; ", m_width, "x", m_height, ", ", m_fpb,
                    " latent frames per block", pack.untrained ? " [UNTRAINED]" : "");
@@ -135,67 +134,6 @@ Editor::~Editor() {
     } catch (const std::exception& e) {
         LIPAR_LOG_WARN("editor: the last block's cache pass failed: ", e.what());
     }
-}
-
-void Editor::start_token_workers(const ModelPack& pack) {
-    const auto& s = m_settings;
-    LIPAR_CHECK(s.token_workers >= 1 && s.token_workers <= 16, StatusCode::InvalidArgument,
-                "token workers must be 1..16, got ", s.token_workers);
-    LIPAR_CHECK(s.pipeline_stages == 1, StatusCode::InvalidArgument,
-                "pipeline stages and token workers cannot be combined (split by layers or by tokens)");
-    LIPAR_CHECK(s.block_devices.empty() && s.stage_devices.empty(), StatusCode::InvalidArgument,
-                "token workers each hold a whole replica: no devices per block or stage");
-    LIPAR_CHECK(s.device.is_cpu(), StatusCode::Unsupported, "token workers on ", s.device.str(),
-                " are not built yet: on GPUs they need NCCL (no multi-GPU machine to test them on); on the "
-                "CPU they run over Gloo");
-    auto factory = std::make_shared<parallel::TokenGroupFactory>(static_cast<int>(s.token_workers));
-    m_followers.resize(static_cast<size_t>(s.token_workers - 1));
-    for (int rank = 1; rank < s.token_workers; ++rank) {
-        auto follower = m_settings;
-        follower.token_workers = 1;
-        follower.latents_only = true;  // worker 0 encodes and decodes; the others edit its latents
-        follower.prompt_cache_on_disk = false;
-        follower.keep_latents = false;
-        m_follower_threads.push_back(std::make_unique<parallel::WorkerThread>());
-        auto* slot = &m_followers[static_cast<size_t>(rank - 1)];
-        m_followers_loading.push_back(m_follower_threads.back()->post([factory, rank, follower, pack, slot]() mutable {
-            follower.token_group = factory->connect(rank);
-            *slot = std::make_unique<Editor>(pack, follower);
-        }));
-    }
-    m_tokens = factory->connect(0);  // returns once every worker has connected
-}
-
-std::vector<std::future<void>> Editor::post_to_followers(const std::function<void(Editor&)>& call) {
-    std::vector<std::future<void>> done;
-    for (size_t k = 0; k < m_followers.size(); ++k) {
-        Editor* follower = m_followers[k].get();
-        // With this thread's grad and inference modes (the studio's engine thread runs in one).
-        done.push_back(m_follower_threads[k]->post([follower, call, state = at::ThreadLocalState()] {
-            at::ThreadLocalStateGuard guard(state);
-            call(*follower);
-        }));
-    }
-    return done;
-}
-
-void Editor::on_followers(const std::function<void(Editor&)>& call) {
-    if (m_followers.empty()) return;
-    auto done = post_to_followers(call);
-    wait_for(done);
-}
-
-void Editor::wait_for(std::vector<std::future<void>>& done) {
-    std::exception_ptr first;
-    for (auto& f : done) {
-        try {
-            f.get();
-        } catch (...) {
-            if (!first) first = std::current_exception();
-        }
-    }
-    done.clear();
-    if (first) std::rethrow_exception(first);
 }
 
 void Editor::wait_for_prompts() {
@@ -449,28 +387,25 @@ void Editor::place_blocks(const std::vector<torch::Device>& devices) {
 }
 
 torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
-    if (m_followers.empty()) return edit_block_latents(latents_cfhw);
+    if (!m_followers) return edit_block_latents(latents_cfhw);
+    // Every token worker edits the block with the prompt this one chooses for it (live, a new
+    // one may still be encoding); they meet in each pass's gathers.
     torch::NoGradGuard no_grad;
-    // Every token worker edits the same block; they meet in each pass's gathers.
-    // Every worker uses the prompt this one chooses for the block (live, a new one may still be
-    // encoding); they get their own copy of the latents (this worker may write into its input).
     apply_pending_params();
     choose_prompt();
-    auto followers = post_to_followers([z = latents_cfhw.clone(), prompt = m_effective_prompt](Editor& e) {
-        e.edit_following(z, prompt);
-    });
+    m_followers->start_edit(latents_cfhw, m_effective_prompt);
     torch::Tensor x0;
     try {
         x0 = edit_block_latents(latents_cfhw);
     } catch (...) {
         try {
-            wait_for(followers);  // they fail too (a gather times out) or finish
+            m_followers->finish_edit();  // they fail too (a gather times out) or finish
         } catch (const std::exception& e) {
             LIPAR_LOG_WARN("editor: a token worker: ", e.what());
         }
         throw;
     }
-    wait_for(followers);
+    m_followers->finish_edit();
     return x0;
 }
 

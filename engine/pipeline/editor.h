@@ -20,7 +20,6 @@
 
 #include <deque>
 #include <functional>
-#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -34,8 +33,6 @@
 #include "model/dit/wan_dit.h"
 #include "model/vae/autoencoder.h"
 #include "parallel/stage_pipeline.h"
-#include "parallel/token_group.h"
-#include "parallel/worker_thread.h"
 #include "pipeline/async_prompt_encoder.h"
 #include "pipeline/block_denoiser.h"
 #include "pipeline/block_planner.h"
@@ -45,6 +42,7 @@
 #include "pipeline/model_pack.h"
 #include "pipeline/output_assembler.h"
 #include "pipeline/prompt_conditioner.h"
+#include "pipeline/token_followers.h"
 
 namespace lipar::pipeline {
 
@@ -213,17 +211,16 @@ private:
     // second one, the first stage (the editor's own thread) charged with the block's encode,
     // detection and decode besides (editor.cpp says why).
     void balance_stages_by_measure();
-    // Token workers: the other workers' editors are made (on their threads) while this one loads;
-    // every call that changes the stream is replayed on them (on_followers).
-    void start_token_workers(const ModelPack& pack);
-    torch::Tensor edit_block_latents(const torch::Tensor& z);  // edit_latents on this worker
-    // A token worker 1..: the block edited with the prompt worker 0 chose for it (any newer one
-    // is encoded aside meanwhile, so it is ready when worker 0 switches).
+    torch::Tensor edit_block_latents(const torch::Tensor& z);  // edit_latents on this worker alone
+    // Token worker 1..: the block edited with the prompt worker 0 chose for it (a newer one is
+    // encoded aside meanwhile, so that it is ready when worker 0 switches). TokenFollowers only.
+    friend class TokenFollowers;
     void edit_following(const torch::Tensor& z, const std::string& prompt);
     std::optional<std::string> m_follow_prompt;
-    void on_followers(const std::function<void(Editor&)>& call);
-    std::vector<std::future<void>> post_to_followers(const std::function<void(Editor&)>& call);
-    static void wait_for(std::vector<std::future<void>>& done);
+    // On the other token workers (if any): `call` replayed, waited for.
+    void on_followers(const std::function<void(Editor&)>& call) {
+        if (m_followers) m_followers->replay(call);
+    }
     // Every block, and its KV-cache layers, clean references and prompt K/V, on devices[i].
     void place_blocks(const std::vector<torch::Device>& devices);
     // EditorSettings::stage_devices spread over the blocks of `ranges`.
@@ -242,12 +239,8 @@ private:
     // --gpus N: the DiT's runner (null for one stage), re-split once by measured time.
     std::shared_ptr<parallel::StagePipeline> m_stages;
     bool m_stages_balanced = false;
-    // --split tokens: worker 0's group, the other workers' editors and their threads (declared
-    // after the editors: the threads finish their jobs before the editors go).
-    std::shared_ptr<model::TokenGroup> m_tokens;
-    std::vector<std::unique_ptr<Editor>> m_followers;
-    std::vector<std::unique_ptr<parallel::WorkerThread>> m_follower_threads;
-    std::vector<std::future<void>> m_followers_loading;
+    // --split tokens: the other token workers (worker 0 only).
+    std::unique_ptr<TokenFollowers> m_followers;
     std::unique_ptr<model::VideoAutoencoder> m_ae;        // encoder + main decoder stream
     // Compare mode: the baseline's decoder stream, started when compare mode starts (possibly
     // mid-stream; OutputAssembler pairs its frames).

@@ -498,10 +498,8 @@ public:
     std::pair<torch::Tensor, torch::Tensor> keys_values(int64_t layer, const torch::Tensor& k_pre,
                                                         const torch::Tensor& k, const torch::Tensor& v) override {
         const int64_t d = k.size(3);
-        auto all = m_group.all_gather(pad_tokens(torch::cat({k_pre, k, v.to(k.scalar_type())}, 3), m_share))
-                       .narrow(1, 0, m_tokens);
-        return m_inner.keys_values(layer, all.narrow(3, 0, d), all.narrow(3, d, d),
-                                   all.narrow(3, 2 * d, d).to(v.scalar_type()));
+        auto all = m_group.all_gather(pad_tokens(torch::cat({k_pre, k, v}, 3), m_share)).narrow(1, 0, m_tokens);
+        return m_inner.keys_values(layer, all.narrow(3, 0, d), all.narrow(3, d, d), all.narrow(3, 2 * d, d));
     }
 
 private:
