@@ -89,7 +89,7 @@ Editor::Editor(const ModelPack& pack, const EditorSettings& settings)
         const auto ranges = parallel::balance_stages(
             std::vector<double>(static_cast<size_t>(m_dit->config().num_layers), 1.0), settings.pipeline_stages);
         if (!settings.stage_devices.empty()) m_dit->place_blocks(stage_block_devices(ranges));
-        m_stages = parallel::make_stage_pipeline(ranges, settings.device);
+        m_stages = parallel::make_stage_pipeline(ranges, settings.device, settings.worker_timeout);
         m_dit->set_layer_runner(m_stages);
         m_settings.cuda_graphs = false;  // a graph captures one thread's work
     }
@@ -397,12 +397,14 @@ torch::Tensor Editor::edit_latents(const torch::Tensor& latents_cfhw) {
     torch::Tensor x0;
     try {
         x0 = edit_block_latents(latents_cfhw);
+    } catch (const Error& own) {
+        // The others then fail too (a gather times out) or finish. When this worker only timed
+        // out waiting for them, the failure of one of them is the cause.
+        LIPAR_LOG_WARN("editor: token worker 0: ", own.what());
+        m_followers->finish_edit_after_failure(own.code() == StatusCode::DeviceError);
+        throw;
     } catch (...) {
-        try {
-            m_followers->finish_edit();  // they fail too (a gather times out) or finish
-        } catch (const std::exception& e) {
-            LIPAR_LOG_WARN("editor: a token worker: ", e.what());
-        }
+        m_followers->finish_edit_after_failure(false);
         throw;
     }
     m_followers->finish_edit();

@@ -18,6 +18,7 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
@@ -85,6 +86,9 @@ struct EditorSettings {
     int64_t token_workers = 1;
     // Set by worker 0 for the others (their own group connection).
     std::shared_ptr<model::TokenGroup> token_group;
+    // Pipeline stages and token workers: how long any hand-over or gather waits for the other
+    // workers before the pass fails with Error(DeviceError).
+    std::chrono::milliseconds worker_timeout{60000};
     std::string prompt_cache_dir;
     bool prompt_cache_on_disk = true;  // off for token workers 1.. (worker 0 writes the files)
     // Live use: a new prompt is encoded on a thread of its own while the stream goes on with the

@@ -20,7 +20,7 @@ TokenFollowers::TokenFollowers(const ModelPack& pack, const EditorSettings& sett
     LIPAR_CHECK(s.device.is_cpu(), StatusCode::Unsupported, "token workers on ", s.device.str(),
                 " are not built yet: on GPUs they need NCCL (no multi-GPU machine to test them on); on the "
                 "CPU they run over Gloo");
-    auto factory = std::make_shared<parallel::TokenGroupFactory>(static_cast<int>(s.token_workers));
+    auto factory = std::make_shared<parallel::TokenGroupFactory>(static_cast<int>(s.token_workers), s.worker_timeout);
     m_editors.resize(static_cast<size_t>(s.token_workers - 1));
     for (int rank = 1; rank < s.token_workers; ++rank) {
         auto follower = settings;
@@ -47,9 +47,17 @@ std::vector<std::future<void>> TokenFollowers::post(const std::function<void(Edi
     for (size_t k = 0; k < m_editors.size(); ++k) {
         Editor* editor = m_editors[k].get();
         // With worker 0's grad and inference modes (the studio's engine thread runs in one).
-        done.push_back(m_threads[k]->post([editor, call, state = at::ThreadLocalState()] {
+        done.push_back(m_threads[k]->post([editor, call, k, state = at::ThreadLocalState()] {
             at::ThreadLocalStateGuard guard(state);
-            call(*editor);
+            try {
+                call(*editor);
+            } catch (const Error& e) {
+                fail(e.code(), "token worker ", k + 1, ": ", e.what());
+            } catch (const c10::OutOfMemoryError& e) {
+                fail(StatusCode::OutOfMemory, "token worker ", k + 1, ": ", e.what());
+            } catch (const std::exception& e) {
+                fail(StatusCode::Internal, "token worker ", k + 1, ": ", e.what());
+            }
         }));
     }
     return done;
@@ -61,11 +69,30 @@ void TokenFollowers::replay(const std::function<void(Editor&)>& call) {
 }
 
 void TokenFollowers::start_edit(const torch::Tensor& z, const std::string& prompt) {
+    LIPAR_CHECK(!m_broken, StatusCode::DeviceError,
+                "the token workers stopped after a failure (their gathers are out of step); restart the engine");
     // Their own copy of the latents: worker 0 may write into its input while they read theirs.
     m_editing = post([z = z.clone(), prompt](Editor& e) { e.edit_following(z, prompt); });
 }
 
-void TokenFollowers::finish_edit() { wait(m_editing); }
+void TokenFollowers::finish_edit() {
+    try {
+        wait(m_editing);
+    } catch (...) {
+        m_broken = true;
+        throw;
+    }
+}
+
+void TokenFollowers::finish_edit_after_failure(bool theirs_first) {
+    m_broken = true;
+    try {
+        wait(m_editing);
+    } catch (const std::exception& e) {
+        if (theirs_first) throw;
+        LIPAR_LOG_WARN("editor: ", e.what());
+    }
+}
 
 void TokenFollowers::wait(std::vector<std::future<void>>& done) {
     std::exception_ptr first;

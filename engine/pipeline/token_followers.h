@@ -35,11 +35,16 @@ public:
     // `call` on every other worker's editor, waited for (throws the first failure).
     void replay(const std::function<void(Editor&)>& call);
     // Posts the block's edit (latents z, copied; the prompt worker 0 chose) to every other worker;
-    // finish_edit waits for them.
+    // finish_edit waits for them and throws the first failure, naming its worker. After a failure
+    // the workers' gathers are out of step: every later edit is refused (restart the engine).
     void start_edit(const torch::Tensor& z, const std::string& prompt);
     void finish_edit();
+    // Worker 0's own edit failed: waits for the others; throws the first of their failures when
+    // `theirs_first` (worker 0 only timed out waiting for them), else only logs them.
+    void finish_edit_after_failure(bool theirs_first);
 
 private:
+    // Exceptions come back naming their worker.
     std::vector<std::future<void>> post(const std::function<void(Editor&)>& call);
     static void wait(std::vector<std::future<void>>& done);
 
@@ -48,6 +53,7 @@ private:
     // After the editors: destroyed first, so their jobs are done before the editors go.
     std::vector<std::unique_ptr<parallel::WorkerThread>> m_threads;
     std::vector<std::future<void>> m_loading, m_editing;
+    bool m_broken = false;
 };
 
 }  // namespace lipar::pipeline

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -205,6 +206,47 @@ TEST(TokenWorkersVideo, two_workers_edit_frames_as_one_through_push_and_flush) {
         ASSERT_FALSE(out[0].empty());
         for (size_t k = 0; k < out[0].size(); ++k)
             EXPECT_GE(media::psnr_db(out[1][k], out[0][k]), 60.0) << edit_mode_name(p.mode) << ", output frame " << k;
+    }
+}
+
+TEST_F(TokenWorkers, a_worker_that_fails_is_reported_with_its_error_not_waited_for_and_the_rest_refused) {
+    if (!token_groups_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
+    // Worker 1 runs out of memory (simulated) in block 1: in off mode while worker 0 waits for it
+    // in a gather (worker 0 times out, and worker 1's error is the one reported), in lipar mode
+    // where that block needs no pass after it (worker 0 finishes, then hears of it).
+    const auto worker_0 = std::this_thread::get_id();
+    auto s = settings(2);
+    s.worker_timeout = std::chrono::milliseconds(1500);
+    s.noise = [worker_0](int64_t block, int64_t step, c10::IntArrayRef sizes) {
+        if (block == 1 && step == 1 && std::this_thread::get_id() != worker_0)
+            fail(StatusCode::OutOfMemory, "simulated: CUDA out of memory");
+        auto gen = at::detail::createCPUGenerator(static_cast<uint64_t>(block * 10 + step));
+        return torch::randn(sizes, gen);
+    };
+    for (auto mode : {EditMode::Off, EditMode::Lipar}) {
+        pipeline::Editor two(*s_pack, s);
+        EditParams p;
+        p.mode = mode;
+        p.prompt = "a watercolor";
+        two.set_params(p);
+        const auto z = scene(16, 6, 8, 16);
+        two.edit_latents(z.narrow(1, 0, 3));
+        const auto started = std::chrono::steady_clock::now();
+        try {
+            two.edit_latents(z.narrow(1, 3, 3));
+            ADD_FAILURE() << edit_mode_name(mode) << ": the failed worker went unnoticed";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), StatusCode::OutOfMemory) << e.what();
+            EXPECT_NE(std::string(e.what()).find("token worker 1"), std::string::npos) << e.what();
+        }
+        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+        try {
+            two.edit_latents(z.narrow(1, 3, 3));
+            ADD_FAILURE() << edit_mode_name(mode) << ": an edit after the failure was accepted";
+        } catch (const Error& e) {
+            EXPECT_EQ(e.code(), StatusCode::DeviceError);
+            EXPECT_NE(std::string(e.what()).find("restart"), std::string::npos) << e.what();
+        }
     }
 }
 
