@@ -46,9 +46,12 @@ std::vector<std::future<void>> TokenFollowers::post(const std::function<void(Edi
     std::vector<std::future<void>> done;
     for (size_t k = 0; k < m_editors.size(); ++k) {
         Editor* editor = m_editors[k].get();
-        // With worker 0's grad and inference modes (the studio's engine thread runs in one).
-        done.push_back(m_threads[k]->post([editor, call, k, state = at::ThreadLocalState()] {
+        // With worker 0's grad and inference modes (the studio's engine thread runs in one) and
+        // its count of intra-op threads (OpenMP's is per thread).
+        done.push_back(m_threads[k]->post([editor, call, k, state = at::ThreadLocalState(),
+                                           threads = at::get_num_threads()] {
             at::ThreadLocalStateGuard guard(state);
+            if (at::get_num_threads() != threads) at::set_num_threads(threads);
             try {
                 call(*editor);
             } catch (const Error& e) {
