@@ -25,7 +25,9 @@
 // (the K/V it attends to are committed by then). A detached pass's failure is thrown by the next
 // run() or drain().
 //
-// Not yet: stages on several GPUs (NCCL, per-stage weights and caches on their own device).
+// Not yet: stages on several GPUs (the NCCL transport). The placement they need exists: each
+// stage's blocks with their weights, KV-cache layers, clean references and prompt K/V on the
+// stage's device (EditorSettings::stage_devices, WanDitImpl::place_blocks).
 
 #include <chrono>
 #include <memory>
