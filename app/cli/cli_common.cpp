@@ -55,12 +55,17 @@ void declare_engine_options(Args& args) {
                 "layers");
 }
 
-void set_workers(pipeline::EditorSettings& s, int64_t workers, const Args& args) {
+bool split_by_tokens(const Args& args) {
     const std::string split = args.get("split");
     LIPAR_CHECK(split == "layers" || split == "tokens", StatusCode::InvalidArgument,
                 "--split must be layers or tokens, got '", split, "'");
-    s.pipeline_stages = split == "layers" ? workers : 1;
-    s.token_workers = split == "tokens" ? workers : 1;
+    return split == "tokens";
+}
+
+void set_workers(pipeline::EditorSettings& s, int64_t workers, const Args& args) {
+    const bool tokens = split_by_tokens(args);
+    s.pipeline_stages = tokens ? 1 : workers;
+    s.token_workers = tokens ? workers : 1;
 }
 
 std::vector<int64_t> pipeline_stage_counts(const Args& args) {

@@ -21,6 +21,8 @@ std::optional<model::AttentionWindow> attention_window(const Args& args);
 int64_t pipeline_stages(const Args& args);
 // --gpus as a list (lipar bench: 1,2,4); each 1..16, none twice.
 std::vector<int64_t> pipeline_stage_counts(const Args& args);
+// --split: true for tokens, false for layers (anything else refused).
+bool split_by_tokens(const Args& args);
 // `workers` pipeline stages or token workers, as --split says.
 void set_workers(pipeline::EditorSettings& s, int64_t workers, const Args& args);
 // --residual f32|bf16 for a model computing in `dtype`: true for the bf16 residual stream

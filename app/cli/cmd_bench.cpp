@@ -238,9 +238,7 @@ int cmd_bench(const CommandArgs& argv) {
         config.dtype = args.get("dtype");
         config.kept_bucket = static_cast<int>(args.get_int("kept-bucket"));
         config.gpus = static_cast<int>(pipeline_stages(args));
-        pipeline::EditorSettings workers;
-        set_workers(workers, config.gpus, args);  // checks --split
-        config.split_tokens = workers.token_workers > 1;
+        config.split_tokens = split_by_tokens(args);
         if (const auto w = attention_window(args)) {
             config.kv_sink = static_cast<int>(w->sink);
             config.kv_recent = static_cast<int>(w->recent);

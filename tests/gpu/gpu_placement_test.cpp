@@ -9,6 +9,7 @@
 #include <iostream>
 #include <unistd.h>
 
+#include "common/editor_fixtures.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "model/dit/kv_cache.h"
@@ -19,13 +20,6 @@
 namespace lipar::pipeline {
 namespace {
 
-// Latents of a still scene with a patch that changes every frame: pruning keeps part of each block.
-torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
-    auto gen = at::detail::createCPUGenerator(31);
-    auto z = torch::randn({channels, 1, h, w}, gen).expand({channels, frames, h, w}).clone();
-    z.narrow(2, 2, 3).narrow(3, 4, 4).add_(torch::randn({channels, frames, 3, 4}, gen));
-    return z;
-}
 
 TEST(GpuPlacement, each_block_its_weights_prompt_kv_and_cache_layer_live_on_its_device) {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
@@ -57,17 +51,10 @@ TEST(GpuPlacement, each_block_its_weights_prompt_kv_and_cache_layer_live_on_its_
 // Edits 4 blocks of the nano configuration in `mode` with every block on CUDA and with blocks
 // 1-2 on the CPU; x0 of every block must agree up to float32 rounding of two kinds of device.
 void expect_split_edits_as_one(EditMode mode) {
-    RandomPackOptions o;
-    o.config = "nano";  // 4 blocks
-    o.out = (std::filesystem::temp_directory_path() / ("lipar_placement_pack_" + std::to_string(::getpid()))).string();
-    o.seed = 5;
-    const auto pack = write_random_pack(o);
+    const auto pack = lipar::test::random_pack("lipar_gpu_placement_pack");  // nano: 4 blocks
     const torch::Device cuda(torch::kCUDA, 0), cpu(torch::kCPU);
     auto settings = [&](std::vector<torch::Device> blocks) {
-        EditorSettings s;
-        s.width = 128;
-        s.height = 64;
-        s.latents_only = true;
+        auto s = lipar::test::latents_settings();
         s.device = cuda;
         s.dtype = torch::kFloat32;
         s.block_devices = std::move(blocks);
@@ -75,7 +62,7 @@ void expect_split_edits_as_one(EditMode mode) {
     };
     Editor one(pack, settings({})), split(pack, settings({cuda, cpu, cpu, cuda}));
     const int64_t fpb = 3;
-    const auto z = scene(16, 4 * fpb, 8, 16);
+    const auto z = lipar::test::changing_patch_scene(16, 4 * fpb, 8, 16);
     EditParams p;
     p.mode = mode;
     p.prompt = "a watercolor";
@@ -93,7 +80,6 @@ void expect_split_edits_as_one(EditMode mode) {
               << worst << ", kept " << kept << "\n";
     EXPECT_LE(worst, 1e-4) << edit_mode_name(mode);
     if (mode != EditMode::Off) EXPECT_LT(kept, 0.9) << edit_mode_name(mode) << ": pruning must be exercised";
-    std::filesystem::remove_all(o.out);
 }
 
 TEST(GpuPlacement, blocks_on_cuda_and_cpu_edit_as_all_on_cuda_in_off) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "common/remove_tree.h"
+#include "common/editor_fixtures.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "model/dit/kv_cache.h"
@@ -28,13 +28,6 @@ namespace {
 const torch::Device kCpu(torch::kCPU);
 const torch::Device kOther(torch::kCPU, 0);  // distinct from kCpu for LibTorch, same memory
 
-// Latents of a still scene with a patch that changes every frame: pruning keeps part of each block.
-torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
-    auto gen = at::detail::createCPUGenerator(31);
-    auto z = torch::randn({channels, 1, h, w}, gen).expand({channels, frames, h, w}).clone();
-    z.narrow(2, 2, 3).narrow(3, 4, 4).add_(torch::randn({channels, frames, 3, 4}, gen));
-    return z;
-}
 
 TEST(DitPlacement, the_second_device_of_these_tests_is_distinct_for_libtorch) {
     EXPECT_NE(kCpu, kOther);
@@ -89,19 +82,10 @@ TEST(DitPlacement, blocks_report_their_devices_and_the_cache_layers_follow_them)
 class EditorPlacement : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        pipeline::RandomPackOptions o;
-        o.config = "nano";  // 4 blocks
-        o.out = (std::filesystem::temp_directory_path() / ("lipar_placement_pack_" + std::to_string(::getpid())))
-                    .string();
-        o.seed = 5;
-        lipar::test::remove_tree_at_exit(o.out);
-        s_pack = new pipeline::ModelPack(pipeline::write_random_pack(o));
+        s_pack = new pipeline::ModelPack(lipar::test::random_pack("lipar_placement_pack"));  // nano: 4 blocks
     }
     static pipeline::EditorSettings settings(std::vector<torch::Device> blocks, int64_t stages) {
-        pipeline::EditorSettings s;
-        s.width = 128;
-        s.height = 64;
-        s.latents_only = true;
+        auto s = lipar::test::latents_settings();
         s.block_devices = std::move(blocks);
         s.pipeline_stages = stages;
         return s;
@@ -109,7 +93,7 @@ protected:
     // Edits 4 blocks in each mode with both editors; every block's x0 must be equal.
     static void expect_same_edit(pipeline::Editor& one, pipeline::Editor& placed) {
         const int64_t fpb = 3;
-        const auto z = scene(16, 4 * fpb, 8, 16);
+        const auto z = lipar::test::changing_patch_scene(16, 4 * fpb, 8, 16);
         for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
             EditParams p;
             p.mode = mode;
@@ -157,7 +141,7 @@ TEST_F(EditorPlacement, stages_on_two_devices_edit_as_one_and_a_re_split_moves_b
     EXPECT_EQ(one.stage_ranges(), (std::vector<LayerRange>{{0, 4}}));
     EXPECT_THROW(one.set_stage_ranges({{0, 2}, {2, 4}}), Error);  // one stage: nothing to split
     const int64_t fpb = 3, blocks = 7;
-    const auto z = scene(16, blocks * fpb, 8, 16);
+    const auto z = lipar::test::changing_patch_scene(16, blocks * fpb, 8, 16);
     EditParams p;
     p.mode = EditMode::Lipar;
     p.prompt = "a watercolor";

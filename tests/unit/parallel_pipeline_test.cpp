@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "common/remove_tree.h"
+#include "common/editor_fixtures.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "lipar/gpu_env.h"
@@ -200,33 +200,19 @@ TEST(StagePipeline, reports_each_stages_time_and_re_splits_the_blocks) {
     EXPECT_THROW(runner->set_ranges({{0, 2}, {3, 4}}), Error);    // a gap
 }
 
-// Latents of a still scene with a patch that changes every frame: pruning keeps part of each block.
-torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
-    auto gen = at::detail::createCPUGenerator(31);
-    auto z = torch::randn({channels, 1, h, w}, gen).expand({channels, frames, h, w}).clone();
-    z.narrow(2, 2, 3).narrow(3, 4, 4).add_(torch::randn({channels, frames, 3, 4}, gen));
-    return z;
-}
 
 TEST(StagePipeline, two_cpu_workers_edit_exactly_as_one_in_off_naive_and_lipar) {
     if (!stage_pipelines_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
-    pipeline::RandomPackOptions o;
-    o.config = "nano";  // 4 blocks: the editor may re-split them by measured time after block 2
-    o.out = (std::filesystem::temp_directory_path() / ("lipar_stage_test_pack_" + std::to_string(::getpid()))).string();
-    o.seed = 5;
-    lipar::test::remove_tree_at_exit(o.out);
-    const auto pack = pipeline::write_random_pack(o);
+    // nano: 4 blocks, which the editor may re-split by measured time after block 2
+    const auto pack = lipar::test::random_pack("lipar_stage_test_pack");
     auto settings = [](int64_t stages) {
-        pipeline::EditorSettings s;
-        s.width = 128;
-        s.height = 64;
-        s.latents_only = true;
+        auto s = lipar::test::latents_settings();
         s.pipeline_stages = stages;
         return s;
     };
     pipeline::Editor one(pack, settings(1)), two(pack, settings(2));
     const int64_t fpb = 3;
-    const auto z = scene(16, 4 * fpb, 8, 16);
+    const auto z = lipar::test::changing_patch_scene(16, 4 * fpb, 8, 16);
     for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar}) {
         EditParams p;
         p.mode = mode;

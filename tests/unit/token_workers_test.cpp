@@ -11,7 +11,7 @@
 #include <thread>
 #include <unistd.h>
 
-#include "common/remove_tree.h"
+#include "common/editor_fixtures.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "media/convert.h"
@@ -54,28 +54,12 @@ TEST(TokenGroup, a_worker_that_never_connects_is_reported_not_waited_for) {
     }
 }
 
-torch::Tensor scene(int64_t channels, int64_t frames, int64_t h, int64_t w) {
-    auto gen = at::detail::createCPUGenerator(31);
-    auto z = torch::randn({channels, 1, h, w}, gen).expand({channels, frames, h, w}).clone();
-    z.narrow(2, 2, 3).narrow(3, 4, 4).add_(torch::randn({channels, frames, 3, 4}, gen));
-    return z;
-}
 
 class TokenWorkers : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        pipeline::RandomPackOptions o;
-        o.config = "nano";
-        o.out = (std::filesystem::temp_directory_path() / ("lipar_token_pack_" + std::to_string(::getpid()))).string();
-        o.seed = 5;
-        lipar::test::remove_tree_at_exit(o.out);
-        s_pack = new pipeline::ModelPack(pipeline::write_random_pack(o));
-    }
+    static void SetUpTestSuite() { s_pack = new pipeline::ModelPack(lipar::test::random_pack("lipar_token_pack")); }
     static pipeline::EditorSettings settings(int64_t workers) {
-        pipeline::EditorSettings s;
-        s.width = 128;
-        s.height = 64;
-        s.latents_only = true;
+        auto s = lipar::test::latents_settings();
         s.token_workers = workers;
         return s;
     }
@@ -88,7 +72,7 @@ TEST_F(TokenWorkers, two_and_three_workers_edit_as_one_in_off_naive_lipar_and_co
     pipeline::Editor one(*s_pack, settings(1)), two(*s_pack, settings(2)), three(*s_pack, settings(3));
     EXPECT_NE(two.device_name().find("2 token workers"), std::string::npos) << two.device_name();
     const int64_t fpb = 3, blocks = 5;
-    const auto z = scene(16, blocks * fpb, 8, 16);
+    const auto z = lipar::test::changing_patch_scene(16, blocks * fpb, 8, 16);
     for (auto mode : {EditMode::Off, EditMode::Naive, EditMode::Lipar, EditMode::Compare}) {
         EditParams p;
         p.mode = mode;
@@ -127,7 +111,7 @@ TEST_F(TokenWorkers, live_prompt_changes_switch_every_worker_at_the_block_worker
     pipeline::Editor two(*s_pack, settings(2));
     two.set_async_prompts(true);
     const int64_t fpb = 3, blocks = 8;
-    const auto z = scene(16, blocks * fpb, 8, 16);
+    const auto z = lipar::test::changing_patch_scene(16, blocks * fpb, 8, 16);
     EditParams p;
     p.mode = EditMode::Lipar;
     p.prompt = "a watercolor";
@@ -157,12 +141,7 @@ TEST_F(TokenWorkers, live_prompt_changes_switch_every_worker_at_the_block_worker
 // which may round differently: the frames agree within a rounding's distance.
 TEST(TokenWorkersVideo, two_workers_edit_frames_as_one_through_push_and_flush) {
     if (!token_groups_available()) GTEST_SKIP() << "this build has no c10d/Gloo";
-    pipeline::RandomPackOptions o;
-    o.config = "tiny";  // with an autoencoder
-    o.out = (std::filesystem::temp_directory_path() / ("lipar_token_video_" + std::to_string(::getpid()))).string();
-    o.seed = 1;
-    lipar::test::remove_tree_at_exit(o.out);
-    const auto pack = pipeline::write_random_pack(o);
+    const auto pack = lipar::test::random_pack("lipar_token_video", "tiny", 1);  // with an autoencoder
     auto settings = [](int64_t workers) {
         pipeline::EditorSettings s;
         s.width = 128;
@@ -229,7 +208,7 @@ TEST_F(TokenWorkers, a_worker_that_fails_is_reported_with_its_error_not_waited_f
         p.mode = mode;
         p.prompt = "a watercolor";
         two.set_params(p);
-        const auto z = scene(16, 6, 8, 16);
+        const auto z = lipar::test::changing_patch_scene(16, 6, 8, 16);
         two.edit_latents(z.narrow(1, 0, 3));
         const auto started = std::chrono::steady_clock::now();
         try {
